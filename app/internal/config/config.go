@@ -1,0 +1,192 @@
+// Package config reads Miyabi's settings from the environment once, at start, and
+// refuses to start on a missing or malformed value, naming the variable.
+package config
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Environments the server knows; only development has the dev login and dev defaults.
+const (
+	EnvDevelopment = "development"
+	EnvTest        = "test"
+	EnvStaging     = "staging"
+	EnvProduction  = "production"
+)
+
+// Development defaults: convenient locally, refused anywhere else.
+const (
+	DevJWTSigningKey      = "miyabi-development-jwt-signing-key-not-secret"
+	DevTokenEncryptionKey = "bWl5YWJpLWRldmVsb3BtZW50LXRva2VuLWtleSEhISE=" // 32 bytes
+	DevGitHubClientSecret = "miyabi-development-github-client-secret"
+	DevGitHubClientID     = "miyabi-dev-client"
+)
+
+// Config is every setting the API server reads.
+type Config struct {
+	Env          string
+	ListenAddr   string
+	DatabaseURL  string
+	DBPoolMax    int32
+	PublicURL    string
+	LogFormat    string
+	DashboardDir string
+
+	JWTSigningKey      []byte
+	TokenEncryptionKey []byte // 32 bytes, AES-256-GCM
+	GitHubClientID     string
+	GitHubClientSecret string
+	GitHubOAuthURL     string
+	GitHubAPIURL       string
+
+	// When set, API requests must carry X-Miyabi-Origin-Verify with OriginVerifySecret:
+	// the API is reachable only through CloudFront.
+	RequireOriginSecret bool
+	OriginVerifySecret  string
+
+	RequestTimeout time.Duration
+	SweepInterval  time.Duration
+}
+
+// Development reports whether the dev-only features (dev login, dev keys) are on.
+func (c Config) Development() bool { return c.Env == EnvDevelopment }
+
+// SecureCookies reports whether cookies carry the Secure flag.
+func (c Config) SecureCookies() bool { return c.Env != EnvDevelopment && c.Env != EnvTest }
+
+// Load reads the configuration through getenv (os.Getenv in main, a map in tests).
+func Load(getenv func(string) string) (Config, error) {
+	var errs []error
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
+	}
+	c := Config{
+		Env:                getenv("APP_ENV"),
+		ListenAddr:         or(getenv("LISTEN_ADDR"), "127.0.0.1:8080"),
+		DatabaseURL:        getenv("DATABASE_URL"),
+		PublicURL:          getenv("PUBLIC_URL"),
+		LogFormat:          or(getenv("LOG_FORMAT"), "text"),
+		DashboardDir:       or(getenv("DASHBOARD_DIR"), "dashboard/dist"),
+		GitHubClientID:     getenv("GITHUB_CLIENT_ID"),
+		GitHubOAuthURL:     strings.TrimRight(or(getenv("GITHUB_OAUTH_URL"), "https://github.com"), "/"),
+		GitHubAPIURL:       strings.TrimRight(or(getenv("GITHUB_API_URL"), "https://api.github.com"), "/"),
+		GitHubClientSecret: getenv("GITHUB_CLIENT_SECRET"),
+		OriginVerifySecret: getenv("ORIGIN_VERIFY_SECRET"),
+	}
+
+	switch c.Env {
+	case EnvDevelopment, EnvTest, EnvStaging, EnvProduction:
+	case "":
+		bad("APP_ENV", "is required (development, test, staging or production)")
+	default:
+		bad("APP_ENV", "must be development, test, staging or production, not %q", c.Env)
+	}
+	dev := c.Env == EnvDevelopment
+
+	if c.DatabaseURL == "" {
+		bad("DATABASE_URL", "is required (postgres://user:password@host:port/db)")
+	} else if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		bad("DATABASE_URL", "must be a postgres:// URL")
+	}
+
+	c.DBPoolMax = 8
+	if v := getenv("DB_POOL_MAX"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			bad("DB_POOL_MAX", "must be a whole number from 1 to 1000, not %q", v)
+		}
+		c.DBPoolMax = int32(n)
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + c.ListenAddr
+	} else if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("PUBLIC_URL", "must be an http(s) URL, not %q", c.PublicURL)
+	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		bad("LOG_FORMAT", "must be text or json, not %q", c.LogFormat)
+	}
+	for _, v := range []struct{ name, value string }{{"GITHUB_OAUTH_URL", c.GitHubOAuthURL}, {"GITHUB_API_URL", c.GitHubAPIURL}} {
+		if u, err := url.Parse(v.value); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad(v.name, "must be an http(s) URL, not %q", v.value)
+		}
+	}
+
+	c.RequestTimeout = 30 * time.Second
+	if v := getenv("REQUEST_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			bad("REQUEST_TIMEOUT", "must be a positive duration such as 30s, not %q", v)
+		}
+		c.RequestTimeout = d
+	}
+	c.SweepInterval = 15 * time.Second
+	if v := getenv("SWEEP_INTERVAL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			bad("SWEEP_INTERVAL", "must be a positive duration such as 15s, not %q", v)
+		}
+		c.SweepInterval = d
+	}
+	if v := getenv("REQUIRE_ORIGIN_SECRET"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			bad("REQUIRE_ORIGIN_SECRET", "must be true or false, not %q", v)
+		}
+		c.RequireOriginSecret = b
+		if b && len(c.OriginVerifySecret) < 32 {
+			bad("ORIGIN_VERIFY_SECRET", "must be at least 32 bytes when REQUIRE_ORIGIN_SECRET is true")
+		}
+	}
+
+	// Keys: development may fall back to known defaults; everywhere else they must be
+	// real secrets.
+	jwtKey := getenv("JWT_SIGNING_KEY")
+	encKey := getenv("TOKEN_ENCRYPTION_KEY")
+	if dev {
+		jwtKey = or(jwtKey, DevJWTSigningKey)
+		encKey = or(encKey, DevTokenEncryptionKey)
+		c.GitHubClientSecret = or(c.GitHubClientSecret, DevGitHubClientSecret)
+		c.GitHubClientID = or(c.GitHubClientID, DevGitHubClientID)
+	}
+	checkSecret := func(name, value, devDefault string) {
+		switch {
+		case value == "":
+			bad(name, "is required outside development")
+		case dev:
+		case value == devDefault:
+			bad(name, "is the development default; set a real secret")
+		case len(value) < 32:
+			bad(name, "must be at least 32 bytes")
+		}
+	}
+	checkSecret("JWT_SIGNING_KEY", jwtKey, DevJWTSigningKey)
+	c.JWTSigningKey = []byte(jwtKey)
+	checkSecret("GITHUB_CLIENT_SECRET", c.GitHubClientSecret, DevGitHubClientSecret)
+	if encKey == "" {
+		bad("TOKEN_ENCRYPTION_KEY", "is required outside development (32 bytes, standard base64)")
+	} else if k, err := base64.StdEncoding.DecodeString(encKey); err != nil || len(k) != 32 {
+		bad("TOKEN_ENCRYPTION_KEY", "must be 32 bytes in standard base64")
+	} else if !dev && encKey == DevTokenEncryptionKey {
+		bad("TOKEN_ENCRYPTION_KEY", "is the development default; set a real secret")
+	} else {
+		c.TokenEncryptionKey = k
+	}
+	if c.GitHubClientID == "" {
+		bad("GITHUB_CLIENT_ID", "is required outside development")
+	}
+	return c, errors.Join(errs...)
+}
+
+func or(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}

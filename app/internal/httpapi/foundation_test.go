@@ -1,0 +1,120 @@
+package httpapi_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/miyabi/miyabi/app/internal/apitest"
+	"github.com/miyabi/miyabi/app/internal/store"
+	"github.com/miyabi/miyabi/app/internal/testdb"
+)
+
+func TestHealthFollowsTheDatabase(t *testing.T) {
+	proxy, url := testdb.NewProxy(t, testdb.URL(t))
+	pool, err := pgxpool.New(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	env := apitest.NewOn(t, store.New(pool))
+	c := env.Anonymous()
+
+	var h struct {
+		Status   string `json:"status"`
+		Version  string `json:"version"`
+		Database struct {
+			Status string `json:"status"`
+			Pool   struct {
+				Max int `json:"max"`
+			} `json:"pool"`
+		} `json:"database"`
+	}
+	c.Do("GET", "/health", nil).Expect(200).JSON(&h)
+	if h.Status != "ok" || h.Database.Status != "up" || h.Version != "test" || h.Database.Pool.Max == 0 {
+		t.Fatalf("healthy answer: %+v", h)
+	}
+
+	proxy.Cut()
+	r := c.Do("GET", "/health", nil).Expect(503).JSON(&h)
+	if h.Database.Status != "down" || strings.Contains(string(r.Body), "dial") {
+		t.Fatalf("down answer leaks or lies: %s", r.Body)
+	}
+
+	proxy.Restore(t)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r := c.Do("GET", "/health", nil)
+		if r.Status == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("health did not recover without a restart: %d %s", r.Status, r.Body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestErrorsAreProblems(t *testing.T) {
+	env := apitest.New(t)
+	c := env.Anonymous()
+	internal := []string{"goroutine", ".go:", "pgx", "SQLSTATE", "panic"}
+	check := func(name string, r *apitest.Response, status int) {
+		t.Helper()
+		p := r.Problem(status)
+		if p.Title == "" || p.Detail == "" {
+			t.Errorf("%s: problem without title/detail: %s", name, r.Body)
+		}
+		for _, bad := range internal {
+			if strings.Contains(string(r.Body), bad) {
+				t.Errorf("%s: body leaks %q: %s", name, bad, r.Body)
+			}
+		}
+	}
+	check("unknown route", c.Do("GET", "/nope", nil), 404)
+	check("unknown api root route", c.Do("GET", "/api/other", nil), 404)
+	check("wrong method", c.Do("DELETE", "/health", nil), 405)
+	big := strings.Repeat("x", 2<<20)
+	check("2 MiB body", c.Do("POST", "/auth/dev-login", `{"login":"`+big+`"}`), 413)
+	check("malformed JSON", c.Do("POST", "/auth/dev-login", `{"login": "ali`), 400)
+	check("unknown field", c.Do("POST", "/auth/dev-login", `{"login":"alice","role":"owner"}`), 422)
+	check("no token", c.Do("GET", "/auth/me", nil), 401)
+}
+
+func TestSecurityHeadersOnEveryResponse(t *testing.T) {
+	env := apitest.New(t)
+	c := env.Anonymous()
+	for _, path := range []string{"/health", "/nope", "/auth/me", "/openapi.json"} {
+		r := c.Do("GET", path, nil)
+		for _, h := range []string{"X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy", "X-Request-Id"} {
+			if r.Header.Get(h) == "" {
+				t.Errorf("%s: no %s header", path, h)
+			}
+		}
+	}
+}
+
+// Deny by default: every operation in the document declares its permission.
+func TestEveryRouteDeclaresItsPermission(t *testing.T) {
+	env := apitest.New(t)
+	doc := env.Server.OpenAPI()
+	n := 0
+	for path, item := range doc.Paths {
+		for _, o := range operations(item) {
+			n++
+			if perm, _ := o.Extensions["x-miyabi-permission"].(string); perm == "" {
+				t.Errorf("%s %s (%s) declares no permission", o.Method, path, o.OperationID)
+			}
+		}
+	}
+	if n < 5 {
+		t.Fatalf("only %d operations found", n)
+	}
+	c := env.Anonymous()
+	c.Do("GET", "/openapi.json", nil).Expect(http.StatusOK)
+	c.Do("GET", "/docs", nil).Expect(http.StatusOK)
+}

@@ -1,0 +1,8 @@
+package httpapi
+
+// routes registers every operation of the API. Each resource lives in its own file;
+// each operation declares the permission it needs (or permPublic): deny by default.
+func (s *Server) routes() {
+	s.registerHealth()
+	s.registerAuth()
+}

@@ -1,0 +1,236 @@
+// Package httpapi is Miyabi's HTTP API: one gin engine with huma operations under
+// /api/v1, built by NewServer for the local server, the Lambda handler and the tests alike.
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humagin"
+	"github.com/gin-gonic/gin"
+
+	"github.com/miyabi/miyabi/app/internal/auth"
+	"github.com/miyabi/miyabi/app/internal/config"
+	"github.com/miyabi/miyabi/app/internal/github"
+	"github.com/miyabi/miyabi/app/internal/store"
+)
+
+// APIPrefix is where every API route lives.
+const APIPrefix = "/api/v1"
+
+// MaxBodyBytes bounds every request body (413 beyond it).
+const MaxBodyBytes = 1 << 20
+
+// Deps is everything the API needs from the outside world.
+type Deps struct {
+	Config  config.Config
+	Store   *store.Store
+	Logger  *slog.Logger
+	Version string
+	Now     func() time.Time
+	// GitHub defaults to a client for the configured GITHUB_* URLs.
+	GitHub *github.Client
+}
+
+// Server is the API: an http.Handler plus the huma API it was built from.
+type Server struct {
+	deps   Deps
+	cfg    config.Config
+	store  *store.Store
+	log    *slog.Logger
+	now    func() time.Time
+	engine *gin.Engine
+	api    huma.API
+
+	tokens *auth.Tokens
+	sealer *auth.Sealer
+	states *auth.StateSigner
+	github *github.Client
+}
+
+// NewServer builds the whole API. What is tested is what ships: the local server and the
+// Lambda adapter both serve exactly this handler.
+func NewServer(deps Deps) (*Server, error) {
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.Default()
+	}
+	gin.SetMode(gin.ReleaseMode)
+	engine := gin.New()
+	engine.HandleMethodNotAllowed = true
+	engine.RedirectTrailingSlash = false
+	engine.RedirectFixedPath = false
+	engine.ContextWithFallback = true
+
+	cfg := deps.Config
+	if deps.GitHub == nil {
+		deps.GitHub = github.New(cfg.GitHubOAuthURL, cfg.GitHubAPIURL, cfg.GitHubClientID, cfg.GitHubClientSecret)
+	}
+	sealer, err := auth.NewSealer(cfg.TokenEncryptionKey)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{deps: deps, cfg: cfg, store: deps.Store, log: deps.Logger, now: deps.Now, engine: engine,
+		tokens: auth.NewTokens(cfg.JWTSigningKey, deps.Now), sealer: sealer,
+		states: auth.NewStateSigner(cfg.JWTSigningKey), github: deps.GitHub}
+	engine.Use(s.requestID, s.securityHeaders, s.accessLog, s.recoverPanics, s.limitBody, s.requireOrigin)
+	engine.NoRoute(s.noRoute)
+	engine.NoMethod(func(c *gin.Context) {
+		s.writeProblem(c, http.StatusMethodNotAllowed, fmt.Sprintf("%s is not allowed on %s.", c.Request.Method, c.Request.URL.Path))
+	})
+
+	hcfg := huma.DefaultConfig("Miyabi API", deps.Version)
+	hcfg.Info.Description = "The control plane of Miyabi's agent society. Errors are RFC 9457 problem+json."
+	hcfg.Servers = []*huma.Server{{URL: APIPrefix}}
+	hcfg.OpenAPIPath = "/openapi"
+	hcfg.DocsPath = "/docs"
+	hcfg.SchemasPath = ""
+	hcfg.CreateHooks = nil // no $schema links in bodies
+	hcfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		"bearer": {Type: "http", Scheme: "bearer", BearerFormat: "JWT", Description: "A person's access token"},
+		"worker": {Type: "http", Scheme: "bearer", Description: "A worker token (mw_...)"},
+	}
+	s.api = humagin.NewWithGroup(engine, engine.Group(APIPrefix), hcfg)
+	s.routes()
+	return s, nil
+}
+
+// ServeHTTP serves the API.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.ServeHTTP(w, r) }
+
+// OpenAPI is the API's document (the dashboard's types are generated from it).
+func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
+
+type ctxKey int
+
+const requestIDKey ctxKey = iota
+
+func requestIDFrom(ctx context.Context) string {
+	if ctx == nil {
+		return ""
+	}
+	id, _ := ctx.Value(requestIDKey).(string)
+	return id
+}
+
+func (s *Server) requestID(c *gin.Context) {
+	id := c.GetHeader("X-Request-Id")
+	if id == "" || len(id) > 64 || strings.ContainsFunc(id, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
+		var b [12]byte
+		_, _ = rand.Read(b[:])
+		id = hex.EncodeToString(b[:])
+	}
+	c.Header("X-Request-Id", id)
+	c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), requestIDKey, id))
+	c.Next()
+}
+
+func (s *Server) securityHeaders(c *gin.Context) {
+	h := c.Writer.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
+	if strings.HasPrefix(c.Request.URL.Path, APIPrefix+"/docs") {
+		// the docs page loads its renderer; huma sets its own CSP for it
+	} else if strings.HasPrefix(c.Request.URL.Path, "/api/") {
+		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		h.Set("Cache-Control", "no-store")
+	} else {
+		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: https://avatars.githubusercontent.com; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+	}
+	if s.cfg.SecureCookies() {
+		h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+	}
+	c.Next()
+}
+
+func (s *Server) accessLog(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	if c.Request.URL.Path == APIPrefix+"/health" && c.Writer.Status() == 200 {
+		return
+	}
+	attrs := []any{
+		"request_id", requestIDFrom(c.Request.Context()),
+		"method", c.Request.Method, "path", c.Request.URL.Path,
+		"status", c.Writer.Status(), "duration_ms", float64(time.Since(start).Microseconds()) / 1000,
+		"bytes", c.Writer.Size(),
+	}
+	if p, ok := c.Get(principalKey); ok {
+		if pr, ok := p.(*Principal); ok {
+			attrs = append(attrs, "user_id", pr.UserID, "org_id", pr.OrgID)
+		}
+	}
+	s.log.InfoContext(c.Request.Context(), "request", attrs...)
+}
+
+func (s *Server) recoverPanics(c *gin.Context) {
+	defer func() {
+		if r := recover(); r != nil {
+			if r == http.ErrAbortHandler {
+				panic(r)
+			}
+			s.log.ErrorContext(c.Request.Context(), "panic", "request_id", requestIDFrom(c.Request.Context()),
+				"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			if !c.Writer.Written() {
+				s.writeProblem(c, http.StatusInternalServerError, "Internal error.")
+			}
+			c.Abort()
+		}
+	}()
+	c.Next()
+}
+
+// limitBody caps every body; huma answers 413 past it, and so does everything else that
+// reads through http.MaxBytesReader.
+func (s *Server) limitBody(c *gin.Context) {
+	if c.Request.ContentLength > MaxBodyBytes {
+		s.writeProblem(c, http.StatusRequestEntityTooLarge, fmt.Sprintf("The request body is larger than %d bytes.", MaxBodyBytes))
+		c.Abort()
+		return
+	}
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, MaxBodyBytes)
+	c.Next()
+}
+
+// OriginHeader carries the secret CloudFront adds, so the API cannot be called around it.
+const OriginHeader = "X-Miyabi-Origin-Verify"
+
+func (s *Server) requireOrigin(c *gin.Context) {
+	if s.cfg.RequireOriginSecret && strings.HasPrefix(c.Request.URL.Path, "/api/") {
+		got := c.GetHeader(OriginHeader)
+		if subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.OriginVerifySecret)) != 1 {
+			s.writeProblem(c, http.StatusForbidden, "Requests must come through the Miyabi distribution.")
+			c.Abort()
+			return
+		}
+	}
+	c.Next()
+}
+
+func (s *Server) noRoute(c *gin.Context) {
+	if s.serveDashboard(c) {
+		return
+	}
+	s.writeProblem(c, http.StatusNotFound, fmt.Sprintf("No route for %s %s.", c.Request.Method, c.Request.URL.Path))
+}
+
+// writeProblem is the one writer of problem+json outside huma's operations.
+func (s *Server) writeProblem(c *gin.Context, status int, detail string) {
+	p := &Problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail,
+		RequestID: requestIDFrom(c.Request.Context())}
+	body, _ := json.Marshal(p)
+	c.Data(status, "application/problem+json", body)
+}
