@@ -5,4 +5,15 @@ package httpapi
 func (s *Server) routes() {
 	s.registerHealth()
 	s.registerAuth()
+	s.registerOrganizations()
+	s.registerTeams()
+	s.registerRepositories()
+	s.registerAgents()
+	s.registerExecutions()
+	s.registerWorkflows()
+	s.registerTasks()
+	s.registerDashboardData()
+	s.registerWorkers()
+	s.registerCoordinators()
+	s.registerWorkerAPI()
 }

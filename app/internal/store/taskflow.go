@@ -1,0 +1,261 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/miyabi/miyabi/app/internal/domain"
+)
+
+// TaskResult is what a finished agent reports.
+type TaskResult struct {
+	PRNumber     *int     `json:"pr_number,omitempty"`
+	QualityScore *float64 `json:"quality_score,omitempty"`
+	Summary      *string  `json:"summary,omitempty"`
+}
+
+// Move is one step of the task state machine.
+type Move struct {
+	Action domain.TaskAction
+	// LeaseOwner, when set, allows the move only to the worker holding a live lease
+	// (else 409): a stale worker can never overwrite another's work.
+	LeaseOwner *uuid.UUID
+	// ManualOnly refuses the move for agent tasks (their worker moves them).
+	ManualOnly bool
+	Result     *TaskResult
+	Error      string
+	Retryable  bool
+	// LeaseFor is the lease length set by a start made by a worker.
+	LeaseFor time.Duration
+}
+
+// Moved is the task after a move.
+type Moved struct {
+	ID          uuid.UUID
+	From, To    domain.TaskStatus
+	ExecutionID *uuid.UUID
+	RunID       *uuid.UUID
+}
+
+// MoveTask applies one move to the organization's task in its own transaction.
+func (s *Store) MoveTask(ctx context.Context, orgID, taskID uuid.UUID, m Move) (Moved, error) {
+	var out Moved
+	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		out, err = MoveTaskTx(ctx, tx, orgID, taskID, m)
+		return err
+	})
+	return out, err
+}
+
+// MoveTaskTx is the one place a task changes status: it checks the state machine and the
+// lease, stamps the times, mirrors the execution, releases or cancels dependents and
+// derives the workflow run's status, all in the caller's transaction.
+func MoveTaskTx(ctx context.Context, tx pgx.Tx, orgID, taskID uuid.UUID, m Move) (Moved, error) {
+	var (
+		status            domain.TaskStatus
+		agentType         *string
+		leaseOwner        *uuid.UUID
+		leaseExpires      *time.Time
+		retries, maxRetry int
+		out               = Moved{ID: taskID}
+	)
+	err := tx.QueryRow(ctx, `
+		SELECT status, agent_type, lease_owner, lease_expires_at, retry_count, max_retries, execution_id, workflow_run_id
+		FROM tasks WHERE organization_id = $1 AND id = $2 FOR UPDATE`, orgID, taskID).
+		Scan(&status, &agentType, &leaseOwner, &leaseExpires, &retries, &maxRetry, &out.ExecutionID, &out.RunID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return out, domain.NotFound("task")
+	}
+	if err != nil {
+		return out, fmt.Errorf("lock task: %w", err)
+	}
+	out.From = status
+	if m.ManualOnly && agentType != nil {
+		return out, domain.Errorf(domain.CodeConflict, "this task is run by a %s agent; its worker moves it (the task is %s)", *agentType, status)
+	}
+	if m.LeaseOwner != nil && m.Action != domain.ActStart {
+		if status != domain.TaskRunning || leaseOwner == nil || *leaseOwner != *m.LeaseOwner {
+			return out, domain.Errorf(domain.CodeConflict, "this worker does not hold the lease on the task (the task is %s)", status)
+		}
+	}
+	to, err := domain.NextTaskStatus(status, m.Action, m.Retryable, retries < maxRetry)
+	if err != nil {
+		return out, err
+	}
+	out.To = to
+
+	retryBump := 0
+	if to == domain.TaskPending && (m.Action == domain.ActRetry || m.Action == domain.ActExpire || m.Action == domain.ActFail) {
+		retryBump = 1
+	}
+	var resultJSON any
+	if m.Result != nil {
+		resultJSON = m.Result
+	}
+	var leaseSecs *float64
+	if to == domain.TaskRunning && m.LeaseOwner != nil {
+		v := m.LeaseFor.Seconds()
+		leaseSecs = &v
+	}
+	_, err = tx.Exec(ctx, `
+		UPDATE tasks SET status = $3,
+			retry_count = retry_count + $4,
+			started_at = CASE WHEN $3 = 'running' THEN now() ELSE started_at END,
+			completed_at = CASE WHEN $3 = 'completed' THEN now() ELSE completed_at END,
+			failed_at = CASE WHEN $3 = 'failed' THEN now() ELSE failed_at END,
+			cancelled_at = CASE WHEN $3 = 'cancelled' THEN now() ELSE cancelled_at END,
+			lease_owner = CASE WHEN $3 = 'running' THEN $5::uuid ELSE NULL END,
+			lease_expires_at = CASE WHEN $3 = 'running' AND $6::float8 IS NOT NULL THEN now() + make_interval(secs => $6::float8) ELSE NULL END,
+			cancel_requested = false,
+			result = coalesce($7::jsonb, result),
+			error = CASE WHEN $3 IN ('failed', 'pending') AND $8 <> '' THEN $8 WHEN $3 = 'completed' THEN NULL ELSE error END
+		WHERE organization_id = $1 AND id = $2`,
+		orgID, taskID, to, retryBump, m.LeaseOwner, leaseSecs, resultJSON, m.Error)
+	if err != nil {
+		return out, fmt.Errorf("move task: %w", err)
+	}
+	if err := mirrorExecution(ctx, tx, orgID, out.ExecutionID, to, m); err != nil {
+		return out, err
+	}
+	switch to {
+	case domain.TaskCompleted:
+		if _, err := tx.Exec(ctx, `
+			UPDATE tasks SET deps_pending = deps_pending - 1
+			WHERE id IN (SELECT task_id FROM task_dependencies WHERE depends_on_task_id = $1) AND deps_pending > 0`, taskID); err != nil {
+			return out, fmt.Errorf("release dependents: %w", err)
+		}
+	case domain.TaskFailed, domain.TaskCancelled:
+		if err := cancelDependents(ctx, tx, orgID, taskID, to); err != nil {
+			return out, err
+		}
+	}
+	if out.RunID != nil {
+		if err := deriveRunStatus(ctx, tx, orgID, *out.RunID); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+func mirrorExecution(ctx context.Context, tx pgx.Tx, orgID uuid.UUID, execID *uuid.UUID, to domain.TaskStatus, m Move) error {
+	if execID == nil {
+		return nil
+	}
+	var pr *int
+	var score *float64
+	var summary *string
+	if m.Result != nil {
+		pr, score, summary = m.Result.PRNumber, m.Result.QualityScore, m.Result.Summary
+	}
+	_, err := tx.Exec(ctx, `
+		UPDATE agent_executions SET status = $3,
+			started_at = CASE WHEN $3 = 'running' THEN coalesce(started_at, now()) ELSE started_at END,
+			completed_at = CASE WHEN $3 IN ('completed', 'failed', 'cancelled') THEN now() ELSE NULL END,
+			pr_number = coalesce($4, pr_number), quality_score = coalesce($5, quality_score),
+			summary = coalesce($6, summary),
+			error = CASE WHEN $7 <> '' THEN $7 WHEN $3 = 'completed' THEN NULL ELSE error END
+		WHERE organization_id = $1 AND id = $2`, orgID, *execID, to, pr, score, summary, m.Error)
+	if err != nil {
+		return fmt.Errorf("mirror execution: %w", err)
+	}
+	return nil
+}
+
+// cancelDependents cancels every pending task that (transitively) depends on taskID.
+func cancelDependents(ctx context.Context, tx pgx.Tx, orgID, taskID uuid.UUID, cause domain.TaskStatus) error {
+	reason := fmt.Sprintf("cancelled because a task it depends on %s", cause)
+	_, err := tx.Exec(ctx, `
+		WITH RECURSIVE dependents(id) AS (
+			SELECT task_id FROM task_dependencies WHERE depends_on_task_id = $2
+			UNION
+			SELECT d.task_id FROM task_dependencies d JOIN dependents x ON d.depends_on_task_id = x.id
+		), cancelled AS (
+			UPDATE tasks t SET status = 'cancelled', cancelled_at = now(), error = $3, lease_owner = NULL, lease_expires_at = NULL
+			FROM dependents x WHERE t.id = x.id AND t.organization_id = $1 AND t.status = 'pending'
+			RETURNING t.execution_id
+		)
+		UPDATE agent_executions e SET status = 'cancelled', completed_at = now(), error = $3
+		FROM cancelled c WHERE e.organization_id = $1 AND e.id = c.execution_id`, orgID, taskID, reason)
+	if err != nil {
+		return fmt.Errorf("cancel dependents: %w", err)
+	}
+	return nil
+}
+
+// deriveRunStatus sets a workflow run's status from its tasks: completed when all
+// completed; failed or cancelled when all ended otherwise; running once any started.
+func deriveRunStatus(ctx context.Context, tx pgx.Tx, orgID, runID uuid.UUID) error {
+	_, err := tx.Exec(ctx, `
+		WITH c AS (
+			SELECT count(*) AS total,
+				count(*) FILTER (WHERE status = 'completed') AS completed,
+				count(*) FILTER (WHERE status = 'failed') AS failed,
+				count(*) FILTER (WHERE status IN ('completed', 'failed', 'cancelled')) AS ended,
+				count(*) FILTER (WHERE status <> 'pending') AS started
+			FROM tasks WHERE organization_id = $1 AND workflow_run_id = $2
+		)
+		UPDATE workflow_runs r SET status = CASE
+				WHEN c.total > 0 AND c.completed = c.total THEN 'completed'
+				WHEN c.total > 0 AND c.ended = c.total AND c.failed > 0 THEN 'failed'
+				WHEN c.total > 0 AND c.ended = c.total THEN 'cancelled'
+				WHEN c.started > 0 THEN 'running'
+				ELSE 'pending' END,
+			started_at = CASE WHEN c.started > 0 THEN coalesce(r.started_at, now()) ELSE r.started_at END,
+			completed_at = CASE WHEN c.total > 0 AND c.ended = c.total THEN coalesce(r.completed_at, now()) ELSE NULL END
+		FROM c WHERE r.organization_id = $1 AND r.id = $2`, orgID, runID)
+	if err != nil {
+		return fmt.Errorf("derive run status: %w", err)
+	}
+	return nil
+}
+
+// SweepExpiredLeases moves tasks whose lease expired back to pending (retry_count + 1) or
+// to failed when their retries are spent, with all a move's consequences, and returns
+// how many it moved. Safe to run from several places at once (SKIP LOCKED).
+func (s *Store) SweepExpiredLeases(ctx context.Context) (int, error) {
+	moved := 0
+	for {
+		n := 0
+		err := s.InTx(ctx, func(tx pgx.Tx) error {
+			rows, err := tx.Query(ctx, `
+				SELECT organization_id, id FROM tasks
+				WHERE status = 'running' AND lease_expires_at < now()
+				ORDER BY lease_expires_at LIMIT 200 FOR UPDATE SKIP LOCKED`)
+			if err != nil {
+				return err
+			}
+			type key struct{ org, id uuid.UUID }
+			var expired []key
+			for rows.Next() {
+				var k key
+				if err := rows.Scan(&k.org, &k.id); err != nil {
+					return err
+				}
+				expired = append(expired, k)
+			}
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			for _, k := range expired {
+				if _, err := MoveTaskTx(ctx, tx, k.org, k.id, Move{Action: domain.ActExpire, Error: "lease expired: the worker stopped renewing it"}); err != nil {
+					return err
+				}
+			}
+			n = len(expired)
+			return nil
+		})
+		if err != nil {
+			return moved, fmt.Errorf("sweep: %w", err)
+		}
+		moved += n
+		if n < 200 {
+			return moved, nil
+		}
+	}
+}
