@@ -1,0 +1,288 @@
+package main
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/mail"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Config is every setting of a stack, read and checked once before any resource is
+// declared, so a typo fails `pulumi preview` with the key's name instead of half a
+// deployment.
+type Config struct {
+	Stack       string
+	Region      string
+	Environment string // staging or production
+	Production  bool   // deletion protection, final snapshot, protect, alarms
+
+	NatMode         string // gateway or instance
+	NatInstanceType string
+
+	DBInstanceClass       string
+	DBMultiAZ             bool
+	DBAllocatedStorage    int
+	DBMaxAllocatedStorage int
+	DBBackupRetentionDays int
+	DBPoolMax             int
+	DBMaxConnections      int // from the instance class, see budget.go
+
+	LambdaMemoryMB            int
+	LambdaTimeout             int
+	LambdaReservedConcurrency int
+	LogRetentionDays          int
+	APIThrottleRate           int
+	APIThrottleBurst          int
+
+	GitHubClientID   string
+	DashboardAPIBase string // cloudfront or apigateway
+	DashboardBuild   string // auto, always or never
+	DomainName       string
+	CertificateArn   string
+	AlarmEmail       string
+
+	Secrets Secrets
+}
+
+// Secrets are read from config set with --secret; they only ever leave this program
+// wrapped in pulumi.ToSecret, so they stay encrypted in the state.
+type Secrets struct {
+	GitHubClientSecret string
+	JWTSigningKey      string
+	TokenEncryptionKey string
+	OriginVerifySecret string
+}
+
+// The dashboard reaches the API through CloudFront (same origin) or directly.
+const (
+	APIBaseCloudFront = "cloudfront"
+	APIBaseGateway    = "apigateway"
+)
+
+// configReader collects every problem instead of stopping at the first, and
+// remembers which keys were read so a test can hold the stack files to them.
+type configReader struct {
+	get    func(key string) (string, bool)
+	secret func(key string) bool
+	errs   []error
+	read   map[string]bool
+}
+
+func (r *configReader) fail(key, format string, args ...any) {
+	r.errs = append(r.errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+}
+
+func (r *configReader) raw(key string) (string, bool) {
+	r.read[key] = true
+	v, ok := r.get(key)
+	v = strings.TrimSpace(v)
+	return v, ok && v != ""
+}
+
+func (r *configReader) str(key, def string) string {
+	if v, ok := r.raw(key); ok {
+		return v
+	}
+	return def
+}
+
+func (r *configReader) required(key, expect string) string {
+	v, ok := r.raw(key)
+	if !ok {
+		r.fail(key, "is required (%s)", expect)
+	}
+	return v
+}
+
+func (r *configReader) oneOf(key, def string, allowed ...string) string {
+	v, ok := r.raw(key)
+	if !ok {
+		if def == "" {
+			r.fail(key, "is required (one of %s)", strings.Join(allowed, ", "))
+		}
+		return def
+	}
+	for _, a := range allowed {
+		if v == a {
+			return v
+		}
+	}
+	r.fail(key, "must be one of %s, not %q", strings.Join(allowed, ", "), v)
+	return v
+}
+
+// integer reads a whole number in [lo, hi]; def < 0 means the key is required.
+func (r *configReader) integer(key string, def, lo, hi int) int {
+	v, ok := r.raw(key)
+	if !ok {
+		if def < 0 {
+			r.fail(key, "is required (a whole number from %d to %d)", lo, hi)
+		}
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		r.fail(key, "must be a whole number from %d to %d, not %q", lo, hi, v)
+	}
+	return n
+}
+
+func (r *configReader) boolean(key string) bool {
+	v, ok := r.raw(key)
+	if !ok {
+		r.fail(key, "is required (true or false)")
+		return false
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		r.fail(key, "must be true or false, not %q", v)
+	}
+	return b
+}
+
+// secretValue insists on `pulumi config set --secret`: a plain value would sit
+// unencrypted in the stack file and in git.
+func (r *configReader) secretValue(key, expect string, check func(string) bool) string {
+	v, ok := r.raw(key)
+	switch {
+	case !ok:
+		r.fail(key, "is required (%s); set it with: pulumi config set --secret %s", expect, key)
+	case !r.secret(key):
+		r.fail(key, "is not a secret; set it with: pulumi config set --secret %s (%s)", key, expect)
+	case !check(v):
+		r.fail(key, "must be %s", expect)
+	}
+	return v
+}
+
+// logRetentions are the only values CloudWatch Logs accepts.
+var logRetentions = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+
+var (
+	githubClientIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{8,64}$`)
+	domainPattern         = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
+	certificatePattern    = regexp.MustCompile(`^arn:aws:acm:us-east-1:\d{12}:certificate/[0-9a-f-]+$`)
+	regionPattern         = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d$`)
+	headerValuePattern    = regexp.MustCompile(`^[!-~]+$`)
+)
+
+// loadConfig reads the stack's config through ctx.
+func loadConfig(ctx *pulumi.Context) (Config, error) {
+	cfg, _, err := readConfig(ctx.Stack(), ctx.GetConfig, ctx.IsConfigSecret)
+	return cfg, err
+}
+
+// readConfig is loadConfig without a Pulumi context; it also returns the keys it
+// read.
+func readConfig(stack string, get func(string) (string, bool), secret func(string) bool) (Config, map[string]bool, error) {
+	r := &configReader{get: get, secret: secret, read: map[string]bool{}}
+	c := Config{Stack: stack}
+
+	c.Region = r.required("aws:region", "an AWS region such as us-west-2")
+	if c.Region != "" && !regionPattern.MatchString(c.Region) {
+		r.fail("aws:region", "must be an AWS region such as us-west-2, not %q", c.Region)
+	}
+	c.Environment = r.oneOf("miyabi:environment", "", "staging", "production")
+	c.Production = c.Environment == "production"
+
+	c.NatMode = r.oneOf("miyabi:natMode", "", "gateway", "instance")
+	c.NatInstanceType = r.str("miyabi:natInstanceType", "t4g.nano")
+	if !strings.HasPrefix(c.NatInstanceType, "t4g.") && !strings.HasPrefix(c.NatInstanceType, "c7g") && !strings.HasPrefix(c.NatInstanceType, "m7g") {
+		r.fail("miyabi:natInstanceType", "must be a Graviton (arm64) type such as t4g.nano, not %q", c.NatInstanceType)
+	}
+
+	c.DBInstanceClass = r.required("miyabi:dbInstanceClass", "an RDS class such as db.t4g.micro")
+	if c.DBInstanceClass != "" {
+		if mem, ok := instanceMemoryGiB(c.DBInstanceClass); ok {
+			c.DBMaxConnections = maxConnections(mem)
+		} else {
+			r.fail("miyabi:dbInstanceClass", "%q is not a class this program knows the memory of (db.t4g.*, db.t3.*, db.m5/m6g/m6i/m7g/m7i/m8g.*, db.r5/r6g/r6i/r7g/r7i/r8g.*)", c.DBInstanceClass)
+		}
+	}
+	c.DBMultiAZ = r.boolean("miyabi:dbMultiAz")
+	c.DBAllocatedStorage = r.integer("miyabi:dbAllocatedStorage", 20, 20, 65536)
+	c.DBMaxAllocatedStorage = r.integer("miyabi:dbMaxAllocatedStorage", 100, 20, 65536)
+	if c.DBMaxAllocatedStorage <= c.DBAllocatedStorage {
+		r.fail("miyabi:dbMaxAllocatedStorage", "must be above miyabi:dbAllocatedStorage (%d) for storage autoscaling, not %d", c.DBAllocatedStorage, c.DBMaxAllocatedStorage)
+	}
+	c.DBBackupRetentionDays = r.integer("miyabi:dbBackupRetentionDays", 7, 7, 35)
+	c.DBPoolMax = r.integer("miyabi:dbPoolMax", -1, 1, 100)
+
+	c.LambdaMemoryMB = r.integer("miyabi:lambdaMemoryMb", -1, 128, 10240)
+	c.LambdaTimeout = r.integer("miyabi:lambdaTimeout", -1, 1, 900)
+	c.LambdaReservedConcurrency = r.integer("miyabi:lambdaReservedConcurrency", -1, 1, 1000)
+	c.LogRetentionDays = r.integer("miyabi:logRetentionDays", -1, 1, 3653)
+	if c.LogRetentionDays > 0 && !contains(logRetentions, c.LogRetentionDays) {
+		r.fail("miyabi:logRetentionDays", "must be one of the values CloudWatch accepts %v, not %d", logRetentions, c.LogRetentionDays)
+	}
+	c.APIThrottleRate = r.integer("miyabi:apiThrottleRate", 100, 1, 10000)
+	c.APIThrottleBurst = r.integer("miyabi:apiThrottleBurst", 200, 1, 5000)
+
+	c.GitHubClientID = r.required("miyabi:githubClientId", "the client id of the stack's GitHub OAuth app")
+	if c.GitHubClientID != "" && !githubClientIDPattern.MatchString(c.GitHubClientID) {
+		r.fail("miyabi:githubClientId", "must be a GitHub OAuth client id (8-64 letters, digits, . _ -), not %q", c.GitHubClientID)
+	}
+	c.DashboardAPIBase = r.oneOf("miyabi:dashboardApiBase", APIBaseCloudFront, APIBaseCloudFront, APIBaseGateway)
+	c.DashboardBuild = r.oneOf("miyabi:dashboardBuild", "auto", "auto", "always", "never")
+
+	c.DomainName = strings.ToLower(r.str("miyabi:domainName", ""))
+	c.CertificateArn = r.str("miyabi:certificateArn", "")
+	switch {
+	case c.DomainName != "" && !domainPattern.MatchString(c.DomainName):
+		r.fail("miyabi:domainName", "must be a host name such as app.example.com, not %q", c.DomainName)
+	case c.DomainName != "" && c.CertificateArn == "":
+		r.fail("miyabi:certificateArn", "is required with miyabi:domainName (an ACM certificate in us-east-1 covering %s)", c.DomainName)
+	case c.DomainName == "" && c.CertificateArn != "":
+		r.fail("miyabi:domainName", "is required with miyabi:certificateArn")
+	}
+	if c.CertificateArn != "" && !certificatePattern.MatchString(c.CertificateArn) {
+		r.fail("miyabi:certificateArn", "must be an ACM certificate ARN in us-east-1 (CloudFront only uses those), not %q", c.CertificateArn)
+	}
+	c.AlarmEmail = r.str("miyabi:alarmEmail", "")
+	if c.AlarmEmail == "" && c.Production {
+		r.fail("miyabi:alarmEmail", "is required in production (who receives the alarms)")
+	} else if c.AlarmEmail != "" {
+		if _, err := mail.ParseAddress(c.AlarmEmail); err != nil {
+			r.fail("miyabi:alarmEmail", "must be an email address, not %q", c.AlarmEmail)
+		}
+	}
+
+	atLeast32 := func(v string) bool { return len(v) >= 32 }
+	c.Secrets.GitHubClientSecret = r.secretValue("miyabi:githubClientSecret", "the GitHub OAuth app's client secret, at least 32 characters", atLeast32)
+	c.Secrets.JWTSigningKey = r.secretValue("miyabi:jwtSigningKey", "at least 32 random bytes, e.g. openssl rand -base64 48", atLeast32)
+	c.Secrets.TokenEncryptionKey = r.secretValue("miyabi:tokenEncryptionKey", "32 bytes in standard base64, e.g. openssl rand -base64 32", func(v string) bool {
+		k, err := base64.StdEncoding.DecodeString(v)
+		return err == nil && len(k) == 32
+	})
+	c.Secrets.OriginVerifySecret = r.secretValue("miyabi:originVerifySecret", "at least 32 random characters, e.g. openssl rand -hex 32", func(v string) bool {
+		// It travels as an HTTP header value, so only visible ASCII.
+		return len(v) >= 32 && headerValuePattern.MatchString(v)
+	})
+
+	if len(r.errs) == 0 {
+		if err := checkConnectionBudget(c); err != nil {
+			r.errs = append(r.errs, err)
+		}
+	}
+	if err := errors.Join(r.errs...); err != nil {
+		return c, r.read, fmt.Errorf("stack %s config:\n%w", stack, err)
+	}
+	return c, r.read, nil
+}
+
+func contains(xs []int, x int) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+// name prefixes every physical name, so stacks can share an account.
+func (c Config) name(suffix string) string { return "miyabi-" + c.Stack + "-" + suffix }

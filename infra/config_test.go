@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"maps"
+	"strings"
+	"testing"
+	"time"
+)
+
+func contextWithTimeout(t *testing.T, d time.Duration) (context.Context, context.CancelFunc) {
+	t.Helper()
+	return context.WithTimeout(context.Background(), d)
+}
+
+func read(cfg map[string]string) (Config, map[string]bool, error) {
+	return readConfig("test", func(k string) (string, bool) { v, ok := cfg[k]; return v, ok },
+		func(k string) bool { _, ok := testSecrets[k]; return ok })
+}
+
+func TestConfigValid(t *testing.T) {
+	for _, stack := range []string{"staging", "production"} {
+		c, _, err := read(stackConfig(t, stack))
+		if err != nil {
+			t.Fatalf("%s: %v", stack, err)
+		}
+		if c.Environment != stack || c.DBMaxConnections == 0 {
+			t.Errorf("%s: %+v", stack, c)
+		}
+	}
+}
+
+// Each required key, missing, fails with its name.
+func TestConfigRequiredKeys(t *testing.T) {
+	required := []string{
+		"aws:region", "miyabi:environment", "miyabi:natMode", "miyabi:dbInstanceClass", "miyabi:dbMultiAz",
+		"miyabi:dbPoolMax", "miyabi:lambdaMemoryMb", "miyabi:lambdaTimeout", "miyabi:lambdaReservedConcurrency",
+		"miyabi:logRetentionDays", "miyabi:githubClientId", "miyabi:githubClientSecret", "miyabi:jwtSigningKey",
+		"miyabi:tokenEncryptionKey", "miyabi:originVerifySecret",
+	}
+	for _, key := range required {
+		t.Run(key, func(t *testing.T) {
+			cfg := stackConfig(t, "staging")
+			delete(cfg, key)
+			_, _, err := read(cfg)
+			if err == nil || !strings.Contains(err.Error(), key+": is required") {
+				t.Errorf("without %s: err = %v, want it named as required", key, err)
+			}
+		})
+	}
+	cfg := stackConfig(t, "production")
+	delete(cfg, "miyabi:alarmEmail")
+	if _, _, err := read(cfg); err == nil || !strings.Contains(err.Error(), "miyabi:alarmEmail") {
+		t.Errorf("production without alarmEmail: err = %v", err)
+	}
+}
+
+func TestConfigMalformed(t *testing.T) {
+	tests := []struct{ key, value string }{
+		{"aws:region", "oregon"},
+		{"miyabi:environment", "prod"},
+		{"miyabi:natMode", "none"},
+		{"miyabi:natInstanceType", "t3.nano"},
+		{"miyabi:dbInstanceClass", "db.x9.huge"},
+		{"miyabi:dbMultiAz", "yes please"},
+		{"miyabi:dbAllocatedStorage", "10"},
+		{"miyabi:dbMaxAllocatedStorage", "20"},
+		{"miyabi:dbBackupRetentionDays", "3"},
+		{"miyabi:dbPoolMax", "0"},
+		{"miyabi:lambdaMemoryMb", "64"},
+		{"miyabi:lambdaTimeout", "15s"},
+		{"miyabi:lambdaReservedConcurrency", "-1"},
+		{"miyabi:logRetentionDays", "10"},
+		{"miyabi:apiThrottleRate", "0"},
+		{"miyabi:apiThrottleBurst", "lots"},
+		{"miyabi:githubClientId", "<set: me>"},
+		{"miyabi:dashboardApiBase", "direct"},
+		{"miyabi:dashboardBuild", "sometimes"},
+		{"miyabi:domainName", "not a domain"},
+		{"miyabi:certificateArn", "arn:aws:acm:us-west-2:123456789012:certificate/abc"},
+		{"miyabi:alarmEmail", "not-an-email"},
+		{"miyabi:githubClientSecret", "short"},
+		{"miyabi:jwtSigningKey", "short"},
+		{"miyabi:tokenEncryptionKey", "bm90IDMyIGJ5dGVz"},
+		{"miyabi:originVerifySecret", "has spaces in it so it is not a header value"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.key, func(t *testing.T) {
+			cfg := stackConfig(t, "staging")
+			cfg[tc.key] = tc.value
+			if tc.key == "miyabi:certificateArn" {
+				cfg["miyabi:domainName"] = "app.example.com"
+			}
+			_, _, err := read(cfg)
+			if err == nil || !strings.Contains(err.Error(), tc.key+":") {
+				t.Errorf("%s=%q: err = %v, want it named", tc.key, tc.value, err)
+			}
+		})
+	}
+}
+
+// A secret set without --secret would sit in plain text in the stack file.
+func TestConfigSecretsMustBeSecret(t *testing.T) {
+	cfg := stackConfig(t, "staging")
+	_, _, err := readConfig("test", func(k string) (string, bool) { v, ok := cfg[k]; return v, ok },
+		func(k string) bool { return k != "miyabi:jwtSigningKey" })
+	if err == nil || !strings.Contains(err.Error(), "miyabi:jwtSigningKey: is not a secret") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestConnectionBudget(t *testing.T) {
+	base := stackConfig(t, "staging") // db.t4g.micro: max_connections 112
+	tests := []struct {
+		name              string
+		class, conc, pool string
+		ok                bool
+	}{
+		{"staging as shipped", "db.t4g.micro", "20", "2", true},
+		{"exactly at the limit", "db.t4g.micro", "97", "1", true},
+		{"one over", "db.t4g.micro", "98", "1", false},
+		{"pool too big", "db.t4g.micro", "20", "5", false},
+		{"larger class fits", "db.t4g.medium", "200", "2", true},
+		{"cap of 5000", "db.r6g.16xlarge", "997", "5", true},
+		{"cap of 5000 exceeded", "db.r6g.16xlarge", "998", "5", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := maps.Clone(base)
+			cfg["miyabi:dbInstanceClass"], cfg["miyabi:lambdaReservedConcurrency"], cfg["miyabi:dbPoolMax"] = tc.class, tc.conc, tc.pool
+			_, _, err := read(cfg)
+			if tc.ok && err != nil {
+				t.Fatalf("want ok, got %v", err)
+			}
+			if !tc.ok {
+				if err == nil {
+					t.Fatal("want the budget rule to fail")
+				}
+				for _, s := range []string{"connection budget", "(" + tc.conc + ")", "(" + tc.pool + ")", "max_connections"} {
+					if !strings.Contains(err.Error(), s) {
+						t.Errorf("error %q does not name %s", err, s)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestMaxConnections(t *testing.T) {
+	for class, want := range map[string]int{"db.t4g.micro": 112, "db.t4g.small": 225, "db.m7g.large": 901, "db.r6g.16xlarge": 5000} {
+		mem, ok := instanceMemoryGiB(class)
+		if !ok {
+			t.Fatalf("%s unknown", class)
+		}
+		if got := maxConnections(mem); got != want {
+			t.Errorf("%s: max_connections %d, want %d", class, got, want)
+		}
+	}
+}
+
+// The program fails on bad config before it builds or declares anything.
+func TestProgramStopsOnBadConfig(t *testing.T) {
+	cfg := stackConfig(t, "staging")
+	cfg["miyabi:natMode"] = "nope"
+	_, err := runStack(t, "staging", cfg, testBuilders(t, ""))
+	if err == nil || !strings.Contains(err.Error(), "miyabi:natMode") {
+		t.Fatalf("err = %v", err)
+	}
+}

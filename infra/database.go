@@ -1,0 +1,118 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/rds"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+const dbName = "miyabi"
+
+// Database is what the Lambda needs to connect.
+type Database struct {
+	Instance   *rds.Instance
+	Identifier string
+	Address    pulumi.StringOutput
+	Port       pulumi.IntOutput
+	// MasterSecretArn is the Secrets Manager secret RDS creates and rotates for the
+	// master user; the password never passes through Pulumi state.
+	MasterSecretArn pulumi.StringOutput
+}
+
+// newDatabase creates PostgreSQL 16 in the private subnets, reachable on 5432 only
+// from the Lambda's security group.
+func newDatabase(ctx *pulumi.Context, cfg Config, net *Network) (*Database, error) {
+	sg, err := ec2.NewSecurityGroup(ctx, "db", &ec2.SecurityGroupArgs{
+		VpcId:       net.VpcID,
+		Description: pulumi.String("Miyabi PostgreSQL: only the API Lambda"),
+		Ingress: ec2.SecurityGroupIngressArray{
+			ec2.SecurityGroupIngressArgs{
+				Protocol: pulumi.String("tcp"), FromPort: pulumi.Int(5432), ToPort: pulumi.Int(5432),
+				SecurityGroups: pulumi.StringArray{net.LambdaSGID},
+				Description:    pulumi.String("PostgreSQL from the API Lambda"),
+			},
+		},
+		Tags: nameTag(cfg.name("db")),
+	})
+	if err != nil {
+		return nil, err
+	}
+	subnets, err := rds.NewSubnetGroup(ctx, "db", &rds.SubnetGroupArgs{
+		SubnetIds:   net.PrivateSubnetIDs,
+		Description: pulumi.String("Miyabi private subnets"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	params, err := rds.NewParameterGroup(ctx, "db", &rds.ParameterGroupArgs{
+		Family:      pulumi.String("postgres16"),
+		Description: pulumi.String("Miyabi PostgreSQL 16"),
+		Parameters: rds.ParameterGroupParameterArray{
+			rds.ParameterGroupParameterArgs{Name: pulumi.String("rds.force_ssl"), Value: pulumi.String("1")},
+			rds.ParameterGroupParameterArgs{Name: pulumi.String("log_min_duration_statement"), Value: pulumi.String("1000")},
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	// The exported PostgreSQL log would otherwise get a log group with no retention;
+	// creating it first, by its fixed name, gives it ours.
+	identifier := cfg.name("db")
+	logs, err := cloudwatch.NewLogGroup(ctx, "db-postgresql", &cloudwatch.LogGroupArgs{
+		Name:            pulumi.String(fmt.Sprintf("/aws/rds/instance/%s/postgresql", identifier)),
+		RetentionInDays: pulumi.Int(cfg.LogRetentionDays),
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	args := &rds.InstanceArgs{
+		Identifier:                         pulumi.String(identifier),
+		Engine:                             pulumi.String("postgres"),
+		EngineVersion:                      pulumi.String("16"),
+		AutoMinorVersionUpgrade:            pulumi.Bool(true),
+		InstanceClass:                      pulumi.String(cfg.DBInstanceClass),
+		StorageType:                        pulumi.String("gp3"),
+		AllocatedStorage:                   pulumi.Int(cfg.DBAllocatedStorage),
+		MaxAllocatedStorage:                pulumi.Int(cfg.DBMaxAllocatedStorage),
+		StorageEncrypted:                   pulumi.Bool(true),
+		DbName:                             pulumi.String(dbName),
+		Username:                           pulumi.String("miyabi_admin"),
+		ManageMasterUserPassword:           pulumi.Bool(true),
+		DbSubnetGroupName:                  subnets.Name,
+		VpcSecurityGroupIds:                pulumi.StringArray{sg.ID()},
+		ParameterGroupName:                 params.Name,
+		PubliclyAccessible:                 pulumi.Bool(false),
+		MultiAz:                            pulumi.Bool(cfg.DBMultiAZ),
+		BackupRetentionPeriod:              pulumi.Int(cfg.DBBackupRetentionDays),
+		CopyTagsToSnapshot:                 pulumi.Bool(true),
+		PerformanceInsightsEnabled:         pulumi.Bool(true),
+		PerformanceInsightsRetentionPeriod: pulumi.Int(7), // the free tier
+		EnabledCloudwatchLogsExports:       pulumi.StringArray{pulumi.String("postgresql")},
+		DeletionProtection:                 pulumi.Bool(cfg.Production),
+		SkipFinalSnapshot:                  pulumi.Bool(!cfg.Production),
+		// Staging changes land at once; production waits for the maintenance window.
+		ApplyImmediately: pulumi.Bool(!cfg.Production),
+		Tags:             nameTag(identifier),
+	}
+	if cfg.Production {
+		args.FinalSnapshotIdentifier = pulumi.String(identifier + "-final")
+	}
+	db, err := rds.NewInstance(ctx, "db", args,
+		pulumi.DependsOn([]pulumi.Resource{logs}),
+		pulumi.Protect(cfg.Production))
+	if err != nil {
+		return nil, err
+	}
+	secretArn := db.MasterUserSecrets.ApplyT(func(s []rds.InstanceMasterUserSecret) (string, error) {
+		if len(s) == 0 || s[0].SecretArn == nil {
+			return "", fmt.Errorf("database: RDS returned no master user secret")
+		}
+		return *s[0].SecretArn, nil
+	}).(pulumi.StringOutput)
+	return &Database{Instance: db, Identifier: identifier, Address: db.Address, Port: db.Port, MasterSecretArn: secretArn}, nil
+}

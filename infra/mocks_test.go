@@ -1,0 +1,342 @@
+package main
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"gopkg.in/yaml.v3"
+
+	"github.com/miyabi/miyabi/infra/artifact"
+)
+
+const (
+	fakeAccount  = "123456789012"
+	fakeAPIHost  = "abc123.execute-api.us-west-2.amazonaws.com"
+	fakeCDNHost  = "d111111abcdef8.cloudfront.net"
+	fakeDBSecret = "arn:aws:secretsmanager:us-west-2:123456789012:secret:rds!db-0001-AbCdEf"
+)
+
+// Values the tests put in the secret config keys; no recorded plain input may
+// contain them.
+var testSecrets = map[string]string{
+	"miyabi:githubClientSecret": "ghsecret-0123456789abcdef0123456789abcdef",
+	"miyabi:jwtSigningKey":      "jwt-signing-key-for-tests-0123456789abcdef0123",
+	"miyabi:tokenEncryptionKey": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+	"miyabi:originVerifySecret": "origin-verify-secret-0123456789abcdef0123456789",
+}
+
+// recorded is one resource the program registered.
+type recorded struct {
+	Type, Name, ID string
+	Inputs         map[string]any // secrets unwrapped
+	Redacted       string         // inputs as JSON with secrets replaced, for leak checks
+	Protect        bool
+}
+
+type mocks struct {
+	mu  sync.Mutex
+	res []recorded
+}
+
+func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	id := args.Name + "-id"
+	in := plain(resource.NewObjectProperty(args.Inputs), false).(map[string]any)
+	red, _ := json.Marshal(plain(resource.NewObjectProperty(args.Inputs), true))
+	rec := recorded{Type: args.TypeToken, Name: args.Name, ID: id, Inputs: in, Redacted: string(red)}
+	if args.RegisterRPC != nil {
+		rec.Protect = args.RegisterRPC.GetProtect()
+	}
+	m.mu.Lock()
+	m.res = append(m.res, rec)
+	m.mu.Unlock()
+
+	out := args.Inputs.Copy()
+	set := func(k string, v any) { out[resource.PropertyKey(k)] = resource.NewPropertyValue(v) }
+	module := strings.SplitN(strings.SplitN(args.TypeToken, ":", 3)[1], "/", 2)[0]
+	set("arn", fmt.Sprintf("arn:aws:%s:us-west-2:%s:%s", module, fakeAccount, args.Name))
+	if _, ok := in["name"]; !ok {
+		set("name", args.Name+"-name")
+	}
+	switch args.TypeToken {
+	case "aws:ec2/instance:Instance":
+		set("primaryNetworkInterfaceId", "eni-0nat")
+	case "aws:rds/instance:Instance":
+		addr := fmt.Sprint(in["identifier"]) + ".cxyz.us-west-2.rds.amazonaws.com"
+		set("address", addr)
+		set("port", 5432)
+		set("endpoint", addr+":5432")
+		out["masterUserSecrets"] = resource.NewArrayProperty([]resource.PropertyValue{
+			resource.NewObjectProperty(resource.PropertyMap{"secretArn": resource.NewStringProperty(fakeDBSecret)}),
+		})
+	case "aws:cloudwatch/logGroup:LogGroup":
+		set("arn", fmt.Sprintf("arn:aws:logs:us-west-2:%s:log-group:%s", fakeAccount, in["name"]))
+	case "aws:lambda/function:Function":
+		arn := fmt.Sprintf("arn:aws:lambda:us-west-2:%s:function:%s", fakeAccount, in["name"])
+		set("arn", arn)
+		set("invokeArn", "arn:aws:apigateway:us-west-2:lambda:path/2015-03-31/functions/"+arn+"/invocations")
+	case "aws:apigatewayv2/api:Api":
+		set("apiEndpoint", "https://"+fakeAPIHost)
+		set("executionArn", fmt.Sprintf("arn:aws:execute-api:us-west-2:%s:abc123", fakeAccount))
+	case "aws:apigatewayv2/stage:Stage":
+		set("invokeUrl", "https://"+fakeAPIHost+"/")
+	case "aws:s3/bucketV2:BucketV2":
+		bucket := fmt.Sprint(in["bucketPrefix"]) + "20260101"
+		set("bucket", bucket)
+		set("arn", "arn:aws:s3:::"+bucket)
+		set("bucketRegionalDomainName", bucket+".s3.us-west-2.amazonaws.com")
+	case "aws:cloudfront/distribution:Distribution":
+		set("domainName", fakeCDNHost)
+		set("arn", fmt.Sprintf("arn:aws:cloudfront::%s:distribution/%s", fakeAccount, id))
+	}
+	return id, out, nil
+}
+
+func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	switch args.Token {
+	case "aws:index/getAvailabilityZones:getAvailabilityZones":
+		return resource.NewPropertyMapFromMap(map[string]any{
+			"names": []any{"us-west-2a", "us-west-2b", "us-west-2c"}, "zoneIds": []any{"usw2-az1", "usw2-az2", "usw2-az3"}, "id": "us-west-2",
+		}), nil
+	case "aws:ec2/getAmi:getAmi":
+		return resource.NewPropertyMapFromMap(map[string]any{"id": "ami-0a1b2c3d4e5f", "architecture": "arm64"}), nil
+	}
+	return args.Args, nil
+}
+
+// plain turns a property value into Go values; redact replaces secrets.
+func plain(v resource.PropertyValue, redact bool) any {
+	switch {
+	case v.IsSecret():
+		if redact {
+			return "[secret]"
+		}
+		return plain(v.SecretValue().Element, redact)
+	case v.IsOutput():
+		if v.OutputValue().Secret && redact {
+			return "[secret]"
+		}
+		return plain(v.OutputValue().Element, redact)
+	case v.IsComputed():
+		return nil
+	case v.IsObject():
+		m := map[string]any{}
+		for k, e := range v.ObjectValue() {
+			m[string(k)] = plain(e, redact)
+		}
+		return m
+	case v.IsArray():
+		var a []any
+		for _, e := range v.ArrayValue() {
+			a = append(a, plain(e, redact))
+		}
+		return a
+	case v.IsAsset():
+		return map[string]any{"assetPath": v.AssetValue().Path, "assetText": v.AssetValue().Text}
+	case v.IsArchive():
+		return map[string]any{"archivePath": v.ArchiveValue().Path}
+	case v.IsNull():
+		return nil
+	}
+	return v.V
+}
+
+// stackRun is what one program run recorded.
+type stackRun struct {
+	cfg     Config
+	res     []recorded
+	outputs map[string]string
+}
+
+func (r *stackRun) all(typ string) []recorded {
+	var out []recorded
+	for _, x := range r.res {
+		if x.Type == typ {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func (r *stackRun) one(t *testing.T, typ, name string) recorded {
+	t.Helper()
+	for _, x := range r.res {
+		if x.Type == typ && x.Name == name {
+			return x
+		}
+	}
+	t.Fatalf("no %s named %q", typ, name)
+	return recorded{}
+}
+
+func (r *stackRun) inventory() map[string]int {
+	inv := map[string]int{}
+	for _, x := range r.res {
+		if !strings.HasPrefix(x.Type, "pulumi:") {
+			inv[x.Type]++
+		}
+	}
+	return inv
+}
+
+// testBuilders hand the program a tiny prebuilt zip and the fixture dashboard, so a
+// stack run takes milliseconds; the real builds have their own tests.
+var (
+	fakeArtifactOnce sync.Once
+	fakeArtifact     artifact.Result
+	fakeArtifactErr  error
+)
+
+func testBuilders(t *testing.T, dist string) Builders {
+	t.Helper()
+	fakeArtifactOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "miyabi-infra-test")
+		if err != nil {
+			fakeArtifactErr = err
+			return
+		}
+		var buf bytes.Buffer
+		zw := zip.NewWriter(&buf)
+		w, _ := zw.Create("bootstrap")
+		w.Write([]byte("#!/bin/sh\necho not a real bootstrap\n"))
+		zw.Close()
+		p := filepath.Join(dir, "bootstrap.zip")
+		if fakeArtifactErr = os.WriteFile(p, buf.Bytes(), 0o644); fakeArtifactErr == nil {
+			fakeArtifact, fakeArtifactErr = artifact.Describe(p, "")
+		}
+	})
+	if fakeArtifactErr != nil {
+		t.Fatal(fakeArtifactErr)
+	}
+	if dist == "" {
+		dist = fixtureDist(t)
+	}
+	return Builders{
+		Lambda:    func(context.Context, Config) (artifact.Result, error) { return fakeArtifact, nil },
+		Dashboard: func(context.Context, Config) (string, error) { return dist, nil },
+	}
+}
+
+func fixtureDist(t *testing.T) string {
+	t.Helper()
+	d, err := filepath.Abs(filepath.Join("webasset", "testdata", "dist"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// stackConfig reads Pulumi.<stack>.yaml into the key -> string form the engine
+// passes in PULUMI_CONFIG, with the placeholders filled as an operator would.
+func stackConfig(t *testing.T, stack string) map[string]string {
+	t.Helper()
+	doc := readStackFile(t, stack)
+	cfg := map[string]string{}
+	for k, v := range doc.Config {
+		switch v := v.(type) {
+		case string:
+			cfg[k] = v
+		case map[string]any, []any:
+			b, err := json.Marshal(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg[k] = string(b)
+		default:
+			cfg[k] = fmt.Sprint(v)
+		}
+	}
+	for k, v := range cfg {
+		if !strings.HasPrefix(v, "<set") {
+			continue
+		}
+		switch {
+		case testSecrets[k] != "":
+			cfg[k] = testSecrets[k]
+		case k == "miyabi:githubClientId":
+			cfg[k] = "Ov23liTestClientId01"
+		case k == "miyabi:alarmEmail":
+			cfg[k] = "ops@example.com"
+		default:
+			t.Fatalf("%s: placeholder with no test value: %s", k, v)
+		}
+	}
+	return cfg
+}
+
+type stackFile struct {
+	Config map[string]any `yaml:"config"`
+}
+
+func readStackFile(t *testing.T, stack string) stackFile {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "Pulumi."+stack+".yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc stackFile
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		t.Fatalf("Pulumi.%s.yaml: %v", stack, err)
+	}
+	return doc
+}
+
+// runStack runs the real program under mocks with cfg passed the way the engine
+// passes it.
+func runStack(t *testing.T, stack string, cfg map[string]string, b Builders) (*stackRun, error) {
+	t.Helper()
+	raw, _ := json.Marshal(cfg)
+	var secretKeys []string
+	for k := range testSecrets {
+		if _, ok := cfg[k]; ok {
+			secretKeys = append(secretKeys, k)
+		}
+	}
+	sort.Strings(secretKeys)
+	keys, _ := json.Marshal(secretKeys)
+	t.Setenv(pulumi.EnvConfig, string(raw))
+	t.Setenv(pulumi.EnvConfigSecretKeys, string(keys))
+
+	m := &mocks{}
+	run := &stackRun{outputs: map[string]string{}}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	err := pulumi.RunErr(func(ctx *pulumi.Context) error {
+		c, err := loadConfig(ctx)
+		if err != nil {
+			return err
+		}
+		run.cfg = c
+		outs, err := deploy(ctx, b)
+		if err != nil {
+			return err
+		}
+		for name, o := range outs {
+			wg.Add(1)
+			o.ApplyT(func(v string) string {
+				mu.Lock()
+				run.outputs[name] = v
+				mu.Unlock()
+				wg.Done()
+				return v
+			})
+		}
+		return nil
+	}, pulumi.WithMocks("miyabi", stack, m))
+	if err != nil {
+		return nil, err
+	}
+	wg.Wait()
+	run.res = m.res
+	return run, nil
+}

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/miyabi/miyabi/infra/artifact"
+)
+
+// Builders make the two build products. They are passed in so tests can hand the
+// program prebuilt ones instead of compiling the app for every stack they check.
+type Builders struct {
+	Lambda    func(ctx context.Context, cfg Config) (artifact.Result, error)
+	Dashboard func(ctx context.Context, cfg Config) (dist string, err error)
+}
+
+// program is the Pulumi program: deploy, then export what it returns.
+func program(b Builders) pulumi.RunFunc {
+	return func(ctx *pulumi.Context) error {
+		outputs, err := deploy(ctx, b)
+		if err != nil {
+			return err
+		}
+		for name, v := range outputs {
+			ctx.Export(name, v)
+		}
+		return nil
+	}
+}
+
+// deploy wires the layers; each layer is a function from the config and what it
+// needs to what others need. It returns the stack outputs.
+func deploy(ctx *pulumi.Context, b Builders) (map[string]pulumi.StringOutput, error) {
+	cfg, err := loadConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pkg, err := b.Lambda(ctx.Context(), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("lambda artifact: %w", err)
+	}
+	_ = ctx.Log.Info(fmt.Sprintf("lambda artifact %s: %d bytes, sha256 %s", pkg.ZipPath, pkg.Size, pkg.SHA256), nil)
+	dist, err := b.Dashboard(ctx.Context(), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("dashboard build: %w", err)
+	}
+	files, err := dashboardFiles(dist)
+	if err != nil {
+		return nil, err
+	}
+
+	net, err := newNetwork(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("network: %w", err)
+	}
+	db, err := newDatabase(ctx, cfg, net)
+	if err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	secret, err := newAppSecret(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("secrets: %w", err)
+	}
+	bucket, err := newDashboardBucket(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("dashboard bucket: %w", err)
+	}
+
+	// Through CloudFront the distribution needs the API as an origin; direct, the
+	// API's CORS needs the distribution's URL. Either way one is made first.
+	var api *HTTPAPI
+	var cdn *CDN
+	var apiBase pulumi.StringOutput
+	if cfg.DashboardAPIBase == APIBaseCloudFront {
+		if api, err = newHTTPAPI(ctx, cfg, nil); err != nil {
+			return nil, fmt.Errorf("api: %w", err)
+		}
+		if cdn, err = newCDN(ctx, cfg, bucket, api); err != nil {
+			return nil, fmt.Errorf("cdn: %w", err)
+		}
+		apiBase = pulumi.Sprintf("%s/api/v1", cdn.URL)
+	} else {
+		if cdn, err = newCDN(ctx, cfg, bucket, nil); err != nil {
+			return nil, fmt.Errorf("cdn: %w", err)
+		}
+		if api, err = newHTTPAPI(ctx, cfg, cdn.URL); err != nil {
+			return nil, fmt.Errorf("api: %w", err)
+		}
+		apiBase = api.InvokeURL.ApplyT(func(u string) string { return strings.TrimRight(u, "/") + "/api/v1" }).(pulumi.StringOutput)
+	}
+
+	fn, err := newFunction(ctx, cfg, functionInputs{Artifact: pkg, Net: net, DB: db, Secret: secret, PublicURL: cdn.URL})
+	if err != nil {
+		return nil, fmt.Errorf("function: %w", err)
+	}
+	if err := routeToFunction(ctx, api, fn.Fn); err != nil {
+		return nil, fmt.Errorf("api routes: %w", err)
+	}
+	if err := uploadDashboard(ctx, bucket, files, apiBase); err != nil {
+		return nil, fmt.Errorf("dashboard upload: %w", err)
+	}
+	if cfg.Production {
+		if err := newAlarms(ctx, cfg, alarmInputs{FunctionName: fn.Fn.Name, APIID: api.API.ID(), DBIdentifier: db.Identifier}); err != nil {
+			return nil, fmt.Errorf("alarms: %w", err)
+		}
+	}
+
+	return map[string]pulumi.StringOutput{
+		"dashboardUrl":      cdn.URL,
+		"apiUrl":            apiBase,
+		"apiGatewayUrl":     api.InvokeURL,
+		"githubCallbackUrl": pulumi.Sprintf("%s/auth/github/callback", apiBase),
+		"databaseEndpoint":  db.Instance.Endpoint,
+		"functionName":      fn.Fn.Name,
+		"bucketName":        bucket.Bucket.Bucket,
+		"distributionId":    cdn.Distribution.ID().ToStringOutput(),
+		"lambdaSha256":      pulumi.String(pkg.SHA256).ToStringOutput(),
+	}, nil
+}

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"encoding/json"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/secretsmanager"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// AppSecret is the app's Secrets Manager secret; the Lambda gets its ARN only.
+type AppSecret struct {
+	Arn     pulumi.StringOutput
+	Version *secretsmanager.SecretVersion
+}
+
+// newAppSecret stores the app's keys as one JSON secret. The keys are the contract
+// with the app's config loader.
+func newAppSecret(ctx *pulumi.Context, cfg Config) (*AppSecret, error) {
+	recovery := 30
+	if !cfg.Production {
+		// Staging is torn down and rebuilt; a 30-day recovery window would block
+		// re-creating a secret of the same name.
+		recovery = 0
+	}
+	secret, err := secretsmanager.NewSecret(ctx, "app", &secretsmanager.SecretArgs{
+		Name:                 pulumi.String("miyabi/" + cfg.Stack + "/app"),
+		Description:          pulumi.String("Miyabi app keys: JWT signing, token encryption, GitHub client secret, CloudFront origin secret"),
+		RecoveryWindowInDays: pulumi.Int(recovery),
+	})
+	if err != nil {
+		return nil, err
+	}
+	body, err := json.Marshal(map[string]string{
+		"jwt_signing_key":      cfg.Secrets.JWTSigningKey,
+		"token_encryption_key": cfg.Secrets.TokenEncryptionKey,
+		"github_client_secret": cfg.Secrets.GitHubClientSecret,
+		"origin_verify_secret": cfg.Secrets.OriginVerifySecret,
+	})
+	if err != nil {
+		return nil, err
+	}
+	version, err := secretsmanager.NewSecretVersion(ctx, "app", &secretsmanager.SecretVersionArgs{
+		SecretId:     secret.ID(),
+		SecretString: pulumi.ToSecret(pulumi.String(string(body))).(pulumi.StringOutput),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &AppSecret{Arn: secret.Arn, Version: version}, nil
+}
