@@ -291,10 +291,20 @@ func (s *Server) me(ctx context.Context, _ *struct{}) (*meOutput, error) {
 	if out.TeamPermissions == nil {
 		out.TeamPermissions = []string{}
 	}
+	found := false
 	for _, o := range orgs {
 		out.Memberships = append(out.Memberships, orgOut(o))
 		if o.ID == p.OrgID {
-			out.Organization = orgOut(o)
+			out.Organization, found = orgOut(o), true
+		}
+	}
+	if !found {
+		// no longer a member of the token's organization: show the personal one, which
+		// the next refresh makes active
+		for _, o := range orgs {
+			if o.IsPersonal {
+				out.Organization, out.Role, out.Permissions, out.TeamPermissions = orgOut(o), o.Role, []string{}, []string{}
+			}
 		}
 	}
 	return &meOutput{Body: out}, nil
@@ -302,7 +312,7 @@ func (s *Server) me(ctx context.Context, _ *struct{}) (*meOutput, error) {
 
 type switchInput struct {
 	Body struct {
-		OrganizationID uuid.UUID `json:"organization_id"`
+		OrganizationID uuid.UUID `json:"organization_id" format:"uuid"`
 	}
 }
 

@@ -71,6 +71,34 @@ func workerFrom(ctx context.Context) *WorkerPrincipal {
 // repositories with authorizeRepository.
 func teamScoped(perm string) string { return "team:" + perm }
 
+// pathOrgPrefix marks a permission checked in the organization named by the path
+// ({id}), not the active one: the handler calls s.inOrganization.
+const pathOrgPrefix = "path-org:"
+
+func inPathOrg(perm string) string { return pathOrgPrefix + perm }
+
+// inOrganization returns the caller as a member of orgID holding perm: 404 when they
+// are not an active member (the organization is none of their business), 403 when their
+// role there does not allow perm.
+func (s *Server) inOrganization(ctx context.Context, orgID uuid.UUID, perm string) (*Principal, error) {
+	p := principalFrom(ctx)
+	if orgID != p.OrgID {
+		caller, err := s.store.LoadCaller(ctx, p.SessionID, p.UserID, orgID)
+		if err != nil {
+			return nil, err
+		}
+		if caller.Role == nil {
+			return nil, domain.NotFound("organization")
+		}
+		p = &Principal{UserID: p.UserID, SessionID: p.SessionID, OrgID: orgID, Login: p.Login,
+			Role: *caller.Role, perms: caller.Permissions, teamPerms: caller.TeamPermissions}
+	}
+	if !p.Can(perm) {
+		return nil, domain.Errorf(domain.CodeForbidden, "Your role (%s) does not allow %s.", p.Role, perm)
+	}
+	return p, nil
+}
+
 // authenticate is the one permission check, run before every operation.
 func (s *Server) authenticate(perm string) func(huma.Context, func(huma.Context)) {
 	return func(hctx huma.Context, next func(huma.Context)) {
@@ -112,13 +140,18 @@ func (s *Server) authenticate(perm string) func(huma.Context, func(huma.Context)
 			s.denyErr(hctx, err, "Your session has ended; sign in again.")
 			return
 		}
-		if caller.Role == nil {
+		// A person removed from their active organization keeps the person routes (me,
+		// switch, invitations, logout) but nothing inside that organization.
+		if caller.Role == nil && perm != permPerson {
 			s.deny(hctx, http.StatusForbidden, "You are not an active member of this organization; switch organization or sign in again.")
 			return
 		}
 		p := &Principal{UserID: access.UserID, SessionID: access.SessionID, OrgID: access.OrgID,
-			Login: caller.Login, Role: *caller.Role, perms: caller.Permissions, teamPerms: caller.TeamPermissions}
-		if need, isTeam := strings.CutPrefix(perm, "team:"); perm != permPerson {
+			Login: caller.Login, perms: caller.Permissions, teamPerms: caller.TeamPermissions}
+		if caller.Role != nil {
+			p.Role = *caller.Role
+		}
+		if need, isTeam := strings.CutPrefix(perm, "team:"); perm != permPerson && !strings.HasPrefix(perm, pathOrgPrefix) {
 			if !isTeam {
 				need = perm
 			}

@@ -1,3 +1,297 @@
 package httpapi
 
-func (s *Server) registerOrganizations() {}
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/google/uuid"
+
+	"github.com/miyabi/miyabi/app/internal/auth"
+	"github.com/miyabi/miyabi/app/internal/domain"
+	"github.com/miyabi/miyabi/app/internal/store"
+)
+
+func (s *Server) registerOrganizations() {
+	tags := []string{"organizations"}
+	op(s, huma.Operation{OperationID: "list-organizations", Method: http.MethodGet, Path: "/organizations", Tags: tags,
+		Summary: "List my organizations, with my role in each"}, permPerson, s.listOrganizations)
+	op(s, huma.Operation{OperationID: "create-organization", Method: http.MethodPost, Path: "/organizations", Tags: tags,
+		Summary: "Create an organization (I become its owner)", DefaultStatus: http.StatusCreated}, permPerson, s.createOrganization)
+	op(s, huma.Operation{OperationID: "get-organization", Method: http.MethodGet, Path: "/organizations/{id}", Tags: tags,
+		Summary: "Get an organization"}, inPathOrg("organization.read"), s.getOrganization)
+	op(s, huma.Operation{OperationID: "update-organization", Method: http.MethodPatch, Path: "/organizations/{id}", Tags: tags,
+		Summary: "Change an organization's name, slug or description"}, inPathOrg("organization.update"), s.updateOrganization)
+	op(s, huma.Operation{OperationID: "delete-organization", Method: http.MethodDelete, Path: "/organizations/{id}", Tags: tags,
+		Summary: "Delete an organization and everything in it (not a personal one)", DefaultStatus: http.StatusNoContent},
+		inPathOrg("organization.delete"), s.deleteOrganization)
+
+	op(s, huma.Operation{OperationID: "list-members", Method: http.MethodGet, Path: "/organizations/{id}/members", Tags: tags,
+		Summary: "List the members"}, inPathOrg("organization.members.read"), s.listMembers)
+	op(s, huma.Operation{OperationID: "update-member", Method: http.MethodPatch, Path: "/organizations/{id}/members/{user_id}", Tags: tags,
+		Summary: "Change a member's role or status", Description: "Only an owner grants or takes away owner; the last owner cannot be demoted."},
+		inPathOrg("organization.members.manage"), s.updateMember)
+	op(s, huma.Operation{OperationID: "remove-member", Method: http.MethodDelete, Path: "/organizations/{id}/members/{user_id}", Tags: tags,
+		Summary: "Remove a member", DefaultStatus: http.StatusNoContent}, inPathOrg("organization.members.manage"), s.removeMember)
+
+	op(s, huma.Operation{OperationID: "list-invitations", Method: http.MethodGet, Path: "/organizations/{id}/invitations", Tags: tags,
+		Summary: "List pending invitations"}, inPathOrg("organization.members.manage"), s.listInvitations)
+	op(s, huma.Operation{OperationID: "create-invitation", Method: http.MethodPost, Path: "/organizations/{id}/invitations", Tags: tags,
+		Summary: "Invite a GitHub user", Description: "The token is shown once; the invited GitHub login accepts it with POST /invitations/{token}/accept. max_members counts members and pending invitations.",
+		DefaultStatus: http.StatusCreated}, inPathOrg("organization.members.manage"), s.createInvitation)
+	op(s, huma.Operation{OperationID: "revoke-invitation", Method: http.MethodDelete, Path: "/organizations/{id}/invitations/{invitation_id}", Tags: tags,
+		Summary: "Withdraw a pending invitation", DefaultStatus: http.StatusNoContent}, inPathOrg("organization.members.manage"), s.revokeInvitation)
+	op(s, huma.Operation{OperationID: "accept-invitation", Method: http.MethodPost, Path: "/invitations/{token}/accept", Tags: tags,
+		Summary: "Accept an invitation addressed to my GitHub login"}, permPerson, s.acceptInvitation)
+}
+
+type orgIDInput struct {
+	ID uuid.UUID `path:"id" doc:"Organization id"`
+}
+
+type listOrganizationsInput struct{ PageParams }
+
+type orgPageOutput struct{ Body Page[OrganizationOut] }
+
+func (s *Server) listOrganizations(ctx context.Context, in *listOrganizationsInput) (*orgPageOutput, error) {
+	orgs, err := s.store.OrganizationsForUser(ctx, principalFrom(ctx).UserID)
+	if err != nil {
+		return nil, err
+	}
+	total := len(orgs)
+	lo := min(in.Offset(), total)
+	hi := min(lo+in.Limit, total)
+	return &orgPageOutput{Body: pageOf(mapSlice(orgs[lo:hi], orgOut), total, in.PageParams)}, nil
+}
+
+type createOrganizationInput struct {
+	Body struct {
+		Name        string `json:"name" minLength:"1" maxLength:"100"`
+		Slug        string `json:"slug,omitempty" pattern:"^[a-z0-9][a-z0-9-]{0,62}$" doc:"Defaults to one made from the name"`
+		Description string `json:"description,omitempty" maxLength:"1000"`
+	}
+}
+
+type orgOutput struct{ Body OrganizationOut }
+
+func (s *Server) createOrganization(ctx context.Context, in *createOrganizationInput) (*orgOutput, error) {
+	slug := in.Body.Slug
+	if slug == "" {
+		slug = store.Slugify(in.Body.Name)
+	}
+	o, err := s.store.CreateOrganization(ctx, principalFrom(ctx).UserID, in.Body.Name, slug, in.Body.Description)
+	if err != nil {
+		return nil, err
+	}
+	return &orgOutput{Body: orgOut(o)}, nil
+}
+
+func (s *Server) getOrganization(ctx context.Context, in *orgIDInput) (*orgOutput, error) {
+	p, err := s.inOrganization(ctx, in.ID, "organization.read")
+	if err != nil {
+		return nil, err
+	}
+	o, err := s.store.OrganizationForMember(ctx, in.ID, p.UserID)
+	if err != nil {
+		return nil, err
+	}
+	return &orgOutput{Body: orgOut(o)}, nil
+}
+
+type updateOrganizationInput struct {
+	ID   uuid.UUID `path:"id"`
+	Body struct {
+		Name        *string `json:"name,omitempty" minLength:"1" maxLength:"100"`
+		Slug        *string `json:"slug,omitempty" pattern:"^[a-z0-9][a-z0-9-]{0,62}$"`
+		Description *string `json:"description,omitempty" maxLength:"1000"`
+	}
+}
+
+func (s *Server) updateOrganization(ctx context.Context, in *updateOrganizationInput) (*orgOutput, error) {
+	p, err := s.inOrganization(ctx, in.ID, "organization.update")
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.UpdateOrganization(ctx, in.ID, store.OrganizationPatch{Name: in.Body.Name, Slug: in.Body.Slug, Description: in.Body.Description}); err != nil {
+		return nil, err
+	}
+	o, err := s.store.OrganizationForMember(ctx, in.ID, p.UserID)
+	if err != nil {
+		return nil, err
+	}
+	return &orgOutput{Body: orgOut(o)}, nil
+}
+
+func (s *Server) deleteOrganization(ctx context.Context, in *orgIDInput) (*struct{}, error) {
+	if _, err := s.inOrganization(ctx, in.ID, "organization.delete"); err != nil {
+		return nil, err
+	}
+	return nil, s.store.DeleteOrganization(ctx, in.ID)
+}
+
+// MemberOut is a member of an organization.
+type MemberOut struct {
+	UserID    uuid.UUID  `json:"user_id"`
+	Login     string     `json:"login"`
+	Name      *string    `json:"name"`
+	AvatarURL *string    `json:"avatar_url"`
+	Role      string     `json:"role" enum:"owner,admin,member,viewer"`
+	Status    string     `json:"status" enum:"invited,active,suspended"`
+	JoinedAt  *time.Time `json:"joined_at"`
+}
+
+func memberOut(m store.Member) MemberOut {
+	return MemberOut{UserID: m.UserID, Login: m.Login, Name: m.Name, AvatarURL: m.AvatarURL, Role: m.Role, Status: m.Status, JoinedAt: m.JoinedAt}
+}
+
+type listMembersInput struct {
+	ID uuid.UUID `path:"id"`
+	PageParams
+}
+
+type memberPageOutput struct{ Body Page[MemberOut] }
+
+func (s *Server) listMembers(ctx context.Context, in *listMembersInput) (*memberPageOutput, error) {
+	if _, err := s.inOrganization(ctx, in.ID, "organization.members.read"); err != nil {
+		return nil, err
+	}
+	items, total, err := s.store.ListMembers(ctx, in.ID, in.Limit, in.Offset())
+	if err != nil {
+		return nil, err
+	}
+	return &memberPageOutput{Body: pageOf(mapSlice(items, memberOut), total, in.PageParams)}, nil
+}
+
+type updateMemberInput struct {
+	ID     uuid.UUID `path:"id"`
+	UserID uuid.UUID `path:"user_id"`
+	Body   struct {
+		Role   *string `json:"role,omitempty" enum:"owner,admin,member,viewer"`
+		Status *string `json:"status,omitempty" enum:"active,suspended"`
+	}
+}
+
+type memberOutput struct{ Body MemberOut }
+
+func (s *Server) updateMember(ctx context.Context, in *updateMemberInput) (*memberOutput, error) {
+	p, err := s.inOrganization(ctx, in.ID, "organization.members.manage")
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.store.UpdateMember(ctx, in.ID, p.Role, in.UserID, store.MemberPatch{Role: in.Body.Role, Status: in.Body.Status})
+	if err != nil {
+		return nil, err
+	}
+	return &memberOutput{Body: memberOut(m)}, nil
+}
+
+type memberPathInput struct {
+	ID     uuid.UUID `path:"id"`
+	UserID uuid.UUID `path:"user_id"`
+}
+
+func (s *Server) removeMember(ctx context.Context, in *memberPathInput) (*struct{}, error) {
+	p, err := s.inOrganization(ctx, in.ID, "organization.members.manage")
+	if err != nil {
+		return nil, err
+	}
+	return nil, s.store.RemoveMember(ctx, in.ID, p.Role, in.UserID)
+}
+
+// InvitationOut is a pending invitation.
+type InvitationOut struct {
+	ID          uuid.UUID  `json:"id"`
+	GitHubLogin string     `json:"github_login"`
+	Role        string     `json:"role" enum:"owner,admin,member,viewer"`
+	Status      string     `json:"status" enum:"pending,accepted,revoked,expired"`
+	InvitedBy   *uuid.UUID `json:"invited_by"`
+	ExpiresAt   time.Time  `json:"expires_at"`
+	CreatedAt   time.Time  `json:"created_at"`
+}
+
+func invitationOut(i store.Invitation) InvitationOut {
+	return InvitationOut{ID: i.ID, GitHubLogin: i.GitHubLogin, Role: i.Role, Status: i.Status, InvitedBy: i.InvitedBy, ExpiresAt: i.ExpiresAt, CreatedAt: i.CreatedAt}
+}
+
+type invitationListOutput struct {
+	Body struct {
+		Items []InvitationOut `json:"items"`
+	}
+}
+
+func (s *Server) listInvitations(ctx context.Context, in *orgIDInput) (*invitationListOutput, error) {
+	if _, err := s.inOrganization(ctx, in.ID, "organization.members.manage"); err != nil {
+		return nil, err
+	}
+	list, err := s.store.ListInvitations(ctx, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := &invitationListOutput{}
+	out.Body.Items = mapSlice(list, invitationOut)
+	return out, nil
+}
+
+type createInvitationInput struct {
+	ID   uuid.UUID `path:"id"`
+	Body struct {
+		GitHubLogin string `json:"github_login" minLength:"1" maxLength:"39" pattern:"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$"`
+		Role        string `json:"role" enum:"owner,admin,member,viewer"`
+	}
+}
+
+// CreatedInvitationOut carries the invitation token, shown this once.
+type CreatedInvitationOut struct {
+	Invitation InvitationOut `json:"invitation"`
+	Token      string        `json:"token" doc:"Give it to the invited person; it is not shown again"`
+	AcceptPath string        `json:"accept_path" doc:"Where the invited person accepts (POST)"`
+}
+
+type createdInvitationOutput struct{ Body CreatedInvitationOut }
+
+func (s *Server) createInvitation(ctx context.Context, in *createInvitationInput) (*createdInvitationOutput, error) {
+	p, err := s.inOrganization(ctx, in.ID, "organization.members.manage")
+	if err != nil {
+		return nil, err
+	}
+	if in.Body.Role == "owner" && p.Role != "owner" {
+		return nil, domain.Errorf(domain.CodeForbidden, "only an owner can invite an owner")
+	}
+	token, hash := auth.NewOpaqueToken("inv_")
+	inv, err := s.store.CreateInvitation(ctx, in.ID, p.UserID, in.Body.GitHubLogin, in.Body.Role, hash)
+	if err != nil {
+		return nil, err
+	}
+	return &createdInvitationOutput{Body: CreatedInvitationOut{Invitation: invitationOut(inv), Token: token,
+		AcceptPath: APIPrefix + "/invitations/" + token + "/accept"}}, nil
+}
+
+type invitationPathInput struct {
+	ID           uuid.UUID `path:"id"`
+	InvitationID uuid.UUID `path:"invitation_id"`
+}
+
+func (s *Server) revokeInvitation(ctx context.Context, in *invitationPathInput) (*struct{}, error) {
+	if _, err := s.inOrganization(ctx, in.ID, "organization.members.manage"); err != nil {
+		return nil, err
+	}
+	return nil, s.store.RevokeInvitation(ctx, in.ID, in.InvitationID)
+}
+
+type acceptInvitationInput struct {
+	Token string `path:"token" minLength:"10" maxLength:"100"`
+}
+
+func (s *Server) acceptInvitation(ctx context.Context, in *acceptInvitationInput) (*orgOutput, error) {
+	p := principalFrom(ctx)
+	orgID, err := s.store.AcceptInvitation(ctx, auth.HashToken(in.Token), p.UserID, p.Login)
+	if err != nil {
+		return nil, err
+	}
+	o, err := s.store.OrganizationForMember(ctx, orgID, p.UserID)
+	if err != nil {
+		return nil, err
+	}
+	return &orgOutput{Body: orgOut(o)}, nil
+}

@@ -1,3 +1,211 @@
 package httpapi
 
-func (s *Server) registerTeams() {}
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/google/uuid"
+
+	"github.com/miyabi/miyabi/app/internal/store"
+)
+
+func (s *Server) registerTeams() {
+	tags := []string{"teams"}
+	base := "/organizations/{id}/teams"
+	op(s, huma.Operation{OperationID: "list-teams", Method: http.MethodGet, Path: base, Tags: tags, Summary: "List teams"},
+		inPathOrg("teams.read"), s.listTeams)
+	op(s, huma.Operation{OperationID: "create-team", Method: http.MethodPost, Path: base, Tags: tags, Summary: "Create a team",
+		DefaultStatus: http.StatusCreated}, inPathOrg("teams.create"), s.createTeam)
+	op(s, huma.Operation{OperationID: "get-team", Method: http.MethodGet, Path: base + "/{team_id}", Tags: tags, Summary: "Get a team"},
+		inPathOrg("teams.read"), s.getTeam)
+	op(s, huma.Operation{OperationID: "update-team", Method: http.MethodPatch, Path: base + "/{team_id}", Tags: tags, Summary: "Change a team"},
+		inPathOrg("teams.update"), s.updateTeam)
+	op(s, huma.Operation{OperationID: "delete-team", Method: http.MethodDelete, Path: base + "/{team_id}", Tags: tags, Summary: "Delete a team",
+		DefaultStatus: http.StatusNoContent}, inPathOrg("teams.delete"), s.deleteTeam)
+	op(s, huma.Operation{OperationID: "list-team-members", Method: http.MethodGet, Path: base + "/{team_id}/members", Tags: tags,
+		Summary: "List a team's members"}, inPathOrg("teams.read"), s.listTeamMembers)
+	op(s, huma.Operation{OperationID: "add-team-member", Method: http.MethodPost, Path: base + "/{team_id}/members", Tags: tags,
+		Summary: "Add an organization member to the team (or change their team role)", DefaultStatus: http.StatusCreated},
+		inPathOrg("teams.update"), s.addTeamMember)
+	op(s, huma.Operation{OperationID: "remove-team-member", Method: http.MethodDelete, Path: base + "/{team_id}/members/{user_id}", Tags: tags,
+		Summary: "Remove someone from the team", DefaultStatus: http.StatusNoContent}, inPathOrg("teams.update"), s.removeTeamMember)
+}
+
+// TeamOut is a team of an organization.
+type TeamOut struct {
+	ID             uuid.UUID `json:"id"`
+	OrganizationID uuid.UUID `json:"organization_id"`
+	Name           string    `json:"name"`
+	Slug           string    `json:"slug"`
+	Description    string    `json:"description"`
+	MemberCount    int       `json:"member_count"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
+}
+
+func teamOut(t store.Team) TeamOut {
+	return TeamOut{ID: t.ID, OrganizationID: t.OrgID, Name: t.Name, Slug: t.Slug, Description: t.Description,
+		MemberCount: t.MemberCount, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
+}
+
+type listTeamsInput struct {
+	ID uuid.UUID `path:"id"`
+	PageParams
+}
+
+type teamPageOutput struct{ Body Page[TeamOut] }
+
+func (s *Server) listTeams(ctx context.Context, in *listTeamsInput) (*teamPageOutput, error) {
+	if _, err := s.inOrganization(ctx, in.ID, "teams.read"); err != nil {
+		return nil, err
+	}
+	items, total, err := s.store.ListTeams(ctx, in.ID, in.Limit, in.Offset())
+	if err != nil {
+		return nil, err
+	}
+	return &teamPageOutput{Body: pageOf(mapSlice(items, teamOut), total, in.PageParams)}, nil
+}
+
+type createTeamInput struct {
+	ID   uuid.UUID `path:"id"`
+	Body struct {
+		Name        string `json:"name" minLength:"1" maxLength:"100"`
+		Slug        string `json:"slug,omitempty" pattern:"^[a-z0-9][a-z0-9-]{0,62}$" doc:"Defaults to one made from the name"`
+		Description string `json:"description,omitempty" maxLength:"1000"`
+	}
+}
+
+type teamOutput struct{ Body TeamOut }
+
+func (s *Server) createTeam(ctx context.Context, in *createTeamInput) (*teamOutput, error) {
+	if _, err := s.inOrganization(ctx, in.ID, "teams.create"); err != nil {
+		return nil, err
+	}
+	slug := in.Body.Slug
+	if slug == "" {
+		slug = store.Slugify(in.Body.Name)
+	}
+	t, err := s.store.CreateTeam(ctx, in.ID, in.Body.Name, slug, in.Body.Description)
+	if err != nil {
+		return nil, err
+	}
+	return &teamOutput{Body: teamOut(t)}, nil
+}
+
+type teamPathInput struct {
+	ID     uuid.UUID `path:"id"`
+	TeamID uuid.UUID `path:"team_id"`
+}
+
+func (s *Server) getTeam(ctx context.Context, in *teamPathInput) (*teamOutput, error) {
+	if _, err := s.inOrganization(ctx, in.ID, "teams.read"); err != nil {
+		return nil, err
+	}
+	t, err := s.store.Team(ctx, in.ID, in.TeamID)
+	if err != nil {
+		return nil, err
+	}
+	return &teamOutput{Body: teamOut(t)}, nil
+}
+
+type updateTeamInput struct {
+	ID     uuid.UUID `path:"id"`
+	TeamID uuid.UUID `path:"team_id"`
+	Body   struct {
+		Name        *string `json:"name,omitempty" minLength:"1" maxLength:"100"`
+		Slug        *string `json:"slug,omitempty" pattern:"^[a-z0-9][a-z0-9-]{0,62}$"`
+		Description *string `json:"description,omitempty" maxLength:"1000"`
+	}
+}
+
+func (s *Server) updateTeam(ctx context.Context, in *updateTeamInput) (*teamOutput, error) {
+	if _, err := s.inOrganization(ctx, in.ID, "teams.update"); err != nil {
+		return nil, err
+	}
+	t, err := s.store.UpdateTeam(ctx, in.ID, in.TeamID, store.TeamPatch{Name: in.Body.Name, Slug: in.Body.Slug, Description: in.Body.Description})
+	if err != nil {
+		return nil, err
+	}
+	return &teamOutput{Body: teamOut(t)}, nil
+}
+
+func (s *Server) deleteTeam(ctx context.Context, in *teamPathInput) (*struct{}, error) {
+	if _, err := s.inOrganization(ctx, in.ID, "teams.delete"); err != nil {
+		return nil, err
+	}
+	return nil, s.store.DeleteTeam(ctx, in.ID, in.TeamID)
+}
+
+// TeamMemberOut is someone in a team.
+type TeamMemberOut struct {
+	UserID    uuid.UUID `json:"user_id"`
+	Login     string    `json:"login"`
+	Name      *string   `json:"name"`
+	AvatarURL *string   `json:"avatar_url"`
+	Role      string    `json:"role" enum:"lead,member"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func teamMemberOut(m store.TeamMember) TeamMemberOut {
+	return TeamMemberOut{UserID: m.UserID, Login: m.Login, Name: m.Name, AvatarURL: m.AvatarURL, Role: m.Role, CreatedAt: m.CreatedAt}
+}
+
+type teamMembersOutput struct {
+	Body struct {
+		Items []TeamMemberOut `json:"items"`
+	}
+}
+
+func (s *Server) listTeamMembers(ctx context.Context, in *teamPathInput) (*teamMembersOutput, error) {
+	if _, err := s.inOrganization(ctx, in.ID, "teams.read"); err != nil {
+		return nil, err
+	}
+	list, err := s.store.ListTeamMembers(ctx, in.ID, in.TeamID)
+	if err != nil {
+		return nil, err
+	}
+	out := &teamMembersOutput{}
+	out.Body.Items = mapSlice(list, teamMemberOut)
+	return out, nil
+}
+
+type addTeamMemberInput struct {
+	ID     uuid.UUID `path:"id"`
+	TeamID uuid.UUID `path:"team_id"`
+	Body   struct {
+		UserID uuid.UUID `json:"user_id" format:"uuid"`
+		Role   string    `json:"role,omitempty" enum:"lead,member" default:"member"`
+	}
+}
+
+type teamMemberOutput struct{ Body TeamMemberOut }
+
+func (s *Server) addTeamMember(ctx context.Context, in *addTeamMemberInput) (*teamMemberOutput, error) {
+	if _, err := s.inOrganization(ctx, in.ID, "teams.update"); err != nil {
+		return nil, err
+	}
+	role := in.Body.Role
+	if role == "" {
+		role = "member"
+	}
+	m, err := s.store.AddTeamMember(ctx, in.ID, in.TeamID, in.Body.UserID, role)
+	if err != nil {
+		return nil, err
+	}
+	return &teamMemberOutput{Body: teamMemberOut(m)}, nil
+}
+
+type teamMemberPathInput struct {
+	ID     uuid.UUID `path:"id"`
+	TeamID uuid.UUID `path:"team_id"`
+	UserID uuid.UUID `path:"user_id"`
+}
+
+func (s *Server) removeTeamMember(ctx context.Context, in *teamMemberPathInput) (*struct{}, error) {
+	if _, err := s.inOrganization(ctx, in.ID, "teams.update"); err != nil {
+		return nil, err
+	}
+	return nil, s.store.RemoveTeamMember(ctx, in.ID, in.TeamID, in.UserID)
+}

@@ -1,7 +1,10 @@
 package store
 
 import (
+	"fmt"
+
 	"context"
+	"github.com/miyabi/miyabi/app/internal/domain"
 	"time"
 
 	"github.com/google/uuid"
@@ -42,4 +45,193 @@ func (s *Store) OrganizationsForUser(ctx context.Context, userID uuid.UUID) ([]O
 		WHERE m.user_id = $1 AND m.status = 'active'
 		ORDER BY o.is_personal DESC, o.name, o.id`, userID)
 	return pgx.CollectRows(rows, pgx.RowToStructByName[Organization])
+}
+
+// CreateOrganization creates a team organization with the creator as its owner.
+func (s *Store) CreateOrganization(ctx context.Context, userID uuid.UUID, name, slug, description string) (Organization, error) {
+	var id uuid.UUID
+	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `
+			INSERT INTO organizations (name, slug, description, plan, max_members, max_repositories, created_by)
+			VALUES ($1, $2, $3, 'team', 25, 100, $4) RETURNING id`, name, slug, description, userID).Scan(&id)
+		if c, ok := constraintName(err, pgUniqueViolation); ok && c == "organizations_slug_key" {
+			return domain.Errorf(domain.CodeConflict, "the slug %q is taken; choose another", slug)
+		}
+		if err != nil {
+			return fmt.Errorf("create organization: %w", err)
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO organization_members (organization_id, user_id, role, status, joined_at)
+			VALUES ($1, $2, 'owner', 'active', now())`, id, userID)
+		return err
+	})
+	if err != nil {
+		return Organization{}, err
+	}
+	return s.OrganizationForMember(ctx, id, userID)
+}
+
+// OrganizationPatch holds the fields PATCH may change (nil: unchanged).
+type OrganizationPatch struct {
+	Name, Slug, Description *string
+}
+
+// UpdateOrganization changes the organization's settings.
+func (s *Store) UpdateOrganization(ctx context.Context, orgID uuid.UUID, p OrganizationPatch) error {
+	tag, err := s.Pool.Exec(ctx, `UPDATE organizations SET name = coalesce($2, name), slug = coalesce($3, slug),
+		description = coalesce($4, description) WHERE id = $1`, orgID, p.Name, p.Slug, p.Description)
+	if c, ok := constraintName(err, pgUniqueViolation); ok && c == "organizations_slug_key" {
+		return domain.Errorf(domain.CodeConflict, "the slug %q is taken; choose another", *p.Slug)
+	}
+	if err != nil {
+		return fmt.Errorf("update organization: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return domain.NotFound("organization")
+	}
+	return nil
+}
+
+// DeleteOrganization deletes a team organization and everything in it. A personal
+// organization cannot be deleted.
+func (s *Store) DeleteOrganization(ctx context.Context, orgID uuid.UUID) error {
+	var personal bool
+	if err := s.Pool.QueryRow(ctx, `SELECT is_personal FROM organizations WHERE id = $1`, orgID).Scan(&personal); err != nil {
+		return notFound(err, "organization")
+	}
+	if personal {
+		return domain.Errorf(domain.CodeConflict, "a personal organization cannot be deleted")
+	}
+	// sessions whose active organization this was move to the user's personal one
+	_, err := s.Pool.Exec(ctx, `
+		WITH moved AS (
+			UPDATE sessions s SET active_organization_id = o.id FROM organizations o
+			WHERE s.active_organization_id = $1 AND o.personal_user_id = s.user_id RETURNING s.id)
+		DELETE FROM organizations WHERE id = $1 AND NOT is_personal`, orgID)
+	if err != nil {
+		return fmt.Errorf("delete organization: %w", err)
+	}
+	return nil
+}
+
+// Member is a person in an organization.
+type Member struct {
+	UserID    uuid.UUID  `db:"user_id"`
+	Login     string     `db:"login"`
+	Name      *string    `db:"name"`
+	AvatarURL *string    `db:"avatar_url"`
+	Role      string     `db:"role"`
+	Status    string     `db:"status"`
+	JoinedAt  *time.Time `db:"joined_at"`
+}
+
+// ListMembers pages through the organization's members, owners first.
+func (s *Store) ListMembers(ctx context.Context, orgID uuid.UUID, limit, offset int) ([]Member, int, error) {
+	rows, _ := s.Pool.Query(ctx, `
+		SELECT m.user_id, u.login, u.name, u.avatar_url, m.role::text AS role, m.status, m.joined_at
+		FROM organization_members m JOIN users u ON u.id = m.user_id
+		WHERE m.organization_id = $1 ORDER BY m.role, lower(u.login) LIMIT $2 OFFSET $3`, orgID, limit, offset)
+	items, err := pgx.CollectRows(rows, pgx.RowToStructByName[Member])
+	if err != nil {
+		return nil, 0, err
+	}
+	var total int
+	err = s.Pool.QueryRow(ctx, `SELECT count(*) FROM organization_members WHERE organization_id = $1`, orgID).Scan(&total)
+	return items, total, err
+}
+
+// MemberPatch holds what PATCH may change of a membership.
+type MemberPatch struct {
+	Role   *string
+	Status *string
+}
+
+// UpdateMember changes a member's role or status. Only an owner grants or takes away
+// owner, and the last active owner can never stop being one.
+func (s *Store) UpdateMember(ctx context.Context, orgID uuid.UUID, actorRole string, userID uuid.UUID, p MemberPatch) (Member, error) {
+	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		current, err := lockMember(ctx, tx, orgID, userID)
+		if err != nil {
+			return err
+		}
+		touchesOwner := current == "owner" || (p.Role != nil && *p.Role == "owner")
+		if touchesOwner && actorRole != "owner" {
+			return domain.Errorf(domain.CodeForbidden, "only an owner can grant or take away the owner role")
+		}
+		losesOwner := current == "owner" && ((p.Role != nil && *p.Role != "owner") || (p.Status != nil && *p.Status != "active"))
+		if losesOwner {
+			if err := ensureAnotherOwner(ctx, tx, orgID, userID); err != nil {
+				return err
+			}
+		}
+		_, err = tx.Exec(ctx, `UPDATE organization_members SET role = coalesce($3::org_role, role), status = coalesce($4, status)
+			WHERE organization_id = $1 AND user_id = $2`, orgID, userID, p.Role, p.Status)
+		return err
+	})
+	if err != nil {
+		return Member{}, err
+	}
+	return s.member(ctx, orgID, userID)
+}
+
+// RemoveMember takes a person out of the organization (same owner rules as UpdateMember).
+func (s *Store) RemoveMember(ctx context.Context, orgID uuid.UUID, actorRole string, userID uuid.UUID) error {
+	return s.InTx(ctx, func(tx pgx.Tx) error {
+		current, err := lockMember(ctx, tx, orgID, userID)
+		if err != nil {
+			return err
+		}
+		if current == "owner" {
+			if actorRole != "owner" {
+				return domain.Errorf(domain.CodeForbidden, "only an owner can remove an owner")
+			}
+			if err := ensureAnotherOwner(ctx, tx, orgID, userID); err != nil {
+				return err
+			}
+		}
+		var personal bool
+		if err := tx.QueryRow(ctx, `SELECT personal_user_id IS NOT DISTINCT FROM $2 FROM organizations WHERE id = $1`, orgID, userID).Scan(&personal); err != nil {
+			return err
+		}
+		if personal {
+			return domain.Errorf(domain.CodeConflict, "nobody can leave their personal organization")
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM team_members WHERE user_id = $2 AND team_id IN (SELECT id FROM teams WHERE organization_id = $1)`, orgID, userID); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `DELETE FROM organization_members WHERE organization_id = $1 AND user_id = $2`, orgID, userID)
+		return err
+	})
+}
+
+func lockMember(ctx context.Context, tx pgx.Tx, orgID, userID uuid.UUID) (string, error) {
+	var role string
+	err := tx.QueryRow(ctx, `SELECT role::text FROM organization_members WHERE organization_id = $1 AND user_id = $2 FOR UPDATE`, orgID, userID).Scan(&role)
+	return role, notFound(err, "member")
+}
+
+// ensureAnotherOwner refuses to leave the organization without an active owner. The
+// owners' rows are locked so two owners cannot demote each other at once.
+func ensureAnotherOwner(ctx context.Context, tx pgx.Tx, orgID, userID uuid.UUID) error {
+	rows, err := tx.Query(ctx, `SELECT user_id FROM organization_members
+		WHERE organization_id = $1 AND role = 'owner' AND status = 'active' AND user_id <> $2 FOR UPDATE`, orgID, userID)
+	if err != nil {
+		return err
+	}
+	others, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return err
+	}
+	if len(others) == 0 {
+		return domain.Errorf(domain.CodeConflict, "the last owner cannot leave or be demoted; make someone else an owner first")
+	}
+	return nil
+}
+
+func (s *Store) member(ctx context.Context, orgID, userID uuid.UUID) (Member, error) {
+	rows, _ := s.Pool.Query(ctx, `
+		SELECT m.user_id, u.login, u.name, u.avatar_url, m.role::text AS role, m.status, m.joined_at
+		FROM organization_members m JOIN users u ON u.id = m.user_id
+		WHERE m.organization_id = $1 AND m.user_id = $2`, orgID, userID)
+	m, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Member])
+	return m, notFound(err, "member")
 }

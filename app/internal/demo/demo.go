@@ -1,0 +1,67 @@
+// Package demo seeds what a newcomer sees in `make dev`: two people (alice and bob, the
+// fake GitHub's users), an organization with both and a team. It is idempotent and runs
+// only in development.
+package demo
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+
+	"github.com/miyabi/miyabi/app/internal/auth"
+	"github.com/miyabi/miyabi/app/internal/domain"
+	"github.com/miyabi/miyabi/app/internal/fakegithub"
+	"github.com/miyabi/miyabi/app/internal/store"
+)
+
+// OrgSlug is the demo organization.
+const OrgSlug = "miyabi-demo"
+
+// Seed creates (or finds) the demo people, organization and team, and returns the
+// organization's id.
+func Seed(ctx context.Context, st *store.Store, sealer *auth.Sealer) (uuid.UUID, error) {
+	people := []struct{ login, name, email string }{
+		{"alice", "Alice Example", "alice@example.com"},
+		{"bob", "Bob Example", "bob@example.com"},
+	}
+	ids := make([]uuid.UUID, len(people))
+	for i, p := range people {
+		u, _, err := st.UpsertUser(ctx, store.SignIn{
+			GitHubID: fakegithub.UserID(p.login), Login: p.login, Name: p.name, Email: p.email,
+			SealToken: func(id uuid.UUID) []byte { return sealer.Seal([]byte(fakegithub.TokenFor(p.login)), id[:]) },
+		})
+		if err != nil {
+			return uuid.Nil, fmt.Errorf("seed %s: %w", p.login, err)
+		}
+		ids[i] = u.ID
+	}
+	var orgID uuid.UUID
+	err := st.Pool.QueryRow(ctx, `SELECT id FROM organizations WHERE slug = $1`, OrgSlug).Scan(&orgID)
+	if err != nil {
+		o, err := st.CreateOrganization(ctx, ids[0], "Miyabi Demo", OrgSlug, "A demo organization: alice owns it, bob is a member.")
+		if err != nil {
+			return uuid.Nil, fmt.Errorf("seed organization: %w", err)
+		}
+		orgID = o.ID
+	}
+	if _, err := st.Pool.Exec(ctx, `
+		INSERT INTO organization_members (organization_id, user_id, role, status, joined_at)
+		VALUES ($1, $2, 'member', 'active', now()) ON CONFLICT DO NOTHING`, orgID, ids[1]); err != nil {
+		return uuid.Nil, fmt.Errorf("seed membership: %w", err)
+	}
+	var teamID uuid.UUID
+	if err := st.Pool.QueryRow(ctx, `SELECT id FROM teams WHERE organization_id = $1 AND slug = 'agents'`, orgID).Scan(&teamID); err != nil {
+		t, err := st.CreateTeam(ctx, orgID, "Agents", "agents", "The people who look after the agents.")
+		if err != nil && domain.ErrorCode(err) != domain.CodeConflict {
+			return uuid.Nil, fmt.Errorf("seed team: %w", err)
+		}
+		teamID = t.ID
+	}
+	for i, role := range []string{"lead", "member"} {
+		if _, err := st.AddTeamMember(ctx, orgID, teamID, ids[i], role); err != nil {
+			return uuid.Nil, fmt.Errorf("seed team member: %w", err)
+		}
+	}
+	return orgID, nil
+}
