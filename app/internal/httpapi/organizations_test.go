@@ -212,7 +212,10 @@ func TestIdentityRoutesAcrossOrganizations(t *testing.T) {
 	}
 	alice.Do("POST", "/organizations/"+org.ID.String()+"/invitations", map[string]any{"github_login": "carol", "role": "member"}).Expect(201).JSON(&inv)
 	o, tm, u := org.ID.String(), team.ID.String(), bob.UserID.String()
-	calls := []struct{ method, path string; body any }{
+	calls := []struct {
+		method, path string
+		body         any
+	}{
 		{"GET", "/organizations/" + o, nil},
 		{"PATCH", "/organizations/" + o, map[string]any{"name": "pwned"}},
 		{"DELETE", "/organizations/" + o, nil},
