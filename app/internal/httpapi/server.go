@@ -85,7 +85,7 @@ func NewServer(deps Deps) (*Server, error) {
 	s := &Server{deps: deps, cfg: cfg, store: deps.Store, log: deps.Logger, now: deps.Now, engine: engine,
 		tokens: auth.NewTokens(cfg.JWTSigningKey, deps.Now), sealer: sealer,
 		states: auth.NewStateSigner(cfg.JWTSigningKey), github: deps.GitHub}
-	engine.Use(s.requestID, s.securityHeaders, s.accessLog, s.recoverPanics, s.limitBody, s.requireOrigin)
+	engine.Use(s.requestID, s.securityHeaders, s.accessLog, s.recoverPanics, s.deadline, s.limitBody, s.requireOrigin)
 	engine.NoRoute(s.noRoute)
 	engine.NoMethod(func(c *gin.Context) {
 		s.writeProblem(c, http.StatusMethodNotAllowed, fmt.Sprintf("%s is not allowed on %s.", c.Request.Method, c.Request.URL.Path))
@@ -190,6 +190,19 @@ func (s *Server) recoverPanics(c *gin.Context) {
 			c.Abort()
 		}
 	}()
+	c.Next()
+}
+
+// deadline bounds every request: a request waiting for a database connection that never
+// frees up answers 503 at the deadline instead of hanging (locally and on Lambda alike).
+func (s *Server) deadline(c *gin.Context) {
+	if s.cfg.RequestTimeout <= 0 {
+		c.Next()
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), s.cfg.RequestTimeout)
+	defer cancel()
+	c.Request = c.Request.WithContext(ctx)
 	c.Next()
 }
 
