@@ -68,7 +68,7 @@ func (s *Server) listOrganizations(ctx context.Context, in *listOrganizationsInp
 type createOrganizationInput struct {
 	Body struct {
 		Name        string `json:"name" minLength:"1" maxLength:"100"`
-		Slug        string `json:"slug,omitempty" pattern:"^[a-z0-9][a-z0-9-]{0,62}$" doc:"Defaults to one made from the name"`
+		Slug        string `json:"slug,omitempty" pattern:"^[a-z0-9][a-z0-9-]{0,62}$" maxLength:"63" doc:"Defaults to one made from the name"`
 		Description string `json:"description,omitempty" maxLength:"1000"`
 	}
 }
@@ -103,7 +103,7 @@ type updateOrganizationInput struct {
 	ID   uuid.UUID `path:"id"`
 	Body struct {
 		Name        *string `json:"name,omitempty" minLength:"1" maxLength:"100"`
-		Slug        *string `json:"slug,omitempty" pattern:"^[a-z0-9][a-z0-9-]{0,62}$"`
+		Slug        *string `json:"slug,omitempty" pattern:"^[a-z0-9][a-z0-9-]{0,62}$" maxLength:"63"`
 		Description *string `json:"description,omitempty" maxLength:"1000"`
 	}
 }

@@ -72,7 +72,7 @@ type createTeamInput struct {
 	ID   uuid.UUID `path:"id"`
 	Body struct {
 		Name        string `json:"name" minLength:"1" maxLength:"100"`
-		Slug        string `json:"slug,omitempty" pattern:"^[a-z0-9][a-z0-9-]{0,62}$" doc:"Defaults to one made from the name"`
+		Slug        string `json:"slug,omitempty" pattern:"^[a-z0-9][a-z0-9-]{0,62}$" maxLength:"63" doc:"Defaults to one made from the name"`
 		Description string `json:"description,omitempty" maxLength:"1000"`
 	}
 }
@@ -115,7 +115,7 @@ type updateTeamInput struct {
 	TeamID uuid.UUID `path:"team_id"`
 	Body   struct {
 		Name        *string `json:"name,omitempty" minLength:"1" maxLength:"100"`
-		Slug        *string `json:"slug,omitempty" pattern:"^[a-z0-9][a-z0-9-]{0,62}$"`
+		Slug        *string `json:"slug,omitempty" pattern:"^[a-z0-9][a-z0-9-]{0,62}$" maxLength:"63"`
 		Description *string `json:"description,omitempty" maxLength:"1000"`
 	}
 }
