@@ -7,7 +7,7 @@ export MIYABI_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:54329/postgres?
 
 GO_APP_PKGS = ./app/... ./migrations/...
 
-.PHONY: help dev test test-go test-infra test-dashboard db stop migrate lambda bench fmt openapi dashboard
+.PHONY: help dev test test-fuzz test-go test-infra test-dashboard db stop migrate lambda bench fmt openapi dashboard
 
 help:
 	@echo "make dev     run PostgreSQL + API + dashboard + fake GitHub + a local worker on 127.0.0.1"
@@ -31,10 +31,13 @@ migrate: db
 
 test: db
 	go vet ./...
-	$(MAKE) --no-print-directory test-go test-infra test-dashboard
+	$(MAKE) --no-print-directory test-go test-fuzz test-infra test-dashboard
 
 test-go: db
 	go test -race -count=1 $(GO_APP_PKGS)
+
+test-fuzz: db
+	@scripts/fuzz.sh
 
 test-infra:
 	@if [ -d infra ] && ls infra/*_test.go >/dev/null 2>&1; then go test -count=1 ./infra/...; fi

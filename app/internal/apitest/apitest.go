@@ -259,3 +259,13 @@ func ForgeToken(header, claims map[string]any, sig string) string {
 	c, _ := json.Marshal(claims)
 	return fmt.Sprintf("%s.%s.%s", base64.RawURLEncoding.EncodeToString(h), base64.RawURLEncoding.EncodeToString(c), sig)
 }
+
+// For returns a copy of the client that reports failures to t (a subtest or a fuzz
+// call), sharing the server, token and cookies.
+func (c *Client) For(t testing.TB) *Client {
+	env := *c.env
+	env.T = t
+	cc := *c
+	cc.env = &env
+	return &cc
+}

@@ -55,6 +55,7 @@ func NewTokens(key []byte, now func() time.Time) *Tokens {
 			jwt.WithIssuedAt(),
 			jwt.WithTimeFunc(now),
 			jwt.WithLeeway(5*time.Second),
+			jwt.WithStrictDecoding(), // one encoding per token: no malleable trailing bits
 		),
 	}
 }
@@ -92,6 +93,13 @@ var ErrInvalidToken = errors.New("invalid access token")
 
 // Parse verifies signature, algorithm, issuer, audience and expiry.
 func (t *Tokens) Parse(raw string) (Access, error) {
+	// a JWT is base64url and dots only; anything else (base64 decoding would skip CR and
+	// LF, for one) is refused before parsing
+	if len(raw) > 4096 || strings.ContainsFunc(raw, func(r rune) bool {
+		return !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.')
+	}) {
+		return Access{}, ErrInvalidToken
+	}
 	var c Claims
 	tok, err := t.parser.ParseWithClaims(raw, &c, func(*jwt.Token) (any, error) { return t.key, nil })
 	if err != nil || !tok.Valid {

@@ -1,0 +1,69 @@
+package httpapi_test
+
+import (
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/miyabi/miyabi/app/internal/apitest"
+)
+
+var (
+	fuzzOnce sync.Once
+	fuzzEnv  *apitest.Env
+	fuzzUser *apitest.Client
+	fuzzOps  []writeOp
+)
+
+// fuzzSetup shares one server across a fuzz run: the fuzzer calls the target thousands
+// of times and a database per call would measure pgtestdb, not the API.
+func fuzzSetup(f *testing.F) {
+	fuzzOnce.Do(func() {
+		fuzzEnv = apitest.New(f)
+		fuzzUser = fuzzEnv.Login("alice")
+		t := &testing.T{}
+		fuzzOps = writeOperations(t, fuzzEnv)
+	})
+}
+
+// Any body on any write route: a 2xx or a 4xx problem, never a 5xx.
+func FuzzWriteRouteBodies(f *testing.F) {
+	fuzzSetup(f)
+	for _, seed := range []string{`{}`, `{"name":"x"}`, `[]`, `{"definition":{"nodes":[{"id":"a"}],"edges":[{"from":"a","to":"a"}]}}`, `{"lines":[{"stream":"stdout","message":"x"}]}`, "\x00", `{"name":"` + strings.Repeat("é", 100) + `"}`} {
+		for i := range 4 {
+			f.Add(uint8(i*7), []byte(seed))
+		}
+	}
+	f.Fuzz(func(t *testing.T, which uint8, body []byte) {
+		op := fuzzOps[int(which)%len(fuzzOps)]
+		r := fuzzUser.For(t).Do(op.method, fillPath(op.path, fuzzUser), body)
+		if r.Status >= 500 {
+			t.Fatalf("%s %s with %q: %d %s", op.method, op.path, body, r.Status, r.Body)
+		}
+		if r.Status >= 400 && !strings.HasPrefix(r.Header.Get("Content-Type"), "application/problem+json") {
+			t.Fatalf("%s %s: %d without problem+json", op.method, op.path, r.Status)
+		}
+	})
+}
+
+// Pagination and filter parsing: any query string is a 2xx or a 4xx problem.
+func FuzzListQuery(f *testing.F) {
+	fuzzSetup(f)
+	for _, seed := range []string{"page=1&limit=20", "page=0", "limit=101", "page=-1", "limit=abc", "page=99999999999999999999", "after=x", "status=running", "range=7d"} {
+		f.Add(seed)
+	}
+	paths := []string{"/organizations", "/organizations/" + fuzzUser.OrgID.String() + "/members", "/organizations/" + fuzzUser.OrgID.String() + "/teams",
+		"/repositories", "/agents/executions", "/tasks", "/workflows", "/workers", "/dashboard/recent", "/dashboard/metrics"}
+	f.Fuzz(func(t *testing.T, q string) {
+		if _, err := url.ParseQuery(q); err != nil || strings.ContainsFunc(q, func(r rune) bool { return r < 0x21 || r == 0x7f || r == '#' }) {
+			return // not a query a client could send
+		}
+		for _, p := range paths {
+			r := fuzzUser.For(t).Do("GET", p+"?"+q, nil)
+			if r.Status >= 500 {
+				t.Fatalf("GET %s?%s: %d %s", p, q, r.Status, r.Body)
+			}
+		}
+	})
+}
