@@ -3,7 +3,8 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 export PATH := /usr/local/go/bin:$(PATH)
-export MIYABI_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:54329/postgres?sslmode=disable
+export MIYABI_PG_PORT ?= 54329
+export MIYABI_TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:$(MIYABI_PG_PORT)/postgres?sslmode=disable
 
 GO_APP_PKGS = ./app/... ./migrations/...
 
