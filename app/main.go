@@ -18,8 +18,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/miyabi/miyabi/app/internal/auth"
 	"github.com/miyabi/miyabi/app/internal/config"
+	"github.com/miyabi/miyabi/app/internal/demo"
 	"github.com/miyabi/miyabi/app/internal/httpapi"
+	"github.com/miyabi/miyabi/app/internal/lambdafn"
 	"github.com/miyabi/miyabi/app/internal/store"
 	"github.com/miyabi/miyabi/app/internal/sweeper"
 )
@@ -44,6 +47,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cmd == "openapi" {
 		return printOpenAPI(stdout)
 	}
+	if cmd == "serve" && getenv("AWS_LAMBDA_RUNTIME_API") != "" {
+		// On Lambda: the same API behind the runtime loop instead of a listener, with
+		// the secrets fetched at init (see lambdafn).
+		return lambdafn.Run(ctx, lambdafn.Options{Getenv: getenv, Version: version, Log: stderr})
+	}
 	cfg, err := config.Load(getenv)
 	if err != nil {
 		return fmt.Errorf("configuration:\n%w", err)
@@ -59,10 +67,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch cmd {
 	case "migrate":
 		return store.Migrate(ctx, pool, log)
+	case "seed-demo":
+		if !cfg.Development() {
+			return fmt.Errorf("seed-demo runs only with APP_ENV=development")
+		}
+		sealer, err := auth.NewSealer(cfg.TokenEncryptionKey)
+		if err != nil {
+			return err
+		}
+		orgID, err := demo.Seed(ctx, st, sealer)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "demo: alice (owner) and bob (member) in organization %s (%s)\n", demo.OrgSlug, orgID)
+		return nil
 	case "serve":
 		return serve(ctx, cfg, st, log, stdout)
 	default:
-		return fmt.Errorf("unknown command %q (want serve, migrate or openapi)", cmd)
+		return fmt.Errorf("unknown command %q (want serve, migrate, seed-demo or openapi)", cmd)
 	}
 }
 
@@ -83,7 +105,7 @@ func serve(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Lo
 		return fmt.Errorf("listen: %w", err)
 	}
 	hs := &http.Server{
-		Handler:           http.TimeoutHandler(srv, cfg.RequestTimeout, `{"type":"about:blank","title":"Service Unavailable","status":503,"detail":"The request took too long."}`),
+		Handler:           srv, // bounded per request by the engine's own deadline
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      cfg.RequestTimeout + 5*time.Second,

@@ -43,7 +43,7 @@ if [ -f dashboard/package.json ]; then
   (cd dashboard && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error; } && npm run --silent build >/dev/null)
 fi
 
-if [ -x scripts/dev-seed.sh ]; then scripts/dev-seed.sh; fi
+.dev/bin/miyabi seed-demo
 
 .dev/bin/miyabi serve &
 api_pid=$!

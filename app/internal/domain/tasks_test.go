@@ -6,8 +6,8 @@ func TestTaskStateMachine(t *testing.T) {
 	all := []TaskStatus{TaskPending, TaskRunning, TaskCompleted, TaskFailed, TaskCancelled}
 	acts := []TaskAction{ActStart, ActComplete, ActFail, ActCancel, ActRetry, ActExpire}
 	type key struct {
-		from              TaskStatus
-		act               TaskAction
+		from               TaskStatus
+		act                TaskAction
 		retryable, retries bool
 	}
 	legal := map[key]TaskStatus{}

@@ -160,6 +160,21 @@ func (s *Server) authenticate(perm string) func(huma.Context, func(huma.Context)
 				return
 			}
 		}
+		if need, ok := strings.CutPrefix(perm, pathOrgPrefix); ok {
+			// checked here, before the body is read, like every other permission
+			orgID, err := uuid.Parse(hctx.Param("id"))
+			if err != nil {
+				s.deny(hctx, http.StatusNotFound, "organization not found")
+				return
+			}
+			scoped, err := s.inOrganization(huma.WithValue(hctx, principalCtxKey{}, p).Context(), orgID, need)
+			if err != nil {
+				pr := problemFor(hctx.Context(), s.log, err)
+				_ = huma.WriteErr(s.api, hctx, pr.Status, pr.Detail)
+				return
+			}
+			p = scoped
+		}
 		humagin.Unwrap(hctx).Set(principalKey, p)
 		next(huma.WithValue(hctx, principalCtxKey{}, p))
 	}

@@ -73,7 +73,9 @@ func TestEveryWriteRouteRejectsBadInput(t *testing.T) {
 	for _, op := range writeOperations(t, env) {
 		path := fillPath(op.path, alice)
 		var cases []struct{ name, body, field string }
-		add := func(name, body, field string) { cases = append(cases, struct{ name, body, field string }{name, body, field}) }
+		add := func(name, body, field string) {
+			cases = append(cases, struct{ name, body, field string }{name, body, field})
+		}
 		add("array instead of object", `[]`, "")
 		add("number instead of object", `42`, "")
 		add("unknown field", `{"zz_unknown_field": 1, "organization_id": "`+uuid.NewString()+`", "status": "completed", "role": "owner"}`, "")

@@ -1,6 +1,8 @@
 package httpapi_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"net/http"
 	"strings"
@@ -117,4 +119,29 @@ func TestEveryRouteDeclaresItsPermission(t *testing.T) {
 	c := env.Anonymous()
 	c.Do("GET", "/openapi.json", nil).Expect(http.StatusOK)
 	c.Do("GET", "/docs", nil).Expect(http.StatusOK)
+}
+
+func TestCompressedBodies(t *testing.T) {
+	env := apitest.New(t)
+	alice := env.Login("alice")
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	_, _ = zw.Write([]byte(`{"name":"Zipped team"}`))
+	_ = zw.Close()
+	path := "/organizations/" + alice.OrgID.String() + "/teams"
+	var team struct {
+		Name string `json:"name"`
+	}
+	alice.Do("POST", path, buf.Bytes(), "Content-Encoding", "gzip").Expect(201).JSON(&team)
+	if team.Name != "Zipped team" {
+		t.Fatalf("decompressed body read as %q", team.Name)
+	}
+	alice.Do("POST", path, []byte("\x1f\x8bnot gzip"), "Content-Encoding", "gzip").Problem(400)
+	alice.Do("POST", path, []byte(`{"name":"x"}`), "Content-Encoding", "br").Problem(415)
+	// a gzip bomb: 2 MiB of zeros in a few kB
+	buf.Reset()
+	zw = gzip.NewWriter(&buf)
+	_, _ = zw.Write(make([]byte, 2<<20))
+	_ = zw.Close()
+	alice.Do("POST", path, buf.Bytes(), "Content-Encoding", "gzip").Problem(413)
 }

@@ -3,33 +3,22 @@ package httpapi_test
 import (
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/miyabi/miyabi/app/internal/apitest"
 )
 
-var (
-	fuzzOnce sync.Once
-	fuzzEnv  *apitest.Env
-	fuzzUser *apitest.Client
-	fuzzOps  []writeOp
-)
-
-// fuzzSetup shares one server across a fuzz run: the fuzzer calls the target thousands
-// of times and a database per call would measure pgtestdb, not the API.
-func fuzzSetup(f *testing.F) {
-	fuzzOnce.Do(func() {
-		fuzzEnv = apitest.New(f)
-		fuzzUser = fuzzEnv.Login("alice")
-		t := &testing.T{}
-		fuzzOps = writeOperations(t, fuzzEnv)
-	})
+// fuzzSetup starts one server for a whole fuzz target: the fuzzer calls the target
+// thousands of times and a database per call would measure pgtestdb, not the API.
+func fuzzSetup(f *testing.F) (*apitest.Client, []writeOp) {
+	env := apitest.New(f)
+	user := env.Login("alice")
+	return user, writeOperations(&testing.T{}, env)
 }
 
 // Any body on any write route: a 2xx or a 4xx problem, never a 5xx.
 func FuzzWriteRouteBodies(f *testing.F) {
-	fuzzSetup(f)
+	fuzzUser, fuzzOps := fuzzSetup(f)
 	for _, seed := range []string{`{}`, `{"name":"x"}`, `[]`, `{"definition":{"nodes":[{"id":"a"}],"edges":[{"from":"a","to":"a"}]}}`, `{"lines":[{"stream":"stdout","message":"x"}]}`, "\x00", `{"name":"` + strings.Repeat("é", 100) + `"}`} {
 		for i := range 4 {
 			f.Add(uint8(i*7), []byte(seed))
@@ -49,7 +38,7 @@ func FuzzWriteRouteBodies(f *testing.F) {
 
 // Pagination and filter parsing: any query string is a 2xx or a 4xx problem.
 func FuzzListQuery(f *testing.F) {
-	fuzzSetup(f)
+	fuzzUser, _ := fuzzSetup(f)
 	for _, seed := range []string{"page=1&limit=20", "page=0", "limit=101", "page=-1", "limit=abc", "page=99999999999999999999", "after=x", "status=running", "range=7d"} {
 		f.Add(seed)
 	}

@@ -4,6 +4,7 @@ package httpapi
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
@@ -210,8 +211,11 @@ func (s *Server) deadline(c *gin.Context) {
 	c.Next()
 }
 
-// limitBody caps every body; huma answers 413 past it, and so does everything else that
-// reads through http.MaxBytesReader.
+// limitBody reads every request body once, bounded: past MaxBodyBytes is 413 (also
+// after gzip decompression, which defuses gzip bombs); a gzip body (workers batching
+// logs send them) is decompressed so handlers see plain JSON; any other encoding is 415;
+// a body that is not valid UTF-8 is 400, because JSON decoding would silently turn it
+// into U+FFFD.
 func (s *Server) limitBody(c *gin.Context) {
 	if c.Request.ContentLength > MaxBodyBytes {
 		s.writeProblem(c, http.StatusRequestEntityTooLarge, fmt.Sprintf("The request body is larger than %d bytes.", MaxBodyBytes))
@@ -222,24 +226,40 @@ func (s *Server) limitBody(c *gin.Context) {
 		c.Next()
 		return
 	}
-	// Read the (bounded) body once: past the limit is 413, and a body that is not valid
-	// UTF-8 is refused here, because JSON decoding would silently turn it into U+FFFD.
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, MaxBodyBytes))
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			s.writeProblem(c, http.StatusRequestEntityTooLarge, fmt.Sprintf("The request body is larger than %d bytes.", MaxBodyBytes))
-		} else {
-			s.writeProblem(c, http.StatusBadRequest, "The request body could not be read.")
+	var reader io.Reader = http.MaxBytesReader(c.Writer, c.Request.Body, MaxBodyBytes)
+	switch enc := strings.ToLower(strings.TrimSpace(c.GetHeader("Content-Encoding"))); enc {
+	case "", "identity":
+	case "gzip", "x-gzip":
+		zr, err := gzip.NewReader(reader)
+		if err != nil {
+			s.writeProblem(c, http.StatusBadRequest, "The request body is not valid gzip.")
+			c.Abort()
+			return
 		}
+		defer zr.Close()
+		reader = zr
+	default:
+		s.writeProblem(c, http.StatusUnsupportedMediaType, fmt.Sprintf("Content-Encoding %q is not supported; send gzip or no encoding.", enc))
 		c.Abort()
 		return
 	}
-	if !utf8.Valid(body) {
+	body, err := io.ReadAll(io.LimitReader(reader, MaxBodyBytes+1))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge) || len(body) > MaxBodyBytes:
+		s.writeProblem(c, http.StatusRequestEntityTooLarge, fmt.Sprintf("The request body is larger than %d bytes.", MaxBodyBytes))
+		c.Abort()
+		return
+	case err != nil:
+		s.writeProblem(c, http.StatusBadRequest, "The request body could not be read.")
+		c.Abort()
+		return
+	case !utf8.Valid(body):
 		s.writeProblem(c, http.StatusBadRequest, "The request body is not valid UTF-8.")
 		c.Abort()
 		return
 	}
+	c.Request.Header.Del("Content-Encoding")
 	c.Request.Body = io.NopCloser(bytes.NewReader(body))
 	c.Request.ContentLength = int64(len(body))
 	c.Next()

@@ -1,0 +1,140 @@
+// Package lambdafn is Miyabi on AWS Lambda: one handler for every event the function
+// receives. API Gateway HTTP API events (payload 2.0) go to the same gin engine the local
+// server runs; {"action":"migrate"} applies the migrations (the deploy invokes it);
+// {"action":"sweep"} and the EventBridge schedule return expired task leases to the queue.
+// Anything else is an error that names what arrived.
+package lambdafn
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/awslabs/aws-lambda-go-api-proxy/gin"
+
+	"github.com/miyabi/miyabi/app/internal/httpapi"
+	"github.com/miyabi/miyabi/app/internal/store"
+)
+
+// Function is the Lambda handler. Invoke is what lambda.Start runs.
+type Function struct {
+	proxy          *ginadapter.GinLambdaV2
+	handler        http.Handler
+	store          *store.Store
+	log            *slog.Logger
+	requestTimeout time.Duration
+}
+
+// New wraps an API server (and the store it was built on) as a Lambda handler.
+func New(srv *httpapi.Server, st *store.Store, log *slog.Logger, requestTimeout time.Duration) *Function {
+	engine := srv.Engine()
+	return &Function{
+		proxy:          ginadapter.NewV2(engine),
+		handler:        engine,
+		store:          st,
+		log:            log,
+		requestTimeout: requestTimeout,
+	}
+}
+
+// ActionResult answers the migrate and sweep actions.
+type ActionResult struct {
+	Action string `json:"action"`
+	Status string `json:"status"`
+	Moved  *int   `json:"moved,omitempty"`
+}
+
+// eventShape holds the fields that tell the event kinds apart.
+type eventShape struct {
+	Action         *string `json:"action"`
+	Source         string  `json:"source"`
+	DetailType     string  `json:"detail-type"`
+	Version        string  `json:"version"`
+	HTTPMethod     string  `json:"httpMethod"`
+	RequestContext struct {
+		HTTP struct {
+			Method string `json:"method"`
+		} `json:"http"`
+	} `json:"requestContext"`
+}
+
+// Invoke handles one event.
+func (f *Function) Invoke(ctx context.Context, event json.RawMessage) (any, error) {
+	var shape eventShape
+	if err := json.Unmarshal(event, &shape); err != nil {
+		return nil, fmt.Errorf("unsupported event: not a JSON object (%s)", describeJSON(event))
+	}
+	switch {
+	case shape.Version == "2.0" && shape.RequestContext.HTTP.Method != "":
+		return f.serveHTTP(ctx, event)
+	case shape.Action != nil:
+		switch *shape.Action {
+		case "migrate":
+			return f.migrate(ctx)
+		case "sweep":
+			return f.sweep(ctx, "action")
+		default:
+			return nil, fmt.Errorf("unsupported event: unknown action %q (want migrate or sweep)", *shape.Action)
+		}
+	case shape.Source == "aws.events" && shape.DetailType == "Scheduled Event":
+		return f.sweep(ctx, "schedule")
+	case shape.Source != "":
+		return nil, fmt.Errorf("unsupported event: source %q, detail-type %q (only EventBridge scheduled events sweep)", shape.Source, shape.DetailType)
+	case shape.HTTPMethod != "" || shape.Version == "1.0":
+		return nil, errors.New("unsupported event: API Gateway payload format 1.0; the integration must use payload format 2.0")
+	default:
+		return nil, fmt.Errorf("unsupported event: %s", describeJSON(event))
+	}
+}
+
+func (f *Function) migrate(ctx context.Context) (ActionResult, error) {
+	start := time.Now()
+	if err := store.Migrate(ctx, f.store.Pool, f.log); err != nil {
+		return ActionResult{}, fmt.Errorf("migrate: %w", err)
+	}
+	f.log.InfoContext(ctx, "migrations up to date", "duration_ms", time.Since(start).Milliseconds())
+	return ActionResult{Action: "migrate", Status: "ok"}, nil
+}
+
+func (f *Function) sweep(ctx context.Context, trigger string) (ActionResult, error) {
+	n, err := f.store.SweepExpiredLeases(ctx)
+	if err != nil {
+		return ActionResult{}, err
+	}
+	if n > 0 {
+		f.log.InfoContext(ctx, "sweep requeued expired leases", "tasks", n, "trigger", trigger)
+	}
+	return ActionResult{Action: "sweep", Status: "ok", Moved: &n}, nil
+}
+
+// describeJSON names what arrived without echoing it: an event may carry anything, and
+// the error lands in logs and in the invoker's answer.
+func describeJSON(raw json.RawMessage) string {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		trimmed := strings.TrimSpace(string(raw))
+		if trimmed == "" {
+			return "an empty payload"
+		}
+		kind := map[byte]string{'[': "a JSON array", '"': "a JSON string", 'n': "null", 't': "a boolean", 'f': "a boolean"}[trimmed[0]]
+		if kind == "" {
+			kind = "a JSON number or invalid JSON"
+		}
+		return fmt.Sprintf("%s of %d bytes", kind, len(raw))
+	}
+	keys := make([]string, 0, len(obj))
+	for k := range obj {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	if len(keys) > 12 {
+		keys = append(keys[:12], "...")
+	}
+	return fmt.Sprintf("an object with keys [%s]; want an API Gateway HTTP API (payload 2.0) event, {\"action\":\"migrate\"}, {\"action\":\"sweep\"} or an EventBridge scheduled event", strings.Join(keys, ", "))
+}
