@@ -107,6 +107,7 @@ func NewServer(deps Deps) (*Server, error) {
 		"bearer": {Type: "http", Scheme: "bearer", BearerFormat: "JWT", Description: "A person's access token"},
 		"worker": {Type: "http", Scheme: "bearer", Description: "A worker token (mw_...)"},
 	}
+	registerSchemaTypes(hcfg.Components.Schemas)
 	s.api = humagin.NewWithGroup(engine, engine.Group(APIPrefix), hcfg)
 	s.routes()
 	return s, nil

@@ -1,0 +1,71 @@
+package workerd
+
+import (
+	"context"
+	"time"
+)
+
+// shipper sends a task's output lines to the API in ordered batches. Lines wait in a
+// bounded channel: when the API is slow or away the agent's writes block rather than
+// the worker's memory growing without end.
+type shipper struct {
+	r     *taskRun
+	lines chan logLine
+	done  chan struct{}
+}
+
+func newShipper(ctx context.Context, r *taskRun) *shipper {
+	s := &shipper{r: r, lines: make(chan logLine, logBuffer), done: make(chan struct{})}
+	go s.loop(ctx)
+	return s
+}
+
+func (s *shipper) add(l logLine) { s.lines <- l }
+
+// close flushes what is left and waits for it to be sent (or given up).
+func (s *shipper) close() {
+	close(s.lines)
+	<-s.done
+}
+
+func (s *shipper) loop(ctx context.Context) {
+	defer close(s.done)
+	var (
+		batch  []logLine
+		size   int
+		dead   bool // the API refused: the task is no longer ours, drop what follows
+		ticker = time.NewTicker(flushEvery)
+	)
+	defer ticker.Stop()
+	flush := func() {
+		if len(batch) == 0 || dead {
+			batch, size = batch[:0], 0
+			return
+		}
+		err := s.r.d.api.retry(ctx, "/worker/tasks/"+s.r.task.ID.String()+"/logs", map[string]any{"lines": batch}, nil)
+		if err != nil {
+			s.r.log.Warn("logs dropped", "lines", len(batch), "error", err)
+			dead = true
+		}
+		batch, size = batch[:0], 0
+	}
+	for {
+		select {
+		case l, ok := <-s.lines:
+			if !ok {
+				flush()
+				return
+			}
+			if size+len(l.Message) > maxBatchBytes {
+				flush()
+			}
+			batch = append(batch, l)
+			size += len(l.Message) + 32
+			if len(batch) >= maxBatchLines {
+				flush()
+			}
+		case <-ticker.C:
+			flush()
+		}
+	}
+}
