@@ -1,3 +1,241 @@
 package httpapi
 
-func (s *Server) registerExecutions() {}
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/miyabi/miyabi/app/internal/domain"
+	"github.com/miyabi/miyabi/app/internal/store"
+)
+
+// ExecutionOut is one run of an agent; its status mirrors its task's.
+type ExecutionOut struct {
+	ID                 uuid.UUID      `json:"id"`
+	RepositoryID       *uuid.UUID     `json:"repository_id"`
+	RepositoryFullName *string        `json:"repository_full_name" example:"miyabi-demo/webapp"`
+	WorkflowRunID      *uuid.UUID     `json:"workflow_run_id"`
+	TaskID             *uuid.UUID     `json:"task_id"`
+	AgentType          string         `json:"agent_type"`
+	IssueNumber        *int           `json:"issue_number"`
+	Status             string         `json:"status" enum:"pending,running,completed,failed,cancelled"`
+	Options            map[string]any `json:"options"`
+	PRNumber           *int           `json:"pr_number"`
+	QualityScore       *float64       `json:"quality_score"`
+	Summary            *string        `json:"summary"`
+	Error              *string        `json:"error"`
+	CreatedBy          *uuid.UUID     `json:"created_by"`
+	CreatedAt          time.Time      `json:"created_at"`
+	UpdatedAt          time.Time      `json:"updated_at"`
+	StartedAt          *time.Time     `json:"started_at"`
+	CompletedAt        *time.Time     `json:"completed_at"`
+}
+
+func executionOut(e store.Execution) ExecutionOut {
+	if e.Options == nil {
+		e.Options = map[string]any{}
+	}
+	return ExecutionOut{ID: e.ID, RepositoryID: e.RepositoryID, RepositoryFullName: e.RepositoryFullName,
+		WorkflowRunID: e.WorkflowRunID, TaskID: e.TaskID, AgentType: e.AgentType, IssueNumber: e.IssueNumber,
+		Status: e.Status, Options: e.Options, PRNumber: e.PRNumber, QualityScore: e.QualityScore, Summary: e.Summary,
+		Error: e.Error, CreatedBy: e.CreatedBy, CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt,
+		StartedAt: e.StartedAt, CompletedAt: e.CompletedAt}
+}
+
+func (s *Server) registerExecutions() {
+	tags := []string{"agents"}
+	op(s, huma.Operation{OperationID: "execute-agent", Method: http.MethodPost, Path: "/agents/execute", Tags: tags,
+		Summary: "Launch an agent on an issue",
+		Description: "Creates the execution (pending) and its queued task in one transaction. With an Idempotency-Key header, " +
+			"a retried request answers the first result instead of launching again; the same key with another body is 422. " +
+			"options.priority (P0, P1, P2; default P1) sets the task's priority. A team role on the repository's team may launch.",
+		DefaultStatus: http.StatusCreated, Errors: []int{403, 409, 422}}, teamScoped("agents.execute"), s.executeAgent)
+	op(s, huma.Operation{OperationID: "list-executions", Method: http.MethodGet, Path: "/agents/executions", Tags: tags,
+		Summary: "List executions, newest first"}, "agents.read", s.listExecutions)
+	op(s, huma.Operation{OperationID: "get-execution", Method: http.MethodGet, Path: "/agents/executions/{id}", Tags: tags,
+		Summary: "Get an execution", Errors: []int{404}}, "agents.read", s.getExecution)
+	op(s, huma.Operation{OperationID: "list-execution-logs", Method: http.MethodGet, Path: "/agents/executions/{id}/logs", Tags: tags,
+		Summary:     "Read an execution's log lines after a cursor",
+		Description: "Lines come in id order. Pass next_after back as after to read on; fewer than limit lines means you are caught up.",
+		Errors:      []int{404}}, "agents.read", s.executionLogs)
+	op(s, huma.Operation{OperationID: "cancel-execution", Method: http.MethodPost, Path: "/agents/executions/{id}/cancel", Tags: tags,
+		Summary:     "Cancel an execution",
+		Description: "A pending execution never starts; a running one is cancelled and its worker learns it on its next heartbeat. An ended one is 409.",
+		Errors:      []int{403, 404, 409}}, teamScoped("agents.stop"), s.cancelExecution)
+}
+
+// ExecuteOut answers a launch: the execution and the task a worker will claim.
+type ExecuteOut struct {
+	Execution ExecutionOut `json:"execution"`
+	Task      TaskOut      `json:"task"`
+}
+
+type executeInput struct {
+	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Makes a retried request return the first result"`
+	Body           struct {
+		RepositoryID uuid.UUID      `json:"repository_id" format:"uuid"`
+		IssueNumber  int            `json:"issue_number" minimum:"1" maximum:"2147483647"`
+		AgentType    string         `json:"agent_type" minLength:"1" maxLength:"40" example:"codegen"`
+		Options      map[string]any `json:"options,omitempty" doc:"Passed to the agent; priority (P0, P1, P2) sets the task priority"`
+	}
+}
+
+type executeOutput struct {
+	Status   int
+	Replayed string `header:"Idempotent-Replayed" doc:"true when this is the stored answer of an earlier request with the same key"`
+	Body     ExecuteOut
+}
+
+func (s *Server) executeAgent(ctx context.Context, in *executeInput) (*executeOutput, error) {
+	p := principalFrom(ctx)
+	b := in.Body
+	if !domain.KnownAgentType(b.AgentType) {
+		return nil, domain.Invalid("body.agent_type", "unknown agent type %q (known: %v)", b.AgentType, domain.AgentTypes())
+	}
+	priority, err := priorityOption(b.Options)
+	if err != nil {
+		return nil, err
+	}
+	repo, err := s.store.Repository(ctx, p.OrgID, b.RepositoryID)
+	if domain.ErrorCode(err) == domain.CodeNotFound {
+		return nil, domain.Invalid("body.repository_id", "no repository with this id in the organization")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.authorizeRepository(ctx, "agents.execute", repo.TeamID); err != nil {
+		return nil, err
+	}
+	if !repo.IsActive {
+		return nil, domain.Errorf(domain.CodeConflict, "%s is deactivated; activate it before launching agents on it", repo.FullName)
+	}
+	key, err := idempotencyKey(p, "POST /agents/execute", in.IdempotencyKey, b)
+	if err != nil {
+		return nil, err
+	}
+	issue := b.IssueNumber
+	out, replayed, err := store.Idempotent(ctx, s.store, key, http.StatusCreated, func(tx pgx.Tx) (ExecuteOut, error) {
+		ex, task, err := store.LaunchAgentTx(ctx, tx, p.OrgID,
+			store.NewExecution{RepositoryID: &repo.ID, AgentType: b.AgentType, IssueNumber: &issue, Options: b.Options, CreatedBy: p.UserID},
+			store.NewTask{Name: fmt.Sprintf("%s on %s#%d", b.AgentType, repo.FullName, issue), Priority: priority, CreatedBy: p.UserID})
+		if err != nil {
+			return ExecuteOut{}, err
+		}
+		return ExecuteOut{Execution: executionOut(ex), Task: taskOut(task)}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &executeOutput{Status: http.StatusCreated, Replayed: replayedHeader(replayed), Body: out}, nil
+}
+
+// priorityOption reads options.priority, the launch's task priority (P1 when absent).
+func priorityOption(options map[string]any) (string, error) {
+	v, ok := options["priority"]
+	if !ok {
+		return "P1", nil
+	}
+	if s, isString := v.(string); isString {
+		for _, p := range domain.Priorities {
+			if s == p {
+				return s, nil
+			}
+		}
+	}
+	return "", domain.Invalid("body.options.priority", "must be one of %v", domain.Priorities)
+}
+
+type listExecutionsInput struct {
+	PageParams
+	Status       string `query:"status" enum:"pending,running,completed,failed,cancelled"`
+	AgentType    string `query:"agent_type" maxLength:"40"`
+	RepositoryID string `query:"repository_id" format:"uuid"`
+}
+
+type executionPageOutput struct{ Body Page[ExecutionOut] }
+
+func (s *Server) listExecutions(ctx context.Context, in *listExecutionsInput) (*executionPageOutput, error) {
+	f := store.ExecutionFilter{Status: optString(in.Status), AgentType: optString(in.AgentType), RepositoryID: optUUID(in.RepositoryID)}
+	items, total, err := s.store.ListExecutions(ctx, principalFrom(ctx).OrgID, f, in.Limit, in.Offset())
+	if err != nil {
+		return nil, err
+	}
+	return &executionPageOutput{Body: pageOf(mapSlice(items, executionOut), total, in.PageParams)}, nil
+}
+
+type executionIDInput struct {
+	ID uuid.UUID `path:"id"`
+}
+
+type executionOutput struct{ Body ExecutionOut }
+
+func (s *Server) getExecution(ctx context.Context, in *executionIDInput) (*executionOutput, error) {
+	e, err := s.store.Execution(ctx, principalFrom(ctx).OrgID, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &executionOutput{Body: executionOut(e)}, nil
+}
+
+// LogLineOut is one line an agent wrote.
+type LogLineOut struct {
+	ID       int64     `json:"id"`
+	Stream   string    `json:"stream" enum:"stdout,stderr,system"`
+	Message  string    `json:"message"`
+	LoggedAt time.Time `json:"logged_at"`
+}
+
+type executionLogsInput struct {
+	ID    uuid.UUID `path:"id"`
+	After int64     `query:"after" minimum:"0" doc:"Return lines with an id above this (0: from the start)"`
+	Limit int       `query:"limit" minimum:"1" maximum:"1000" default:"200"`
+}
+
+type executionLogsOutput struct {
+	Body struct {
+		Items     []LogLineOut `json:"items"`
+		NextAfter int64        `json:"next_after" doc:"The cursor for the next call"`
+	}
+}
+
+func (s *Server) executionLogs(ctx context.Context, in *executionLogsInput) (*executionLogsOutput, error) {
+	lines, err := s.store.ExecutionLogs(ctx, principalFrom(ctx).OrgID, in.ID, in.After, in.Limit)
+	if err != nil {
+		return nil, err
+	}
+	out := &executionLogsOutput{}
+	out.Body.Items = make([]LogLineOut, len(lines))
+	out.Body.NextAfter = in.After
+	for i, l := range lines {
+		out.Body.Items[i] = LogLineOut{ID: l.ID, Stream: l.Stream, Message: l.Message, LoggedAt: l.LoggedAt}
+		out.Body.NextAfter = l.ID
+	}
+	return out, nil
+}
+
+func (s *Server) cancelExecution(ctx context.Context, in *executionIDInput) (*executionOutput, error) {
+	p := principalFrom(ctx)
+	taskID, teamID, err := s.store.ExecutionTaskID(ctx, p.OrgID, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.authorizeRepository(ctx, "agents.stop", teamID); err != nil {
+		return nil, err
+	}
+	if taskID == nil {
+		return nil, domain.Errorf(domain.CodeConflict, "this execution has no task to cancel")
+	}
+	if _, err := s.store.MoveTask(ctx, p.OrgID, *taskID, store.Move{Action: domain.ActCancel}); err != nil {
+		return nil, err
+	}
+	e, err := s.store.Execution(ctx, p.OrgID, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &executionOutput{Body: executionOut(e)}, nil
+}

@@ -1,3 +1,206 @@
 package httpapi
 
-func (s *Server) registerRepositories() {}
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/google/uuid"
+
+	"github.com/miyabi/miyabi/app/internal/domain"
+	"github.com/miyabi/miyabi/app/internal/github"
+	"github.com/miyabi/miyabi/app/internal/store"
+)
+
+// RepositoryOut is a connected GitHub repository.
+type RepositoryOut struct {
+	ID            uuid.UUID  `json:"id"`
+	TeamID        *uuid.UUID `json:"team_id" doc:"The team whose roles apply to it; null for none"`
+	GitHubRepoID  int64      `json:"github_repo_id"`
+	FullName      string     `json:"full_name" example:"miyabi-demo/webapp"`
+	DefaultBranch string     `json:"default_branch"`
+	IsPrivate     bool       `json:"is_private"`
+	IsActive      bool       `json:"is_active" doc:"Agents run only on active repositories"`
+	CreatedBy     *uuid.UUID `json:"created_by"`
+	CreatedAt     time.Time  `json:"created_at"`
+	UpdatedAt     time.Time  `json:"updated_at"`
+}
+
+func repositoryOut(r store.Repository) RepositoryOut {
+	return RepositoryOut{ID: r.ID, TeamID: r.TeamID, GitHubRepoID: r.GitHubRepoID, FullName: r.FullName,
+		DefaultBranch: r.DefaultBranch, IsPrivate: r.IsPrivate, IsActive: r.IsActive, CreatedBy: r.CreatedBy,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+}
+
+func (s *Server) registerRepositories() {
+	tags := []string{"repositories"}
+	op(s, huma.Operation{OperationID: "list-repositories", Method: http.MethodGet, Path: "/repositories", Tags: tags,
+		Summary: "List the organization's repositories, newest first"}, "repositories.read", s.listRepositories)
+	op(s, huma.Operation{OperationID: "create-repository", Method: http.MethodPost, Path: "/repositories", Tags: tags,
+		Summary:       "Connect a GitHub repository",
+		Description:   "Looks the repository up on GitHub with your GitHub token (its numeric id, default branch, privacy). A repository GitHub does not show you is 422; one already connected is 409; so is one past the organization's max_repositories.",
+		DefaultStatus: http.StatusCreated, Errors: []int{409, 422, 502}}, "repositories.write", s.createRepository)
+	op(s, huma.Operation{OperationID: "get-repository", Method: http.MethodGet, Path: "/repositories/{id}", Tags: tags,
+		Summary: "Get a repository", Errors: []int{404}}, "repositories.read", s.getRepository)
+	op(s, huma.Operation{OperationID: "update-repository", Method: http.MethodPatch, Path: "/repositories/{id}", Tags: tags,
+		Summary:     "Assign a repository to a team, or (de)activate it",
+		Description: "team_id: a team of the organization, or null for none. A team lead may change their team's repositories.",
+		Errors:      []int{403, 404, 422}}, teamScoped("repositories.write"), s.updateRepository)
+	op(s, huma.Operation{OperationID: "delete-repository", Method: http.MethodDelete, Path: "/repositories/{id}", Tags: tags,
+		Summary: "Disconnect a repository (its executions and tasks stay)", DefaultStatus: http.StatusNoContent,
+		Errors: []int{404}}, "repositories.delete", s.deleteRepository)
+}
+
+type listRepositoriesInput struct {
+	PageParams
+	TeamID string `query:"team_id" format:"uuid" doc:"Only this team's repositories"`
+}
+
+type repositoryPageOutput struct{ Body Page[RepositoryOut] }
+
+func (s *Server) listRepositories(ctx context.Context, in *listRepositoriesInput) (*repositoryPageOutput, error) {
+	p := principalFrom(ctx)
+	items, total, err := s.store.ListRepositories(ctx, p.OrgID, store.RepositoryFilter{TeamID: optUUID(in.TeamID)}, in.Limit, in.Offset())
+	if err != nil {
+		return nil, err
+	}
+	return &repositoryPageOutput{Body: pageOf(mapSlice(items, repositoryOut), total, in.PageParams)}, nil
+}
+
+type createRepositoryInput struct {
+	Body struct {
+		FullName string `json:"full_name" minLength:"3" maxLength:"140" pattern:"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$" doc:"owner/name on GitHub" example:"miyabi-demo/webapp"`
+	}
+}
+
+type repositoryOutput struct{ Body RepositoryOut }
+
+func (s *Server) createRepository(ctx context.Context, in *createRepositoryInput) (*repositoryOutput, error) {
+	p := principalFrom(ctx)
+	sealed, err := s.store.SealedGitHubToken(ctx, p.UserID)
+	if err != nil {
+		return nil, err
+	}
+	if len(sealed) == 0 {
+		return nil, domain.Errorf(domain.CodeConflict, "Miyabi holds no GitHub token for you; sign in with GitHub again.")
+	}
+	token, err := s.sealer.Open(sealed, p.UserID[:])
+	if err != nil {
+		return nil, &domain.Error{Code: domain.CodeConflict, Message: "Your stored GitHub token cannot be read; sign in with GitHub again.", Err: err}
+	}
+	gr, err := s.github.Repo(ctx, string(token), in.Body.FullName)
+	switch {
+	case errors.Is(err, github.ErrNotFound):
+		return nil, domain.Invalid("body.full_name", "GitHub has no repository %s that you can see", in.Body.FullName)
+	case errors.Is(err, github.ErrUnauthorized):
+		return nil, &domain.Error{Code: domain.CodeBadGateway, Message: "GitHub refused your token; sign in with GitHub again.", Err: err}
+	case err != nil:
+		return nil, &domain.Error{Code: domain.CodeBadGateway, Message: "GitHub did not answer the repository lookup; try again.", Err: err}
+	}
+	if gr.DefaultBranch == "" {
+		gr.DefaultBranch = "main"
+	}
+	if gr.FullName == "" {
+		gr.FullName = in.Body.FullName
+	}
+	r, err := s.store.CreateRepository(ctx, p.OrgID, store.NewRepository{GitHubRepoID: gr.ID, FullName: gr.FullName,
+		DefaultBranch: gr.DefaultBranch, IsPrivate: gr.Private, CreatedBy: p.UserID})
+	if err != nil {
+		return nil, err
+	}
+	return &repositoryOutput{Body: repositoryOut(r)}, nil
+}
+
+type repositoryIDInput struct {
+	ID uuid.UUID `path:"id"`
+}
+
+func (s *Server) getRepository(ctx context.Context, in *repositoryIDInput) (*repositoryOutput, error) {
+	r, err := s.store.Repository(ctx, principalFrom(ctx).OrgID, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &repositoryOutput{Body: repositoryOut(r)}, nil
+}
+
+// nullableUUID tells an absent field (leave as is) from null (clear) in a PATCH body.
+type nullableUUID struct {
+	Set   bool
+	Value *uuid.UUID
+}
+
+func (n *nullableUUID) UnmarshalJSON(b []byte) error {
+	n.Set = true
+	if string(b) == "null" {
+		n.Value = nil
+		return nil
+	}
+	var id uuid.UUID
+	if err := json.Unmarshal(b, &id); err != nil {
+		return err
+	}
+	n.Value = &id
+	return nil
+}
+
+func (nullableUUID) Schema(huma.Registry) *huma.Schema {
+	return &huma.Schema{Type: huma.TypeString, Format: "uuid", Nullable: true}
+}
+
+type updateRepositoryInput struct {
+	ID   uuid.UUID `path:"id"`
+	Body struct {
+		TeamID   nullableUUID `json:"team_id,omitempty" doc:"A team of the organization, or null for none"`
+		IsActive *bool        `json:"is_active,omitempty"`
+	}
+}
+
+func (s *Server) updateRepository(ctx context.Context, in *updateRepositoryInput) (*repositoryOutput, error) {
+	p := principalFrom(ctx)
+	cur, err := s.store.Repository(ctx, p.OrgID, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.authorizeRepository(ctx, "repositories.write", cur.TeamID); err != nil {
+		return nil, err
+	}
+	// moving a repository to another team needs the right over that team too
+	if in.Body.TeamID.Set && in.Body.TeamID.Value != nil && !p.Can("repositories.write") {
+		if err := s.authorizeRepository(ctx, "repositories.write", in.Body.TeamID.Value); err != nil {
+			return nil, err
+		}
+	}
+	r, err := s.store.UpdateRepository(ctx, p.OrgID, in.ID, store.RepositoryPatch{
+		SetTeam: in.Body.TeamID.Set, TeamID: in.Body.TeamID.Value, IsActive: in.Body.IsActive})
+	if err != nil {
+		return nil, err
+	}
+	return &repositoryOutput{Body: repositoryOut(r)}, nil
+}
+
+func (s *Server) deleteRepository(ctx context.Context, in *repositoryIDInput) (*struct{}, error) {
+	return nil, s.store.DeleteRepository(ctx, principalFrom(ctx).OrgID, in.ID)
+}
+
+// optUUID turns an optional query parameter (already checked as a uuid by huma) into a filter.
+func optUUID(s string) *uuid.UUID {
+	if s == "" {
+		return nil
+	}
+	id, err := uuid.Parse(s)
+	if err != nil {
+		return nil
+	}
+	return &id
+}
+
+// optString turns an optional query parameter into a filter.
+func optString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}

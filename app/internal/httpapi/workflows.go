@@ -1,3 +1,283 @@
 package httpapi
 
-func (s *Server) registerWorkflows() {}
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/google/uuid"
+
+	"github.com/miyabi/miyabi/app/internal/domain"
+	"github.com/miyabi/miyabi/app/internal/store"
+)
+
+// WorkflowOut is a saved DAG of agent steps.
+type WorkflowOut struct {
+	ID          uuid.UUID                 `json:"id"`
+	Name        string                    `json:"name"`
+	Description string                    `json:"description"`
+	Definition  domain.WorkflowDefinition `json:"definition"`
+	CreatedBy   *uuid.UUID                `json:"created_by"`
+	CreatedAt   time.Time                 `json:"created_at"`
+	UpdatedAt   time.Time                 `json:"updated_at"`
+}
+
+func workflowOut(w store.Workflow) WorkflowOut {
+	if w.Definition.Edges == nil {
+		w.Definition.Edges = []domain.WorkflowEdge{}
+	}
+	return WorkflowOut{ID: w.ID, Name: w.Name, Description: w.Description, Definition: w.Definition,
+		CreatedBy: w.CreatedBy, CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt}
+}
+
+// WorkflowRunOut is one run of a workflow; its status is derived from its tasks.
+type WorkflowRunOut struct {
+	ID           uuid.UUID     `json:"id"`
+	WorkflowID   uuid.UUID     `json:"workflow_id"`
+	WorkflowName string        `json:"workflow_name"`
+	RepositoryID *uuid.UUID    `json:"repository_id"`
+	IssueNumber  *int          `json:"issue_number"`
+	Status       string        `json:"status" enum:"pending,running,completed,failed,cancelled"`
+	CreatedBy    *uuid.UUID    `json:"created_by"`
+	CreatedAt    time.Time     `json:"created_at"`
+	UpdatedAt    time.Time     `json:"updated_at"`
+	StartedAt    *time.Time    `json:"started_at"`
+	CompletedAt  *time.Time    `json:"completed_at"`
+	Nodes        []RunNodeOut  `json:"nodes,omitempty" doc:"Per node: its task and where it is (on GET /workflow-runs/{id})"`
+	Definition   *WorkflowSpec `json:"definition,omitempty" doc:"The definition the run started with"`
+}
+
+// WorkflowSpec is the definition a run copied when it started.
+type WorkflowSpec = domain.WorkflowDefinition
+
+// RunNodeOut is one node of a run with its task.
+type RunNodeOut struct {
+	NodeID      string     `json:"node_id"`
+	Name        string     `json:"name"`
+	AgentType   string     `json:"agent_type"`
+	DependsOn   []string   `json:"depends_on" doc:"Node ids it waits for"`
+	TaskID      uuid.UUID  `json:"task_id"`
+	ExecutionID *uuid.UUID `json:"execution_id"`
+	Status      string     `json:"status" enum:"pending,running,completed,failed,cancelled"`
+	DepsPending int        `json:"deps_pending"`
+	Error       *string    `json:"error"`
+	StartedAt   *time.Time `json:"started_at"`
+	EndedAt     *time.Time `json:"ended_at"`
+}
+
+func runOut(r store.WorkflowRun) WorkflowRunOut {
+	return WorkflowRunOut{ID: r.ID, WorkflowID: r.WorkflowID, WorkflowName: r.WorkflowName, RepositoryID: r.RepositoryID,
+		IssueNumber: r.IssueNumber, Status: r.Status, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		StartedAt: r.StartedAt, CompletedAt: r.CompletedAt}
+}
+
+func (s *Server) registerWorkflows() {
+	tags := []string{"workflows"}
+	defDoc := "definition: nodes [{id, agent_type, name}] and edges [{from, to}] (to starts after from completed); " +
+		"acyclic, known agent types, unique node ids, edges between existing nodes, at most 50 nodes: else 422 naming the fault."
+	op(s, huma.Operation{OperationID: "list-workflows", Method: http.MethodGet, Path: "/workflows", Tags: tags,
+		Summary: "List workflows, newest first"}, "workflows.read", s.listWorkflows)
+	op(s, huma.Operation{OperationID: "create-workflow", Method: http.MethodPost, Path: "/workflows", Tags: tags,
+		Summary: "Create a workflow", Description: defDoc, DefaultStatus: http.StatusCreated, Errors: []int{422}},
+		"workflows.create", s.createWorkflow)
+	op(s, huma.Operation{OperationID: "get-workflow", Method: http.MethodGet, Path: "/workflows/{id}", Tags: tags,
+		Summary: "Get a workflow", Errors: []int{404}}, "workflows.read", s.getWorkflow)
+	op(s, huma.Operation{OperationID: "update-workflow", Method: http.MethodPatch, Path: "/workflows/{id}", Tags: tags,
+		Summary: "Change a workflow (runs already started keep their definition)", Description: defDoc,
+		Errors: []int{404, 422}}, "workflows.update", s.updateWorkflow)
+	op(s, huma.Operation{OperationID: "delete-workflow", Method: http.MethodDelete, Path: "/workflows/{id}", Tags: tags,
+		Summary: "Delete a workflow with its runs and their tasks", DefaultStatus: http.StatusNoContent,
+		Errors: []int{404}}, "workflows.delete", s.deleteWorkflow)
+	op(s, huma.Operation{OperationID: "run-workflow", Method: http.MethodPost, Path: "/workflows/{id}/run", Tags: tags,
+		Summary: "Run a workflow",
+		Description: "Creates the run and, per node, an execution and its task in one transaction; the edges become task " +
+			"dependencies, so a node's task is claimable only once every node it depends on completed. A failed or " +
+			"cancelled node cancels everything downstream of it.",
+		DefaultStatus: http.StatusCreated, Errors: []int{404, 409, 422}}, "workflows.execute", s.runWorkflow)
+	op(s, huma.Operation{OperationID: "list-workflow-runs", Method: http.MethodGet, Path: "/workflows/{id}/runs", Tags: tags,
+		Summary: "List a workflow's runs, newest first", Errors: []int{404}}, "workflows.read", s.listWorkflowRuns)
+	op(s, huma.Operation{OperationID: "get-workflow-run", Method: http.MethodGet, Path: "/workflow-runs/{id}", Tags: tags,
+		Summary: "Get a run with the status of each node's task", Errors: []int{404}}, "workflows.read", s.getWorkflowRun)
+}
+
+type listWorkflowsInput struct{ PageParams }
+
+type workflowPageOutput struct{ Body Page[WorkflowOut] }
+
+func (s *Server) listWorkflows(ctx context.Context, in *listWorkflowsInput) (*workflowPageOutput, error) {
+	items, total, err := s.store.ListWorkflows(ctx, principalFrom(ctx).OrgID, in.Limit, in.Offset())
+	if err != nil {
+		return nil, err
+	}
+	return &workflowPageOutput{Body: pageOf(mapSlice(items, workflowOut), total, in.PageParams)}, nil
+}
+
+type createWorkflowInput struct {
+	Body struct {
+		Name        string                    `json:"name" minLength:"1" maxLength:"200"`
+		Description string                    `json:"description,omitempty" maxLength:"10000"`
+		Definition  domain.WorkflowDefinition `json:"definition"`
+	}
+}
+
+type workflowOutput struct{ Body WorkflowOut }
+
+func (s *Server) createWorkflow(ctx context.Context, in *createWorkflowInput) (*workflowOutput, error) {
+	p := principalFrom(ctx)
+	if err := in.Body.Definition.Validate("body.definition"); err != nil {
+		return nil, err
+	}
+	w, err := s.store.CreateWorkflow(ctx, p.OrgID, p.UserID, in.Body.Name, in.Body.Description, in.Body.Definition)
+	if err != nil {
+		return nil, err
+	}
+	return &workflowOutput{Body: workflowOut(w)}, nil
+}
+
+type workflowIDInput struct {
+	ID uuid.UUID `path:"id"`
+}
+
+func (s *Server) getWorkflow(ctx context.Context, in *workflowIDInput) (*workflowOutput, error) {
+	w, err := s.store.Workflow(ctx, principalFrom(ctx).OrgID, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &workflowOutput{Body: workflowOut(w)}, nil
+}
+
+type updateWorkflowInput struct {
+	ID   uuid.UUID `path:"id"`
+	Body struct {
+		Name        *string                    `json:"name,omitempty" minLength:"1" maxLength:"200"`
+		Description *string                    `json:"description,omitempty" maxLength:"10000"`
+		Definition  *domain.WorkflowDefinition `json:"definition,omitempty"`
+	}
+}
+
+func (s *Server) updateWorkflow(ctx context.Context, in *updateWorkflowInput) (*workflowOutput, error) {
+	if in.Body.Definition != nil {
+		if err := in.Body.Definition.Validate("body.definition"); err != nil {
+			return nil, err
+		}
+	}
+	w, err := s.store.UpdateWorkflow(ctx, principalFrom(ctx).OrgID, in.ID,
+		store.WorkflowPatch{Name: in.Body.Name, Description: in.Body.Description, Definition: in.Body.Definition})
+	if err != nil {
+		return nil, err
+	}
+	return &workflowOutput{Body: workflowOut(w)}, nil
+}
+
+func (s *Server) deleteWorkflow(ctx context.Context, in *workflowIDInput) (*struct{}, error) {
+	return nil, s.store.DeleteWorkflow(ctx, principalFrom(ctx).OrgID, in.ID)
+}
+
+type runWorkflowInput struct {
+	ID   uuid.UUID `path:"id"`
+	Body *struct {
+		RepositoryID *uuid.UUID `json:"repository_id,omitempty" format:"uuid" doc:"The repository its agents work on"`
+		IssueNumber  *int       `json:"issue_number,omitempty" minimum:"1" maximum:"2147483647"`
+	}
+}
+
+type runOutput struct{ Body WorkflowRunOut }
+
+func (s *Server) runWorkflow(ctx context.Context, in *runWorkflowInput) (*runOutput, error) {
+	p := principalFrom(ctx)
+	run := store.NewRun{CreatedBy: p.UserID}
+	if in.Body != nil {
+		run.RepositoryID, run.IssueNumber = in.Body.RepositoryID, in.Body.IssueNumber
+	}
+	if run.RepositoryID != nil {
+		repo, err := s.store.Repository(ctx, p.OrgID, *run.RepositoryID)
+		if domain.ErrorCode(err) == domain.CodeNotFound {
+			return nil, domain.Invalid("body.repository_id", "no repository with this id in the organization")
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !repo.IsActive {
+			return nil, domain.Errorf(domain.CodeConflict, "%s is deactivated; activate it before running workflows on it", repo.FullName)
+		}
+	}
+	r, err := s.store.RunWorkflow(ctx, p.OrgID, in.ID, run)
+	if err != nil {
+		return nil, err
+	}
+	return s.runWithNodes(ctx, r)
+}
+
+type listRunsInput struct {
+	ID uuid.UUID `path:"id"`
+	PageParams
+}
+
+type runPageOutput struct{ Body Page[WorkflowRunOut] }
+
+func (s *Server) listWorkflowRuns(ctx context.Context, in *listRunsInput) (*runPageOutput, error) {
+	items, total, err := s.store.ListWorkflowRuns(ctx, principalFrom(ctx).OrgID, in.ID, in.Limit, in.Offset())
+	if err != nil {
+		return nil, err
+	}
+	return &runPageOutput{Body: pageOf(mapSlice(items, runOut), total, in.PageParams)}, nil
+}
+
+type runIDInput struct {
+	ID uuid.UUID `path:"id"`
+}
+
+func (s *Server) getWorkflowRun(ctx context.Context, in *runIDInput) (*runOutput, error) {
+	r, err := s.store.WorkflowRun(ctx, principalFrom(ctx).OrgID, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	return s.runWithNodes(ctx, r)
+}
+
+// runWithNodes answers a run with its nodes in definition order, each with its task.
+func (s *Server) runWithNodes(ctx context.Context, r store.WorkflowRun) (*runOutput, error) {
+	tasks, err := s.store.RunTasks(ctx, r.OrgID, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	byNode := make(map[string]store.Task, len(tasks))
+	for _, t := range tasks {
+		if t.WorkflowNodeID != nil {
+			byNode[*t.WorkflowNodeID] = t
+		}
+	}
+	deps := map[string][]string{}
+	for _, e := range r.Definition.Edges {
+		deps[e.To] = append(deps[e.To], e.From)
+	}
+	out := runOut(r)
+	def := r.Definition
+	if def.Edges == nil {
+		def.Edges = []domain.WorkflowEdge{}
+	}
+	out.Definition = &def
+	out.Nodes = make([]RunNodeOut, 0, len(r.Definition.Nodes))
+	for _, n := range r.Definition.Nodes {
+		t, ok := byNode[n.ID]
+		if !ok {
+			continue // cannot happen: a run's tasks are created with it and cannot be deleted alone
+		}
+		ended := t.CompletedAt
+		if ended == nil {
+			ended = t.FailedAt
+		}
+		if ended == nil {
+			ended = t.CancelledAt
+		}
+		d := deps[n.ID]
+		if d == nil {
+			d = []string{}
+		}
+		out.Nodes = append(out.Nodes, RunNodeOut{NodeID: n.ID, Name: n.Name, AgentType: n.AgentType, DependsOn: d,
+			TaskID: t.ID, ExecutionID: t.ExecutionID, Status: t.Status, DepsPending: t.DepsPending, Error: t.Error,
+			StartedAt: t.StartedAt, EndedAt: ended})
+	}
+	return &runOutput{Body: out}, nil
+}

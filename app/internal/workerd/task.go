@@ -46,7 +46,7 @@ type taskRun struct {
 // outcome is what the API is told when the process is over.
 type outcome struct {
 	complete  bool
-	result    map[string]any
+	result    Result
 	err       string
 	retryable bool
 	// silent: the API already ended the task (cancelled, or the lease went elsewhere)
@@ -175,10 +175,7 @@ func (r *taskRun) execute(ctx, deliverCtx context.Context) outcome {
 		}
 		return outcome{err: msg}
 	}
-	res := map[string]any{}
-	if lastJSON != "" {
-		_ = json.Unmarshal([]byte(lastJSON), &res)
-	}
+	res, _ := ParseResult(lastJSON)
 	return outcome{complete: true, result: res}
 }
 
@@ -216,15 +213,10 @@ func (r *taskRun) report(ctx context.Context, o outcome) {
 		return
 	}
 	path := "/worker/tasks/" + r.task.ID.String()
-	var body map[string]any
+	var body any
 	if o.complete {
 		path += "/complete"
-		body = map[string]any{}
-		for _, k := range []string{"pr_number", "quality_score", "summary"} {
-			if v, ok := o.result[k]; ok && v != nil {
-				body[k] = v
-			}
-		}
+		body = o.result
 	} else {
 		path += "/fail"
 		body = map[string]any{"error": o.err, "retryable": o.retryable}

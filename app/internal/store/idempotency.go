@@ -1,0 +1,81 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/miyabi/miyabi/app/internal/domain"
+)
+
+// IdempotencyKey identifies one logical request: the caller's key on one route, with the
+// SHA-256 of the request it first came with.
+type IdempotencyKey struct {
+	OrgID       uuid.UUID
+	UserID      uuid.UUID
+	Route       string
+	Key         string
+	RequestHash []byte
+}
+
+// Idempotent runs work in one transaction. With a key, the key row is inserted first in
+// that same transaction: a concurrent request with the same key blocks on it until the
+// first commits and then replays its answer, so one key can never do the work twice. If
+// the work fails nothing is kept and a retry runs it afresh. replayed reports an answer
+// read back from an earlier request; the same key with another request body is 422.
+func Idempotent[T any](ctx context.Context, s *Store, k *IdempotencyKey, status int, work func(tx pgx.Tx) (T, error)) (out T, replayed bool, err error) {
+	err = s.InTx(ctx, func(tx pgx.Tx) error {
+		if k != nil {
+			tag, err := tx.Exec(ctx, `
+				INSERT INTO idempotency_keys (organization_id, user_id, route, key, request_hash, response_status, response_body)
+				VALUES ($1, $2, $3, $4, $5, 0, 'null') ON CONFLICT DO NOTHING`,
+				k.OrgID, k.UserID, k.Route, k.Key, k.RequestHash)
+			if err != nil {
+				return fmt.Errorf("claim idempotency key: %w", err)
+			}
+			if tag.RowsAffected() == 0 {
+				replayed = true
+				return replay(ctx, tx, k, &out)
+			}
+		}
+		var err error
+		if out, err = work(tx); err != nil {
+			return err
+		}
+		if k != nil {
+			body, err := json.Marshal(out)
+			if err != nil {
+				return fmt.Errorf("encode idempotent response: %w", err)
+			}
+			if _, err := tx.Exec(ctx, `UPDATE idempotency_keys SET response_status = $5, response_body = $6
+				WHERE organization_id = $1 AND user_id = $2 AND route = $3 AND key = $4`,
+				k.OrgID, k.UserID, k.Route, k.Key, status, body); err != nil {
+				return fmt.Errorf("record idempotent response: %w", err)
+			}
+		}
+		return nil
+	})
+	return out, replayed, err
+}
+
+func replay[T any](ctx context.Context, tx pgx.Tx, k *IdempotencyKey, out *T) error {
+	var hash, body []byte
+	err := tx.QueryRow(ctx, `SELECT request_hash, response_body FROM idempotency_keys
+		WHERE organization_id = $1 AND user_id = $2 AND route = $3 AND key = $4`,
+		k.OrgID, k.UserID, k.Route, k.Key).Scan(&hash, &body)
+	if err != nil {
+		return fmt.Errorf("read idempotency key: %w", err)
+	}
+	if !bytes.Equal(hash, k.RequestHash) {
+		return domain.Invalid("header.Idempotency-Key",
+			"this key was already used with a different request; use a new key for a new request")
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return fmt.Errorf("decode idempotent response: %w", err)
+	}
+	return nil
+}

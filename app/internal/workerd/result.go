@@ -1,0 +1,47 @@
+package workerd
+
+import (
+	"encoding/json"
+	"math"
+	"strings"
+	"unicode/utf8"
+)
+
+// MaxSummary is the longest summary the API takes.
+const MaxSummary = 10000
+
+// Result is what an agent reports on the last JSON line of its stdout.
+type Result struct {
+	PRNumber     *int     `json:"pr_number,omitempty"`
+	QualityScore *float64 `json:"quality_score,omitempty"`
+	Summary      *string  `json:"summary,omitempty"`
+}
+
+// ParseResult reads an agent's result line. It keeps only what the API accepts: a
+// positive whole PR number, a score from 0 to 100, a summary of valid UTF-8 cut to
+// MaxSummary runes; anything else is dropped rather than failing the completion. ok is
+// false when the line is not a JSON object at all.
+func ParseResult(line string) (res Result, ok bool) {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(strings.TrimSpace(line)), &raw); err != nil || raw == nil {
+		return Result{}, false
+	}
+	var f float64
+	if json.Unmarshal(raw["pr_number"], &f) == nil && f >= 1 && f <= math.MaxInt32 && f == math.Trunc(f) {
+		n := int(f)
+		res.PRNumber = &n
+	}
+	if json.Unmarshal(raw["quality_score"], &f) == nil && f >= 0 && f <= 100 {
+		score := f
+		res.QualityScore = &score
+	}
+	var s string
+	if json.Unmarshal(raw["summary"], &s) == nil && s != "" {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+		if utf8.RuneCountInString(s) > MaxSummary {
+			s = string([]rune(s)[:MaxSummary])
+		}
+		res.Summary = &s
+	}
+	return res, true
+}
