@@ -179,7 +179,11 @@ func (s *Server) accessLog(c *gin.Context) {
 			attrs = append(attrs, "user_id", pr.UserID, "org_id", pr.OrgID)
 		}
 	}
-	s.log.InfoContext(c.Request.Context(), "request", attrs...)
+	level := slog.LevelInfo
+	if strings.HasPrefix(c.Request.URL.Path, APIPrefix+"/worker/") && c.Writer.Status() < 400 {
+		level = slog.LevelDebug // workers poll every second; their successes would drown the log
+	}
+	s.log.Log(c.Request.Context(), level, "request", attrs...)
 }
 
 func (s *Server) recoverPanics(c *gin.Context) {
