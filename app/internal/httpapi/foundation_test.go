@@ -89,12 +89,23 @@ func TestErrorsAreProblems(t *testing.T) {
 
 func TestSecurityHeadersOnEveryResponse(t *testing.T) {
 	env := apitest.New(t)
-	c := env.Anonymous()
-	for _, path := range []string{"/health", "/nope", "/auth/me", "/openapi.json"} {
-		r := c.Do("GET", path, nil)
-		for _, h := range []string{"X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy", "X-Request-Id"} {
+	c := env.Login("alice")
+	type call struct{ method, path string }
+	calls := []call{{"GET", "/health"}, {"GET", "/nope"}, {"GET", "/openapi.json"}, {"GET", "/"}, {"GET", "/executions/deep/link"}}
+	for path, item := range env.Server.OpenAPI().Paths {
+		for _, o := range operations(item) {
+			calls = append(calls, call{o.Method, fillPath(path, c)})
+		}
+	}
+	for _, cl := range calls {
+		method, path := cl.method, cl.path
+		if path == "/auth/logout" {
+			continue // would end the session the other calls use
+		}
+		r := c.Do(method, path, nil)
+		for _, h := range []string{"X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy", "X-Request-Id", "Content-Security-Policy"} {
 			if r.Header.Get(h) == "" {
-				t.Errorf("%s: no %s header", path, h)
+				t.Errorf("%s %s: no %s header", method, path, h)
 			}
 		}
 	}
