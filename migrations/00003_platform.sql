@@ -252,7 +252,7 @@ BEGIN
     RETURN NULL;
   END IF;
   IF TG_OP IN ('UPDATE', 'DELETE') THEN
-    s := abs(hashtext(OLD.id::text)) % 8;
+    s := (hashtext(OLD.id::text) & 7);
     UPDATE execution_counters SET n = n - 1,
       prs = prs - (OLD.pr_number IS NOT NULL)::int,
       duration_ms = duration_ms - coalesce((extract(epoch FROM OLD.completed_at - OLD.started_at) * 1000)::bigint, 0)
@@ -261,7 +261,7 @@ BEGIN
     WHERE organization_id = OLD.organization_id AND bucket = date_trunc('hour', OLD.created_at) AND status = OLD.status;
   END IF;
   IF TG_OP IN ('INSERT', 'UPDATE') THEN
-    s := abs(hashtext(NEW.id::text)) % 8;
+    s := (hashtext(NEW.id::text) & 7);
     INSERT INTO execution_counters AS c (organization_id, status, shard, n, prs, duration_ms)
     VALUES (NEW.organization_id, NEW.status, s, 1, (NEW.pr_number IS NOT NULL)::int,
             coalesce((extract(epoch FROM NEW.completed_at - NEW.started_at) * 1000)::bigint, 0))

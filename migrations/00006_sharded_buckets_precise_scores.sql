@@ -15,22 +15,22 @@ DECLARE
   d execution_count_delta[];
 BEGIN
   IF TG_OP = 'INSERT' THEN
-    SELECT array_agg(ROW(e.organization_id, e.status, abs(hashtext(e.id::text)) % 8, date_trunc('hour', e.created_at), 1,
+    SELECT array_agg(ROW(e.organization_id, e.status, (hashtext(e.id::text) & 7), date_trunc('hour', e.created_at), 1,
         (e.pr_number IS NOT NULL)::int, coalesce((extract(epoch FROM e.completed_at - e.started_at) * 1000)::bigint, 0))::execution_count_delta)
       INTO d FROM new_rows e;
   ELSIF TG_OP = 'DELETE' THEN
     -- an organization being deleted takes its counters with it: nothing to keep
-    SELECT array_agg(ROW(e.organization_id, e.status, abs(hashtext(e.id::text)) % 8, date_trunc('hour', e.created_at), -1,
+    SELECT array_agg(ROW(e.organization_id, e.status, (hashtext(e.id::text) & 7), date_trunc('hour', e.created_at), -1,
         -(e.pr_number IS NOT NULL)::int, -coalesce((extract(epoch FROM e.completed_at - e.started_at) * 1000)::bigint, 0))::execution_count_delta)
       INTO d FROM old_rows e WHERE EXISTS (SELECT 1 FROM organizations o WHERE o.id = e.organization_id);
   ELSE
     SELECT array_agg(x) INTO d FROM (
-      SELECT ROW(o.organization_id, o.status, abs(hashtext(o.id::text)) % 8, date_trunc('hour', o.created_at), -1,
+      SELECT ROW(o.organization_id, o.status, (hashtext(o.id::text) & 7), date_trunc('hour', o.created_at), -1,
           -(o.pr_number IS NOT NULL)::int, -coalesce((extract(epoch FROM o.completed_at - o.started_at) * 1000)::bigint, 0))::execution_count_delta AS x
       FROM old_rows o JOIN new_rows n ON n.id = o.id
       WHERE o.status <> n.status OR o.pr_number IS DISTINCT FROM n.pr_number OR o.completed_at IS DISTINCT FROM n.completed_at
       UNION ALL
-      SELECT ROW(n.organization_id, n.status, abs(hashtext(n.id::text)) % 8, date_trunc('hour', n.created_at), 1,
+      SELECT ROW(n.organization_id, n.status, (hashtext(n.id::text) & 7), date_trunc('hour', n.created_at), 1,
           (n.pr_number IS NOT NULL)::int, coalesce((extract(epoch FROM n.completed_at - n.started_at) * 1000)::bigint, 0))::execution_count_delta
       FROM old_rows o JOIN new_rows n ON n.id = o.id
       WHERE o.status <> n.status OR o.pr_number IS DISTINCT FROM n.pr_number OR o.completed_at IS DISTINCT FROM n.completed_at
@@ -64,22 +64,22 @@ DECLARE
   d execution_count_delta[];
 BEGIN
   IF TG_OP = 'INSERT' THEN
-    SELECT array_agg(ROW(e.organization_id, e.status, abs(hashtext(e.id::text)) % 8, date_trunc('hour', e.created_at), 1,
+    SELECT array_agg(ROW(e.organization_id, e.status, (hashtext(e.id::text) & 7), date_trunc('hour', e.created_at), 1,
         (e.pr_number IS NOT NULL)::int, coalesce((extract(epoch FROM e.completed_at - e.started_at) * 1000)::bigint, 0))::execution_count_delta)
       INTO d FROM new_rows e;
   ELSIF TG_OP = 'DELETE' THEN
     -- an organization being deleted takes its counters with it: nothing to keep
-    SELECT array_agg(ROW(e.organization_id, e.status, abs(hashtext(e.id::text)) % 8, date_trunc('hour', e.created_at), -1,
+    SELECT array_agg(ROW(e.organization_id, e.status, (hashtext(e.id::text) & 7), date_trunc('hour', e.created_at), -1,
         -(e.pr_number IS NOT NULL)::int, -coalesce((extract(epoch FROM e.completed_at - e.started_at) * 1000)::bigint, 0))::execution_count_delta)
       INTO d FROM old_rows e WHERE EXISTS (SELECT 1 FROM organizations o WHERE o.id = e.organization_id);
   ELSE
     SELECT array_agg(x) INTO d FROM (
-      SELECT ROW(o.organization_id, o.status, abs(hashtext(o.id::text)) % 8, date_trunc('hour', o.created_at), -1,
+      SELECT ROW(o.organization_id, o.status, (hashtext(o.id::text) & 7), date_trunc('hour', o.created_at), -1,
           -(o.pr_number IS NOT NULL)::int, -coalesce((extract(epoch FROM o.completed_at - o.started_at) * 1000)::bigint, 0))::execution_count_delta AS x
       FROM old_rows o JOIN new_rows n ON n.id = o.id
       WHERE o.status <> n.status OR o.pr_number IS DISTINCT FROM n.pr_number OR o.completed_at IS DISTINCT FROM n.completed_at
       UNION ALL
-      SELECT ROW(n.organization_id, n.status, abs(hashtext(n.id::text)) % 8, date_trunc('hour', n.created_at), 1,
+      SELECT ROW(n.organization_id, n.status, (hashtext(n.id::text) & 7), date_trunc('hour', n.created_at), 1,
           (n.pr_number IS NOT NULL)::int, coalesce((extract(epoch FROM n.completed_at - n.started_at) * 1000)::bigint, 0))::execution_count_delta
       FROM old_rows o JOIN new_rows n ON n.id = o.id
       WHERE o.status <> n.status OR o.pr_number IS DISTINCT FROM n.pr_number OR o.completed_at IS DISTINCT FROM n.completed_at

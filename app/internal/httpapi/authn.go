@@ -142,7 +142,7 @@ func (s *Server) authenticate(perm string) func(huma.Context, func(huma.Context)
 		}
 		// A person removed from their active organization keeps the person routes (me,
 		// switch, invitations, logout) but nothing inside that organization.
-		if caller.Role == nil && perm != permPerson {
+		if caller.Role == nil && perm != permPerson && !strings.HasPrefix(perm, pathOrgPrefix) {
 			s.deny(hctx, http.StatusForbidden, "You are not an active member of this organization; switch organization or sign in again.")
 			return
 		}

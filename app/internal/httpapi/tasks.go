@@ -278,6 +278,18 @@ func (s *Server) moveTaskHandler(act domain.TaskAction) func(context.Context, *m
 		if err := s.authorizeTask(ctx, "tasks.update", in.ID); err != nil {
 			return nil, err
 		}
+		// stopping or relaunching an agent is also an agent action
+		if agentPerm := map[domain.TaskAction]string{domain.ActCancel: "agents.stop", domain.ActRetry: "agents.execute"}[act]; agentPerm != "" {
+			t, err := s.store.Task(ctx, p.OrgID, in.ID)
+			if err != nil {
+				return nil, err
+			}
+			if t.AgentType != nil {
+				if err := s.authorizeTask(ctx, agentPerm, in.ID); err != nil {
+					return nil, err
+				}
+			}
+		}
 		m := store.Move{Action: act, ManualOnly: manual}
 		if in.Body != nil && act == domain.ActFail {
 			m.Error = in.Body.Error

@@ -191,7 +191,7 @@ type taskMovedOutput struct{ Body TaskMovedOut }
 type completeInput struct {
 	ID   uuid.UUID `path:"id"`
 	Body struct {
-		PRNumber     *int     `json:"pr_number,omitempty" minimum:"1"`
+		PRNumber     *int     `json:"pr_number,omitempty" minimum:"1" maximum:"2147483647"`
 		QualityScore *float64 `json:"quality_score,omitempty" minimum:"0" maximum:"100"`
 		Summary      *string  `json:"summary,omitempty" maxLength:"10000"`
 	}

@@ -331,7 +331,7 @@ func TestHeartbeatRenewsLeasesAndAnswersCancels(t *testing.T) {
 		}
 	}
 	// without task_ids it renews all it holds
-	exec(t, env, `UPDATE tasks SET lease_expires_at = now() WHERE id = ANY($1) AND status = 'running'`, ids)
+	exec(t, env, `UPDATE tasks SET lease_expires_at = now() + interval '2 seconds' WHERE id = ANY($1) AND status = 'running'`, ids)
 	wc.Do("POST", "/worker/heartbeat", map[string]any{}).Expect(200).JSON(&hb)
 	if st := taskState(t, env, ids[2]); time.Until(*st.LeaseExpiresAt) < 50*time.Second {
 		t.Fatalf("default lease not renewed: %+v", st)

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 
@@ -131,6 +132,13 @@ func TestWorkflowCRUD(t *testing.T) {
 		t.Fatalf("list: %+v", page)
 	}
 	alice.Do("POST", "/workflows/"+id.String()+"/run", nil).Expect(201)
+	// not while a run is pending: its tasks would vanish under their workers
+	alice.Do("DELETE", "/workflows/"+id.String(), nil).Problem(409)
+	var taskID uuid.UUID
+	if err := env.Store.Pool.QueryRow(context.Background(), `SELECT id FROM tasks WHERE workflow_run_id IS NOT NULL`).Scan(&taskID); err != nil {
+		t.Fatal(err)
+	}
+	alice.Do("POST", "/tasks/"+taskID.String()+"/cancel", nil).Expect(200)
 	alice.Do("DELETE", "/workflows/"+id.String(), nil).Expect(204)
 	alice.Do("GET", "/workflows/"+id.String(), nil).Problem(404)
 	if n := countRows(t, env, `SELECT count(*) FROM tasks`); n != 0 {
@@ -305,7 +313,7 @@ func TestWorkflowPermissions(t *testing.T) {
 		{"member updates", member, "PATCH", "/workflows/" + id.String(), map[string]any{"name": "y"}, 200},
 		{"member runs", member, "POST", "/workflows/" + id.String() + "/run", nil, 201},
 		{"member cannot delete", member, "DELETE", "/workflows/" + id.String(), nil, 403},
-		{"owner deletes", alice, "DELETE", "/workflows/" + id.String(), nil, 204},
+		{"owner may delete, but not while a run is pending", alice, "DELETE", "/workflows/" + id.String(), nil, 409},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,9 +1,11 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -78,13 +80,17 @@ func (s *Store) ClaimTasks(ctx context.Context, orgID, workerID uuid.UUID, agent
 			if err != nil {
 				return fmt.Errorf("claim tasks: %w", err)
 			}
-			runs := map[uuid.UUID]bool{}
+			// runs in a fixed order, so two claims lock them in the same order
+			var runs []uuid.UUID
 			for _, t := range out {
-				if t.WorkflowRunID != nil && !runs[*t.WorkflowRunID] {
-					runs[*t.WorkflowRunID] = true
-					if err := deriveRunStatus(ctx, tx, orgID, *t.WorkflowRunID); err != nil {
-						return err
-					}
+				if t.WorkflowRunID != nil && !slices.Contains(runs, *t.WorkflowRunID) {
+					runs = append(runs, *t.WorkflowRunID)
+				}
+			}
+			slices.SortFunc(runs, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
+			for _, run := range runs {
+				if err := deriveRunStatus(ctx, tx, orgID, run); err != nil {
+					return err
 				}
 			}
 			return nil
@@ -120,7 +126,7 @@ func (s *Store) Heartbeat(ctx context.Context, orgID, workerID uuid.UUID, versio
 		)
 		UPDATE tasks t SET lease_expires_at = now() + make_interval(secs => $5::float8)
 		FROM hb
-		WHERE t.organization_id = $1 AND t.lease_owner = hb.id AND t.status = 'running'
+		WHERE t.organization_id = $1 AND t.lease_owner = hb.id AND t.status = 'running' AND t.lease_expires_at > now()
 			AND ($4::uuid[] IS NULL OR t.id = ANY($4::uuid[]))
 		RETURNING t.id, t.cancel_requested`, orgID, workerID, version, taskIDs, lease.Seconds())
 	type renewed struct {
@@ -171,7 +177,8 @@ func (s *Store) AppendTaskLogs(ctx context.Context, orgID, workerID, taskID uuid
 	)
 	err := s.Pool.QueryRow(ctx, `
 		WITH t AS (
-			SELECT id, status, lease_owner, execution_id FROM tasks WHERE organization_id = $1 AND id = $2
+			SELECT id, status, CASE WHEN lease_expires_at > now() THEN lease_owner END AS lease_owner, execution_id
+			FROM tasks WHERE organization_id = $1 AND id = $2
 		), ins AS (
 			INSERT INTO execution_logs (organization_id, execution_id, stream, message)
 			SELECT $1, t.execution_id, l.stream, l.message

@@ -97,7 +97,10 @@ func (s *Store) RevokeInvitation(ctx context.Context, orgID, id uuid.UUID) error
 func (s *Store) AcceptInvitation(ctx context.Context, tokenHash []byte, userID uuid.UUID, login string) (uuid.UUID, error) {
 	var orgID uuid.UUID
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
-		var inv Invitation
+		// the organization first, then the invitation: the order CreateInvitation locks in
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM organizations WHERE id = (SELECT organization_id FROM invitations WHERE token_hash = $1) FOR UPDATE`, tokenHash); err != nil {
+			return err
+		}
 		rows, _ := tx.Query(ctx, `SELECT `+invitationColumns+` FROM invitations WHERE token_hash = $1 FOR UPDATE`, tokenHash)
 		inv, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Invitation])
 		if errors.Is(err, pgx.ErrNoRows) || (err == nil && !strings.EqualFold(inv.GitHubLogin, login)) {

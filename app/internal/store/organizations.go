@@ -149,9 +149,17 @@ type MemberPatch struct {
 // owner, and the last active owner can never stop being one.
 func (s *Store) UpdateMember(ctx context.Context, orgID uuid.UUID, actorRole string, userID uuid.UUID, p MemberPatch) (Member, error) {
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
-		current, err := lockMember(ctx, tx, orgID, userID)
+		// the organization first, then the member: the order invitations lock in
+		var personal bool
+		if err := tx.QueryRow(ctx, `SELECT personal_user_id IS NOT DISTINCT FROM $2 FROM organizations WHERE id = $1 FOR UPDATE`, orgID, userID).Scan(&personal); err != nil {
+			return notFound(err, "organization")
+		}
+		current, status, err := lockMember(ctx, tx, orgID, userID)
 		if err != nil {
 			return err
+		}
+		if personal && ((p.Role != nil && *p.Role != "owner") || (p.Status != nil && *p.Status != "active")) {
+			return domain.Errorf(domain.CodeConflict, "the owner of a personal organization stays its active owner")
 		}
 		touchesOwner := current == "owner" || (p.Role != nil && *p.Role == "owner")
 		if touchesOwner && actorRole != "owner" {
@@ -161,6 +169,15 @@ func (s *Store) UpdateMember(ctx context.Context, orgID uuid.UUID, actorRole str
 		if losesOwner {
 			if err := ensureAnotherOwner(ctx, tx, orgID, userID); err != nil {
 				return err
+			}
+		}
+		if p.Status != nil && *p.Status == "active" && status != "active" {
+			taken, max, err := seatsTaken(ctx, tx, orgID)
+			if err != nil {
+				return err
+			}
+			if taken >= max {
+				return domain.Errorf(domain.CodeConflict, "the organization has all its %d seats taken (members and pending invitations); remove someone or raise max_members", max)
 			}
 		}
 		_, err = tx.Exec(ctx, `UPDATE organization_members SET role = coalesce($3::org_role, role), status = coalesce($4, status)
@@ -176,7 +193,10 @@ func (s *Store) UpdateMember(ctx context.Context, orgID uuid.UUID, actorRole str
 // RemoveMember takes a person out of the organization (same owner rules as UpdateMember).
 func (s *Store) RemoveMember(ctx context.Context, orgID uuid.UUID, actorRole string, userID uuid.UUID) error {
 	return s.InTx(ctx, func(tx pgx.Tx) error {
-		current, err := lockMember(ctx, tx, orgID, userID)
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM organizations WHERE id = $1 FOR UPDATE`, orgID); err != nil {
+			return err
+		}
+		current, _, err := lockMember(ctx, tx, orgID, userID)
 		if err != nil {
 			return err
 		}
@@ -203,10 +223,9 @@ func (s *Store) RemoveMember(ctx context.Context, orgID uuid.UUID, actorRole str
 	})
 }
 
-func lockMember(ctx context.Context, tx pgx.Tx, orgID, userID uuid.UUID) (string, error) {
-	var role string
-	err := tx.QueryRow(ctx, `SELECT role::text FROM organization_members WHERE organization_id = $1 AND user_id = $2 FOR UPDATE`, orgID, userID).Scan(&role)
-	return role, notFound(err, "member")
+func lockMember(ctx context.Context, tx pgx.Tx, orgID, userID uuid.UUID) (role, status string, err error) {
+	err = tx.QueryRow(ctx, `SELECT role::text, status FROM organization_members WHERE organization_id = $1 AND user_id = $2 FOR UPDATE`, orgID, userID).Scan(&role, &status)
+	return role, status, notFound(err, "member")
 }
 
 // ensureAnotherOwner refuses to leave the organization without an active owner. The

@@ -58,6 +58,7 @@ func (s *Store) MoveTask(ctx context.Context, orgID, taskID uuid.UUID, m Move) (
 // derives the workflow run's status, all in the caller's transaction.
 func MoveTaskTx(ctx context.Context, tx pgx.Tx, orgID, taskID uuid.UUID, m Move) (Moved, error) {
 	var (
+		now               time.Time
 		status            domain.TaskStatus
 		agentType         *string
 		leaseOwner        *uuid.UUID
@@ -66,9 +67,9 @@ func MoveTaskTx(ctx context.Context, tx pgx.Tx, orgID, taskID uuid.UUID, m Move)
 		out               = Moved{ID: taskID}
 	)
 	err := tx.QueryRow(ctx, `
-		SELECT status, agent_type, lease_owner, lease_expires_at, retry_count, max_retries, execution_id, workflow_run_id
+		SELECT status, agent_type, lease_owner, lease_expires_at, retry_count, max_retries, execution_id, workflow_run_id, now()
 		FROM tasks WHERE organization_id = $1 AND id = $2 FOR UPDATE`, orgID, taskID).
-		Scan(&status, &agentType, &leaseOwner, &leaseExpires, &retries, &maxRetry, &out.ExecutionID, &out.RunID)
+		Scan(&status, &agentType, &leaseOwner, &leaseExpires, &retries, &maxRetry, &out.ExecutionID, &out.RunID, &now)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return out, domain.NotFound("task")
 	}
@@ -82,6 +83,9 @@ func MoveTaskTx(ctx context.Context, tx pgx.Tx, orgID, taskID uuid.UUID, m Move)
 	if m.LeaseOwner != nil && m.Action != domain.ActStart {
 		if status != domain.TaskRunning || leaseOwner == nil || *leaseOwner != *m.LeaseOwner {
 			return out, domain.Errorf(domain.CodeConflict, "this worker does not hold the lease on the task (the task is %s)", status)
+		}
+		if leaseExpires == nil || !leaseExpires.After(now) {
+			return out, domain.Errorf(domain.CodeConflict, "the lease on the task expired; it goes back to the queue")
 		}
 	}
 	to, err := domain.NextTaskStatus(status, m.Action, m.Retryable, retries < maxRetry)
@@ -122,6 +126,11 @@ func MoveTaskTx(ctx context.Context, tx pgx.Tx, orgID, taskID uuid.UUID, m Move)
 	}
 	if err := mirrorExecution(ctx, tx, orgID, out.ExecutionID, to, m); err != nil {
 		return out, err
+	}
+	if m.Action == domain.ActRetry {
+		if err := reviveDependents(ctx, tx, orgID, taskID); err != nil {
+			return out, err
+		}
 	}
 	switch to {
 	case domain.TaskCompleted:
@@ -176,7 +185,8 @@ func cancelDependents(ctx context.Context, tx pgx.Tx, orgID, taskID uuid.UUID, c
 			UNION
 			SELECT d.task_id FROM task_dependencies d JOIN dependents x ON d.depends_on_task_id = x.id
 		), cancelled AS (
-			UPDATE tasks t SET status = 'cancelled', cancelled_at = now(), error = $3, lease_owner = NULL, lease_expires_at = NULL
+			UPDATE tasks t SET status = 'cancelled', cancelled_at = now(), error = $3, lease_owner = NULL, lease_expires_at = NULL,
+				cancelled_by_task_id = $2
 			FROM dependents x WHERE t.id = x.id AND t.organization_id = $1 AND t.status = 'pending'
 			RETURNING t.execution_id
 		)
@@ -188,9 +198,32 @@ func cancelDependents(ctx context.Context, tx pgx.Tx, orgID, taskID uuid.UUID, c
 	return nil
 }
 
+// reviveDependents puts back to pending the tasks (and executions) that were cancelled
+// only because taskID failed, now that it is retried; a task cancelled by a person stays
+// cancelled. Their deps_pending was never decremented, so they wait for it again.
+func reviveDependents(ctx context.Context, tx pgx.Tx, orgID, taskID uuid.UUID) error {
+	_, err := tx.Exec(ctx, `
+		WITH revived AS (
+			UPDATE tasks SET status = 'pending', cancelled_at = NULL, error = NULL, cancelled_by_task_id = NULL
+			WHERE organization_id = $1 AND cancelled_by_task_id = $2 AND status = 'cancelled'
+			RETURNING execution_id
+		)
+		UPDATE agent_executions e SET status = 'pending', completed_at = NULL, error = NULL
+		FROM revived r WHERE e.organization_id = $1 AND e.id = r.execution_id`, orgID, taskID)
+	if err != nil {
+		return fmt.Errorf("revive dependents: %w", err)
+	}
+	return nil
+}
+
 // deriveRunStatus sets a workflow run's status from its tasks: completed when all
 // completed; failed or cancelled when all ended otherwise; running once any started.
 func deriveRunStatus(ctx context.Context, tx pgx.Tx, orgID, runID uuid.UUID) error {
+	// Lock the run before counting: two nodes finishing at once would otherwise both
+	// count from their own snapshot and the later write would keep a stale status.
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM workflow_runs WHERE organization_id = $1 AND id = $2 FOR UPDATE`, orgID, runID); err != nil {
+		return fmt.Errorf("lock run: %w", err)
+	}
 	_, err := tx.Exec(ctx, `
 		WITH c AS (
 			SELECT count(*) AS total,

@@ -110,8 +110,8 @@ func CreateTaskTx(ctx context.Context, tx pgx.Tx, orgID uuid.UUID, t NewTask) (T
 		if err != nil {
 			return Task{}, fmt.Errorf("load dependency: %w", err)
 		}
-		if status == string(domain.TaskCancelled) {
-			return Task{}, domain.Invalid(field, "the task is cancelled and will never complete")
+		if status == string(domain.TaskCancelled) || status == string(domain.TaskFailed) {
+			return Task{}, domain.Invalid(field, "the task is %s and will not complete unless retried", status)
 		}
 		if status != string(domain.TaskCompleted) {
 			pending++

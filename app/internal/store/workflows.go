@@ -74,15 +74,27 @@ func (s *Store) UpdateWorkflow(ctx context.Context, orgID, id uuid.UUID, p Workf
 }
 
 // DeleteWorkflow deletes a workflow with its runs and their tasks.
+// A workflow with a run still pending or running cannot be deleted (409): its tasks
+// would vanish under their workers and leave their executions running forever. Finished
+// runs go with it; their executions stay, as history.
 func (s *Store) DeleteWorkflow(ctx context.Context, orgID, id uuid.UUID) error {
-	tag, err := s.Pool.Exec(ctx, `DELETE FROM workflows WHERE organization_id = $1 AND id = $2`, orgID, id)
-	if err != nil {
-		return fmt.Errorf("delete workflow: %w", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return domain.NotFound("workflow")
-	}
-	return nil
+	return s.InTx(ctx, func(tx pgx.Tx) error {
+		var active int
+		err := tx.QueryRow(ctx, `
+			SELECT (SELECT count(*) FROM workflow_runs r WHERE r.organization_id = w.organization_id AND r.workflow_id = w.id
+				AND r.status IN ('pending', 'running'))::int
+			FROM workflows w WHERE w.organization_id = $1 AND w.id = $2 FOR UPDATE`, orgID, id).Scan(&active)
+		if err != nil {
+			return notFound(err, "workflow")
+		}
+		if active > 0 {
+			return domain.Errorf(domain.CodeConflict, "the workflow has %d run(s) still pending or running; cancel them first", active)
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM workflows WHERE organization_id = $1 AND id = $2`, orgID, id); err != nil {
+			return fmt.Errorf("delete workflow: %w", err)
+		}
+		return nil
+	})
 }
 
 // WorkflowRun is one run of a workflow.

@@ -124,7 +124,9 @@ func (d *Daemon) claimLoop(ctx, killCtx, deliverCtx context.Context, tasks *sync
 		var out struct {
 			Tasks []Task `json:"tasks"`
 		}
-		err := d.api.retry(ctx, "/worker/claim", map[string]any{"max": min(free, 16), "agent_types": d.cfg.AgentTypes,
+		// a plain call, not retry: if a claim's answer is lost, retrying would claim again
+		// and orphan the first tasks; the next poll is the retry
+		err := d.api.call(ctx, "/worker/claim", map[string]any{"max": min(free, 16), "agent_types": d.cfg.AgentTypes,
 			"lease_seconds": int(d.cfg.Lease.Seconds())}, &out)
 		if statusOf(err) == 401 {
 			return ErrRevoked

@@ -240,7 +240,7 @@ func errorsOf(errs ...error) error {
 func computeCounters(ctx context.Context, pool *pgxpool.Pool) error {
 	if _, err := pool.Exec(ctx, `
 		INSERT INTO execution_counters (organization_id, status, shard, n, prs, duration_ms)
-		SELECT organization_id, status, abs(hashtext(id::text)) % 8, count(*), count(pr_number),
+		SELECT organization_id, status, (hashtext(id::text) & 7), count(*), count(pr_number),
 			coalesce(sum((extract(epoch FROM completed_at - started_at) * 1000)::bigint), 0)
 		FROM agent_executions GROUP BY 1, 2, 3`); err != nil {
 		return err
