@@ -17,10 +17,10 @@ import (
 // ExecutionOut is one run of an agent; its status mirrors its task's.
 type ExecutionOut struct {
 	ID                 uuid.UUID      `json:"id"`
-	RepositoryID       *uuid.UUID     `json:"repository_id"`
+	RepositoryID       *uuid.UUID     `json:"repository_id" nullable:"true"`
 	RepositoryFullName *string        `json:"repository_full_name" example:"miyabi-demo/webapp"`
-	WorkflowRunID      *uuid.UUID     `json:"workflow_run_id"`
-	TaskID             *uuid.UUID     `json:"task_id"`
+	WorkflowRunID      *uuid.UUID     `json:"workflow_run_id" nullable:"true"`
+	TaskID             *uuid.UUID     `json:"task_id" nullable:"true"`
 	AgentType          string         `json:"agent_type"`
 	IssueNumber        *int           `json:"issue_number"`
 	Status             string         `json:"status" enum:"pending,running,completed,failed,cancelled"`
@@ -29,7 +29,7 @@ type ExecutionOut struct {
 	QualityScore       *float64       `json:"quality_score"`
 	Summary            *string        `json:"summary"`
 	Error              *string        `json:"error"`
-	CreatedBy          *uuid.UUID     `json:"created_by"`
+	CreatedBy          *uuid.UUID     `json:"created_by" nullable:"true"`
 	CreatedAt          time.Time      `json:"created_at"`
 	UpdatedAt          time.Time      `json:"updated_at"`
 	StartedAt          *time.Time     `json:"started_at"`

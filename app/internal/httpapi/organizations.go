@@ -205,7 +205,7 @@ type InvitationOut struct {
 	GitHubLogin string     `json:"github_login"`
 	Role        string     `json:"role" enum:"owner,admin,member,viewer"`
 	Status      string     `json:"status" enum:"pending,accepted,revoked,expired"`
-	InvitedBy   *uuid.UUID `json:"invited_by"`
+	InvitedBy   *uuid.UUID `json:"invited_by" nullable:"true"`
 	ExpiresAt   time.Time  `json:"expires_at"`
 	CreatedAt   time.Time  `json:"created_at"`
 }

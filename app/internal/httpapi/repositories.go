@@ -18,13 +18,13 @@ import (
 // RepositoryOut is a connected GitHub repository.
 type RepositoryOut struct {
 	ID            uuid.UUID  `json:"id"`
-	TeamID        *uuid.UUID `json:"team_id" doc:"The team whose roles apply to it; null for none"`
+	TeamID        *uuid.UUID `json:"team_id" nullable:"true" doc:"The team whose roles apply to it; null for none"`
 	GitHubRepoID  int64      `json:"github_repo_id"`
 	FullName      string     `json:"full_name" example:"miyabi-demo/webapp"`
 	DefaultBranch string     `json:"default_branch"`
 	IsPrivate     bool       `json:"is_private"`
 	IsActive      bool       `json:"is_active" doc:"Agents run only on active repositories"`
-	CreatedBy     *uuid.UUID `json:"created_by"`
+	CreatedBy     *uuid.UUID `json:"created_by" nullable:"true"`
 	CreatedAt     time.Time  `json:"created_at"`
 	UpdatedAt     time.Time  `json:"updated_at"`
 }

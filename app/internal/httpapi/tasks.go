@@ -22,10 +22,10 @@ type TaskOut struct {
 	Status         string         `json:"status" enum:"pending,running,completed,failed,cancelled"`
 	Priority       string         `json:"priority" enum:"P0,P1,P2"`
 	AgentType      *string        `json:"agent_type" doc:"null for manual work, moved by people through start/complete/fail"`
-	RepositoryID   *uuid.UUID     `json:"repository_id"`
+	RepositoryID   *uuid.UUID     `json:"repository_id" nullable:"true"`
 	IssueNumber    *int           `json:"issue_number"`
-	ExecutionID    *uuid.UUID     `json:"execution_id"`
-	WorkflowRunID  *uuid.UUID     `json:"workflow_run_id"`
+	ExecutionID    *uuid.UUID     `json:"execution_id" nullable:"true"`
+	WorkflowRunID  *uuid.UUID     `json:"workflow_run_id" nullable:"true"`
 	WorkflowNodeID *string        `json:"workflow_node_id"`
 	Metadata       map[string]any `json:"metadata"`
 	Result         map[string]any `json:"result"`
@@ -34,9 +34,9 @@ type TaskOut struct {
 	MaxRetries     int            `json:"max_retries"`
 	DepsPending    int            `json:"deps_pending" doc:"Tasks it depends on that have not completed; it is claimable at 0"`
 	DependsOn      []uuid.UUID    `json:"depends_on"`
-	WorkerID       *uuid.UUID     `json:"worker_id" doc:"The worker holding the lease while it runs"`
+	WorkerID       *uuid.UUID     `json:"worker_id" nullable:"true" doc:"The worker holding the lease while it runs"`
 	LeaseExpiresAt *time.Time     `json:"lease_expires_at"`
-	CreatedBy      *uuid.UUID     `json:"created_by"`
+	CreatedBy      *uuid.UUID     `json:"created_by" nullable:"true"`
 	CreatedAt      time.Time      `json:"created_at"`
 	UpdatedAt      time.Time      `json:"updated_at"`
 	StartedAt      *time.Time     `json:"started_at"`

@@ -92,8 +92,8 @@ type claimInput struct {
 // WorkerTask is a claimed task with all a worker needs to run it.
 type WorkerTask struct {
 	ID             uuid.UUID      `json:"id"`
-	ExecutionID    *uuid.UUID     `json:"execution_id"`
-	WorkflowRunID  *uuid.UUID     `json:"workflow_run_id"`
+	ExecutionID    *uuid.UUID     `json:"execution_id" nullable:"true"`
+	WorkflowRunID  *uuid.UUID     `json:"workflow_run_id" nullable:"true"`
 	Name           string         `json:"name"`
 	Priority       string         `json:"priority" enum:"P0,P1,P2"`
 	AgentType      string         `json:"agent_type"`

@@ -36,7 +36,7 @@ func (s *Server) registerWorkers() {
 type WorkerOut struct {
 	ID              uuid.UUID  `json:"id"`
 	Name            string     `json:"name"`
-	CoordinatorID   *uuid.UUID `json:"coordinator_id"`
+	CoordinatorID   *uuid.UUID `json:"coordinator_id" nullable:"true"`
 	AgentTypes      []string   `json:"agent_types"`
 	MaxConcurrency  int        `json:"max_concurrency"`
 	Version         string     `json:"version" doc:"As the worker last reported it"`

@@ -18,7 +18,7 @@ type WorkflowOut struct {
 	Name        string                    `json:"name"`
 	Description string                    `json:"description"`
 	Definition  domain.WorkflowDefinition `json:"definition"`
-	CreatedBy   *uuid.UUID                `json:"created_by"`
+	CreatedBy   *uuid.UUID                `json:"created_by" nullable:"true"`
 	CreatedAt   time.Time                 `json:"created_at"`
 	UpdatedAt   time.Time                 `json:"updated_at"`
 }
@@ -36,10 +36,10 @@ type WorkflowRunOut struct {
 	ID           uuid.UUID     `json:"id"`
 	WorkflowID   uuid.UUID     `json:"workflow_id"`
 	WorkflowName string        `json:"workflow_name"`
-	RepositoryID *uuid.UUID    `json:"repository_id"`
+	RepositoryID *uuid.UUID    `json:"repository_id" nullable:"true"`
 	IssueNumber  *int          `json:"issue_number"`
 	Status       string        `json:"status" enum:"pending,running,completed,failed,cancelled"`
-	CreatedBy    *uuid.UUID    `json:"created_by"`
+	CreatedBy    *uuid.UUID    `json:"created_by" nullable:"true"`
 	CreatedAt    time.Time     `json:"created_at"`
 	UpdatedAt    time.Time     `json:"updated_at"`
 	StartedAt    *time.Time    `json:"started_at"`
@@ -58,7 +58,7 @@ type RunNodeOut struct {
 	AgentType   string     `json:"agent_type"`
 	DependsOn   []string   `json:"depends_on" doc:"Node ids it waits for"`
 	TaskID      uuid.UUID  `json:"task_id"`
-	ExecutionID *uuid.UUID `json:"execution_id"`
+	ExecutionID *uuid.UUID `json:"execution_id" nullable:"true"`
 	Status      string     `json:"status" enum:"pending,running,completed,failed,cancelled"`
 	DepsPending int        `json:"deps_pending"`
 	Error       *string    `json:"error"`

@@ -1,0 +1,102 @@
+import { useEffect } from "react";
+import { unwrap } from "../../api/client";
+import type { PageProps } from "../../routes";
+import { useSession } from "../../session/session";
+import { Link } from "../../router/router";
+import { ErrorView, Page, Show, StatusBadge, Time } from "../../ui/states";
+import { useAction, useApiData } from "../../ui/useApiData";
+import { LogView } from "./LogView";
+
+export const terminal = new Set(["completed", "failed", "cancelled"]);
+
+export default function ExecutionDetail({ params }: PageProps) {
+  const id = params.id ?? "";
+  const { api, canSomewhere } = useSession();
+  const exec = useApiData(() => unwrap(api.GET("/agents/executions/{id}", { params: { path: { id } } })), [id]);
+  const done = exec.status === "ready" && terminal.has(exec.data.status);
+  // Follow the status until it ends.
+  useEffect(() => {
+    if (done) return;
+    const t = window.setInterval(exec.reload, 1500);
+    return () => window.clearInterval(t);
+  }, [done, exec.reload]);
+  const cancel = useAction(async () => {
+    await unwrap(api.POST("/agents/executions/{id}/cancel", { params: { path: { id } } }));
+    exec.reload();
+  });
+
+  return (
+    <Page
+      title="Execution"
+      actions={
+        exec.status === "ready" &&
+        !done &&
+        canSomewhere("agents.stop") && (
+          <button type="button" className="danger" disabled={cancel.pending} onClick={() => void cancel.exec()}>
+            Cancel execution
+          </button>
+        )
+      }
+    >
+      {cancel.error && <ErrorView error={cancel.error} title="Not cancelled" />}
+      <Show data={exec} what="the execution">
+        {(e) => (
+          <>
+            <dl className="panel details">
+              <dt>Status</dt>
+              <dd>
+                <StatusBadge status={e.status} />
+              </dd>
+              <dt>Agent</dt>
+              <dd>{e.agent_type}</dd>
+              <dt>Repository</dt>
+              <dd>{e.repository_full_name ?? "—"}</dd>
+              <dt>Issue</dt>
+              <dd>{e.issue_number != null ? `#${e.issue_number}` : "—"}</dd>
+              <dt>Created</dt>
+              <dd>
+                <Time value={e.created_at} />
+              </dd>
+              <dt>Started</dt>
+              <dd>
+                <Time value={e.started_at} />
+              </dd>
+              <dt>Ended</dt>
+              <dd>
+                <Time value={e.completed_at} />
+              </dd>
+              {e.pr_number != null && (
+                <>
+                  <dt>Pull request</dt>
+                  <dd>#{e.pr_number}</dd>
+                </>
+              )}
+              {e.quality_score != null && (
+                <>
+                  <dt>Quality score</dt>
+                  <dd>{e.quality_score}</dd>
+                </>
+              )}
+              {e.workflow_run_id && (
+                <>
+                  <dt>Workflow run</dt>
+                  <dd>
+                    <Link to={`/workflow-runs/${e.workflow_run_id}`}>{e.workflow_run_id.slice(0, 8)}</Link>
+                  </dd>
+                </>
+              )}
+            </dl>
+            {e.summary && (
+              <section className="panel" aria-labelledby="summary-h">
+                <h2 id="summary-h">Summary</h2>
+                <p>{e.summary}</p>
+              </section>
+            )}
+            {e.error && <p className="error">Error: {e.error}</p>}
+          </>
+        )}
+      </Show>
+      <LogView executionId={id} follow={!done} />
+    </Page>
+  );
+}

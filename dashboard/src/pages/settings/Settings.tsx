@@ -1,0 +1,18 @@
+import { useSession } from "../../session/session";
+import { Page } from "../../ui/states";
+import { OrgDetails } from "./OrgDetails";
+import { Members } from "./Members";
+import { Invitations } from "./Invitations";
+import { Teams } from "./Teams";
+
+export default function Settings() {
+  const { can } = useSession();
+  return (
+    <Page title="Organization">
+      <OrgDetails />
+      {can("organization.members.read") && <Members />}
+      {can("organization.members.manage") && <Invitations />}
+      {can("teams.read") && <Teams />}
+    </Page>
+  );
+}
