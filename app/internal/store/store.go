@@ -42,6 +42,7 @@ func OpenPool(ctx context.Context, databaseURL string, maxConns int32) (*pgxpool
 	// A statement that runs away must not hold a connection past any request's life.
 	cfg.ConnConfig.RuntimeParams["statement_timeout"] = "20000"
 	cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = "30000"
+	cfg.AfterConnect = RegisterTypes
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("create pool: %w", err)

@@ -64,7 +64,12 @@ func URL(t testing.TB) string {
 // New returns a store over a fresh migrated database.
 func New(t testing.TB) *store.Store {
 	t.Helper()
-	pool, err := pgxpool.New(context.Background(), URL(t))
+	cfg, err := pgxpool.ParseConfig(URL(t))
+	if err != nil {
+		t.Fatalf("test database url: %v", err)
+	}
+	cfg.AfterConnect = store.RegisterTypes // as the server's pool does
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("open test database: %v", err)
 	}
