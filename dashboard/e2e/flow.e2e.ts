@@ -267,6 +267,23 @@ describe.skipIf(!hasRoute("get", "/tasks"))("tasks", () => {
     await page.waitForURL(/priority=P1/);
     await check("tasks", /^Tasks/);
   });
+
+  it("edits a task's description and metadata, refusing metadata that is not JSON", async () => {
+    await page.getByRole("link", { name: "Write the release notes" }).click();
+    await heading("Write the release notes").waitFor();
+    await page.getByLabel("Description").fill("Cover the new worker flags");
+    const metadata = page.getByLabel(/^Metadata/);
+    await metadata.fill('{"audience": "operators",}');
+    await page.getByRole("button", { name: "Save task" }).click();
+    await page.getByRole("alert").filter({ hasText: "not valid JSON" }).waitFor();
+    await metadata.fill('{"audience": "operators", "pages": 2}');
+    await page.getByRole("button", { name: "Save task" }).click();
+    await page.getByRole("status").filter({ hasText: "Saved." }).waitFor();
+    const details = page.locator("dl.details");
+    await expect.poll(() => details.textContent()).toMatch(/Cover the new worker flags/);
+    expect(await details.textContent()).toMatch(/"audience": "operators"/);
+    await check("task-detail", /^Write the release notes/);
+  });
 });
 
 describe.skipIf(!hasRoute("post", "/organizations/{id}/teams"))("organization settings", () => {
@@ -287,6 +304,19 @@ describe.skipIf(!hasRoute("post", "/organizations/{id}/teams"))("organization se
     expect(invitationLink).toMatch(/\/invitations\/[^/]+$/);
     await page.getByRole("cell", { name: "bob", exact: true }).waitFor();
     await check("settings", /^Organization/);
+  });
+
+  it("changes the organization's slug, showing the API's conflict for a taken one", async () => {
+    const slug = page.getByLabel("Slug", { exact: true });
+    await slug.fill("alice"); // alice's personal organization has it
+    await page.getByRole("button", { name: "Change slug" }).click();
+    const alert = page.getByRole("alert").filter({ hasText: "Slug not changed" });
+    await alert.waitFor();
+    expect(await alert.textContent()).toMatch(/409.*taken/s);
+    await slug.fill("acme-bots");
+    await page.getByRole("button", { name: "Change slug" }).click();
+    await page.locator("code", { hasText: /^acme-bots$/ }).waitFor();
+    expect(await page.getByRole("alert").filter({ hasText: "Slug not changed" }).count()).toBe(0);
   });
 });
 
@@ -397,6 +427,9 @@ describe.skipIf(!hasRoute("post", "/invitations/{token}/accept"))("a viewer", ()
     await nav("Tasks").click();
     await page.getByRole("row", { name: /Write the release notes/ }).waitFor();
     expect(await page.getByRole("button", { name: /^(Start|Complete|Fail|Cancel|Retry|Delete|New task)/ }).count()).toBe(0);
+    await page.getByRole("link", { name: "Write the release notes" }).click();
+    await heading("Write the release notes").waitFor();
+    expect(await page.getByRole("form", { name: "Edit task" }).count()).toBe(0);
 
     await nav("Workflows").click();
     await page.getByRole("img", { name: /Plan then code/ }).waitFor();
@@ -405,6 +438,25 @@ describe.skipIf(!hasRoute("post", "/invitations/{token}/accept"))("a viewer", ()
 
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.waitForURL(/\/sign-in/);
+  });
+
+  it("the owner suspends the viewer and reactivates them", async () => {
+    await page.getByLabel("GitHub login").fill("alice");
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
+    await heading("Overview").waitFor();
+    const switcher = page.getByRole("combobox", { name: "Organization" });
+    if (!((await switcher.locator("option:checked").textContent()) ?? "").includes(orgName)) {
+      await switcher.selectOption({ label: `${orgName} (owner)` });
+      await expect.poll(async () => (await switcher.locator("option:checked").textContent()) ?? "").toContain(orgName);
+    }
+    await nav("Organization").click();
+    await heading("Organization").waitFor();
+    const bob = page.getByRole("region", { name: "Members" }).getByRole("row", { name: /bob/ });
+    await bob.getByRole("button", { name: "Suspend bob" }).click();
+    await expect.poll(() => bob.locator(".badge").textContent()).toBe("suspended");
+    await bob.getByRole("button", { name: "Reactivate bob" }).click();
+    await expect.poll(() => bob.locator(".badge").textContent()).toBe("active");
+    await check("settings-members", /^Organization/);
   });
 
   it("raised no uncaught page errors", () => {

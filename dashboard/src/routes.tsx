@@ -34,6 +34,7 @@ export const routes: RouteDef[] = [
   { path: "/workflows/:id/edit", component: page(() => import("./pages/workflows/WorkflowEditor")), allowed: (s) => s.can("workflows.update") },
   { path: "/workflow-runs/:id", component: page(() => import("./pages/workflows/WorkflowRun")), allowed: (s) => s.can("workflows.read") },
   { path: "/tasks", component: page(() => import("./pages/tasks/Tasks")), nav: "Tasks", allowed: (s) => s.canSomewhere("tasks.read") },
+  { path: "/tasks/:id", component: page(() => import("./pages/tasks/TaskDetail")), allowed: (s) => s.canSomewhere("tasks.read") },
   { path: "/workers", component: page(() => import("./pages/workers/Workers")), nav: "Workers", allowed: (s) => s.canSomewhere("agents.read") },
   { path: "/settings", component: page(() => import("./pages/settings/Settings")), nav: "Organization" },
   { path: "/organizations/new", component: page(() => import("./pages/NewOrganization")) },

@@ -6,6 +6,7 @@ import { Empty, ErrorView, Pagination, Show, StatusBadge, Time } from "../../ui/
 import { useAction, useApiData } from "../../ui/useApiData";
 
 type Role = Schema<"MemberOut">["role"];
+type Status = NonNullable<Schema<"UpdateMemberInputBody">["status"]>;
 const roles: Role[] = ["owner", "admin", "member", "viewer"];
 
 export function Members() {
@@ -23,6 +24,12 @@ export function Members() {
     await unwrap(api.PATCH("/organizations/{id}/members/{user_id}", { params: { path: { id: orgId, user_id: userId } }, body: { role } }));
     members.reload();
   });
+  // Suspension keeps the membership (and its role) but stops access; the API answers 409 for
+  // what it refuses (the last owner, no seat left to reactivate into), shown as it comes.
+  const setStatus = useAction(async (userId: string, status: Status) => {
+    await unwrap(api.PATCH("/organizations/{id}/members/{user_id}", { params: { path: { id: orgId, user_id: userId } }, body: { status } }));
+    members.reload();
+  });
   const remove = useAction(async (userId: string) => {
     await unwrap(api.DELETE("/organizations/{id}/members/{user_id}", { params: { path: { id: orgId, user_id: userId } } }));
     members.reload();
@@ -32,6 +39,7 @@ export function Members() {
     <section aria-labelledby="members-h">
       <h2 id="members-h">Members</h2>
       {change.error && <ErrorView error={change.error} title="Role not changed" />}
+      {setStatus.error && <ErrorView error={setStatus.error} title="Status not changed" />}
       {remove.error && <ErrorView error={remove.error} title="Member not removed" />}
       <Show data={members} what="members">
         {(p) =>
@@ -84,18 +92,26 @@ export function Members() {
                           </td>
                           {manage && (
                             <td>
-                              {mayEdit && m.user_id !== me.user.id && (
-                                <button
-                                  type="button"
-                                  className="danger"
-                                  disabled={remove.pending}
-                                  onClick={() => {
-                                    if (window.confirm(`Remove ${m.login} from the organization?`)) void remove.exec(m.user_id);
-                                  }}
-                                >
-                                  Remove<span className="visually-hidden"> {m.login}</span>
-                                </button>
-                              )}
+                              <div className="row">
+                                {mayEdit && m.user_id !== me.user.id && (m.status === "active" || m.status === "suspended") && (
+                                  <button type="button" disabled={setStatus.pending} onClick={() => void setStatus.exec(m.user_id, m.status === "active" ? "suspended" : "active")}>
+                                    {m.status === "active" ? "Suspend" : "Reactivate"}
+                                    <span className="visually-hidden"> {m.login}</span>
+                                  </button>
+                                )}
+                                {mayEdit && m.user_id !== me.user.id && (
+                                  <button
+                                    type="button"
+                                    className="danger"
+                                    disabled={remove.pending}
+                                    onClick={() => {
+                                      if (window.confirm(`Remove ${m.login} from the organization?`)) void remove.exec(m.user_id);
+                                    }}
+                                  >
+                                    Remove<span className="visually-hidden"> {m.login}</span>
+                                  </button>
+                                )}
+                              </div>
                             </td>
                           )}
                         </tr>

@@ -14,6 +14,13 @@ export function OrgDetails() {
     await unwrap(api.PATCH("/organizations/{id}", { params: { path: { id: org.id } }, body: { name: name.trim(), description } }));
     await reloadMe();
   });
+  const [slug, setSlug] = useState(org.slug);
+  // The slug is in addresses and the API's lookups: it changes on its own, and the API says
+  // why it refuses (409 taken, 422 not a slug).
+  const rename = useAction(async () => {
+    await unwrap(api.PATCH("/organizations/{id}", { params: { path: { id: org.id } }, body: { slug: slug.trim() } }));
+    await reloadMe();
+  });
   const remove = useAction(async () => {
     await unwrap(api.DELETE("/organizations/{id}", { params: { path: { id: org.id } } }));
     const personal = (me.memberships ?? []).find((m) => m.is_personal);
@@ -49,6 +56,25 @@ export function OrgDetails() {
         </form>
       )}
       {save.error && <ErrorView error={save.error} title="Not saved" />}
+      {editable && (
+        <form
+          className="form-row"
+          aria-label="Organization slug"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void rename.exec();
+          }}
+        >
+          <div className="field">
+            <label htmlFor="org-edit-slug">Slug</label>
+            <input id="org-edit-slug" value={slug} spellCheck={false} autoCapitalize="none" onChange={(e) => setSlug(e.target.value)} />
+          </div>
+          <button type="submit" disabled={rename.pending || slug.trim() === "" || slug.trim() === org.slug}>
+            Change slug
+          </button>
+        </form>
+      )}
+      {rename.error && <ErrorView error={rename.error} title="Slug not changed" />}
       {can("organization.delete") && !org.is_personal && (
         <button
           type="button"

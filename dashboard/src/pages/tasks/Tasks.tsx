@@ -1,7 +1,7 @@
 import { unwrap } from "../../api/client";
 import type { Query, Schema } from "../../api/types";
 import { useSession } from "../../session/session";
-import { navigate, useLocation, withQuery } from "../../router/router";
+import { Link, navigate, useLocation, withQuery } from "../../router/router";
 import { Empty, ErrorView, Page, Pagination, Show, StatusBadge, Time } from "../../ui/states";
 import { useAction, useApiData } from "../../ui/useApiData";
 import { allowedActions, type TaskAction } from "./actions";
@@ -158,7 +158,9 @@ export default function Tasks() {
                       return (
                         <tr key={t.id}>
                           <td>
-                            <strong>{t.name}</strong>
+                            <strong>
+                              <Link to={`/tasks/${t.id}`}>{t.name}</Link>
+                            </strong>
                             {t.description && <div className="muted small">{t.description}</div>}
                             {t.error && <div className="small">Error: {t.error}</div>}
                             {t.deps_pending > 0 && <div className="muted small">waiting on {t.deps_pending}</div>}
