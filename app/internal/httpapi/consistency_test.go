@@ -160,3 +160,43 @@ func TestReactivationRespectsMaxMembers(t *testing.T) {
 	alice.Do("PATCH", "/organizations/"+bob.OrgID.String()+"/members/"+bob.UserID.String(), map[string]any{"role": "admin"}).Problem(409)
 	alice.Do("PATCH", "/organizations/"+bob.OrgID.String()+"/members/"+bob.UserID.String(), map[string]any{"status": "suspended"}).Problem(409)
 }
+
+// The summary counts agent tasks through their executions' counters and manual tasks
+// live; after launches, a workflow, manual tasks, claims, completions, failures,
+// cancels and a retry, it agrees with counting every task.
+func TestSummaryTaskCountsAgreeWithTheTasks(t *testing.T) {
+	env := apitest.New(t)
+	alice := env.Login("alice")
+	repo := connectRepo(t, alice, "miyabi-demo/agent-playground")
+	wc := asWorker(env, registerWorker(t, alice, map[string]any{"name": "w", "max_concurrency": 8}).Token)
+	for range 4 {
+		launchAgent(t, alice, repo.ID, "codegen")
+	}
+	runWorkflow(t, alice, []map[string]any{
+		{"id": "a", "agent_type": "codegen", "name": "A"}, {"id": "b", "agent_type": "review", "name": "B"},
+	}, []map[string]any{{"from": "a", "to": "b"}})
+	var manual struct {
+		ID uuid.UUID `json:"id"`
+	}
+	alice.Do("POST", "/tasks", map[string]any{"name": "write the changelog"}).Expect(201).JSON(&manual)
+	alice.Do("POST", "/tasks", map[string]any{"name": "tell the team"}).Expect(201)
+	alice.Do("POST", "/tasks/"+manual.ID.String()+"/start", nil).Expect(200)
+	claimed := claim(t, wc, map[string]any{"max": 8})
+	wc.Do("POST", "/worker/tasks/"+claimed[0].ID.String()+"/complete", map[string]any{"pr_number": 9}).Expect(200)
+	wc.Do("POST", "/worker/tasks/"+claimed[1].ID.String()+"/fail", map[string]any{"error": "x", "retryable": false}).Expect(200)
+	alice.Do("POST", "/tasks/"+claimed[1].ID.String()+"/retry", nil).Expect(200)
+	alice.Do("POST", "/tasks/"+claimed[2].ID.String()+"/cancel", nil).Expect(200)
+
+	var summary struct {
+		Tasks struct {
+			ByStatus map[string]int `json:"by_status"`
+		} `json:"tasks"`
+	}
+	alice.Do("GET", "/dashboard/summary", nil).Expect(200).JSON(&summary)
+	for _, st := range []string{"pending", "running", "completed", "failed", "cancelled"} {
+		live := countRows(t, env, `SELECT count(*) FROM tasks WHERE organization_id = $1 AND status = $2`, alice.OrgID, st)
+		if summary.Tasks.ByStatus[st] != live {
+			t.Errorf("%s: summary says %d, the tasks say %d", st, summary.Tasks.ByStatus[st], live)
+		}
+	}
+}

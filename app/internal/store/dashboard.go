@@ -58,6 +58,10 @@ func (s *Store) DashboardSummary(ctx context.Context, orgID uuid.UUID) (Dashboar
 			return out, err
 		}
 		out.ExecutionsByStatus[status] = n
+		// every agent task has exactly one execution in the same status (MoveTaskTx
+		// mirrors them), so agent tasks are counted by the execution counters and only
+		// manual tasks are counted live
+		out.TasksByStatus[status] += n
 		out.ExecutionsTotal += n
 		out.PRsCreated += prs
 		switch status {
@@ -71,7 +75,7 @@ func (s *Store) DashboardSummary(ctx context.Context, orgID uuid.UUID) (Dashboar
 	if err := rows.Err(); err != nil {
 		return out, fmt.Errorf("execution counters: %w", err)
 	}
-	rows, err = tx.Query(ctx, `SELECT status, count(*) FROM tasks WHERE organization_id = $1 GROUP BY status`, orgID)
+	rows, err = tx.Query(ctx, `SELECT status, count(*) FROM tasks WHERE organization_id = $1 AND execution_id IS NULL GROUP BY status`, orgID)
 	if err != nil {
 		return out, fmt.Errorf("task counts: %w", err)
 	}
@@ -82,7 +86,7 @@ func (s *Store) DashboardSummary(ctx context.Context, orgID uuid.UUID) (Dashboar
 			rows.Close()
 			return out, err
 		}
-		out.TasksByStatus[status] = n
+		out.TasksByStatus[status] += n
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {

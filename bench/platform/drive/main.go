@@ -303,7 +303,7 @@ func summarySQL(ctx context.Context, pool *pgxpool.Pool, org uuid.UUID) error {
 		FROM execution_counters WHERE organization_id = $1 GROUP BY status`, org); err != nil {
 		return err
 	}
-	if err := drain(ctx, tx, `SELECT status, count(*) FROM tasks WHERE organization_id = $1 GROUP BY status`, org); err != nil {
+	if err := drain(ctx, tx, `SELECT status, count(*) FROM tasks WHERE organization_id = $1 AND execution_id IS NULL GROUP BY status`, org); err != nil {
 		return err
 	}
 	return drain(ctx, tx, `
