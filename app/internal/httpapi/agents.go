@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -15,10 +14,10 @@ type AgentOut struct {
 	OnlineWorkers int `json:"online_workers" doc:"Workers of the organization with a heartbeat in the last 60 s that accept this type"`
 }
 
-func (s *Server) registerAgents() {
-	op(s, huma.Operation{OperationID: "list-agents", Method: http.MethodGet, Path: "/agents", Tags: []string{"agents"},
-		Summary: "The agent catalogue, with the online workers able to run each agent"}, "agents.read", s.listAgents)
-}
+var (
+	docListAgents = huma.Operation{OperationID: "list-agents", Tags: []string{"agents"},
+		Summary: "The agent catalogue, with the online workers able to run each agent"}
+)
 
 type agentsOutput struct {
 	Body struct {

@@ -77,50 +77,42 @@ type redirectOutput struct {
 	SetCookie []http.Cookie `header:"Set-Cookie"`
 }
 
-func (s *Server) registerAuth() {
-	op(s, huma.Operation{
-		OperationID: "auth-github", Method: http.MethodGet, Path: "/auth/github", Tags: []string{"auth"},
+var (
+	docAuthGithub = huma.Operation{
+		OperationID: "auth-github", Tags: []string{"auth"},
 		Summary:       "Start GitHub sign-in",
 		Description:   "Redirects to GitHub with a random state and a PKCE S256 challenge; both ride, with the redirect path, in a signed 10-minute HttpOnly cookie.",
 		DefaultStatus: http.StatusFound,
-	}, permPublic, s.githubStart)
-
-	op(s, huma.Operation{
-		OperationID: "auth-github-callback", Method: http.MethodGet, Path: "/auth/github/callback", Tags: []string{"auth"},
+	}
+	docAuthGithubCallback = huma.Operation{
+		OperationID: "auth-github-callback", Tags: []string{"auth"},
 		Summary: "Finish GitHub sign-in", DefaultStatus: http.StatusFound,
 		Errors: []int{400, 502},
-	}, permPublic, s.githubCallback)
-
-	op(s, huma.Operation{
-		OperationID: "auth-refresh", Method: http.MethodPost, Path: "/auth/refresh", Tags: []string{"auth"},
+	}
+	docAuthRefresh = huma.Operation{
+		OperationID: "auth-refresh", Tags: []string{"auth"},
 		Summary:     "Rotate the refresh cookie and get a new access token",
 		Description: "Presenting a refresh token that was already rotated revokes the whole session.",
 		Errors:      []int{401},
-	}, permPublic, s.refresh)
-
-	op(s, huma.Operation{
-		OperationID: "auth-logout", Method: http.MethodPost, Path: "/auth/logout", Tags: []string{"auth"},
-		Summary: "Sign out: revoke the session at once", DefaultStatus: http.StatusNoContent,
-	}, permPerson, s.logout)
-
-	op(s, huma.Operation{
-		OperationID: "auth-me", Method: http.MethodGet, Path: "/auth/me", Tags: []string{"auth"},
-		Summary: "Who am I: user, active organization, role, permissions, memberships",
-	}, permPerson, s.me)
-
-	op(s, huma.Operation{
-		OperationID: "auth-switch-organization", Method: http.MethodPost, Path: "/auth/switch-organization", Tags: []string{"auth"},
-		Summary: "Make another of my organizations the active one", Errors: []int{404, 422},
-	}, permPerson, s.switchOrganization)
-
-	if s.cfg.Development() {
-		op(s, huma.Operation{
-			OperationID: "auth-dev-login", Method: http.MethodPost, Path: "/auth/dev-login", Tags: []string{"auth"},
-			Summary:     "Development only: sign in as any GitHub login",
-			Description: "Exists only when APP_ENV=development. Signs in exactly as the GitHub callback would, with a token the local fake GitHub accepts.",
-		}, permPublic, s.devLogin)
 	}
-}
+	docAuthLogout = huma.Operation{
+		OperationID: "auth-logout", Tags: []string{"auth"},
+		Summary: "Sign out: revoke the session at once", DefaultStatus: http.StatusNoContent,
+	}
+	docAuthMe = huma.Operation{
+		OperationID: "auth-me", Tags: []string{"auth"},
+		Summary: "Who am I: user, active organization, role, permissions, memberships",
+	}
+	docAuthSwitchOrganization = huma.Operation{
+		OperationID: "auth-switch-organization", Tags: []string{"auth"},
+		Summary: "Make another of my organizations the active one", Errors: []int{404, 422},
+	}
+	docAuthDevLogin = huma.Operation{
+		OperationID: "auth-dev-login", Tags: []string{"auth"},
+		Summary:     "Development only: sign in as any GitHub login",
+		Description: "Exists only when APP_ENV=development. Signs in exactly as the GitHub callback would, with a token the local fake GitHub accepts.",
+	}
+)
 
 func (s *Server) callbackURL() string { return s.cfg.PublicURL + authPath + "/github/callback" }
 

@@ -12,23 +12,21 @@ import (
 	"github.com/miyabi/miyabi/app/internal/store"
 )
 
-func (s *Server) registerCoordinators() {
-	tags := []string{"coordinators"}
-	op(s, huma.Operation{OperationID: "list-coordinators", Method: http.MethodGet, Path: "/coordinators", Tags: tags,
+var (
+	docListCoordinators = huma.Operation{OperationID: "list-coordinators", Tags: []string{"coordinators"},
 		Summary:     "List the organization's coordinators (hosts)",
-		Description: "Capacity is the sum of its workers' concurrency. Offline when none of its workers heartbeats, busy when those that do are all at capacity, online otherwise."},
-		"agents.read", s.listCoordinators)
-	op(s, huma.Operation{OperationID: "get-coordinator", Method: http.MethodGet, Path: "/coordinators/{id}", Tags: tags,
-		Summary: "Get a coordinator with its workers"}, "agents.read", s.getCoordinator)
-	op(s, huma.Operation{OperationID: "create-coordinator", Method: http.MethodPost, Path: "/coordinators", Tags: tags,
-		Summary: "Register a coordinator (a host)", DefaultStatus: http.StatusCreated}, "agents.manage", s.createCoordinator)
-	op(s, huma.Operation{OperationID: "update-coordinator", Method: http.MethodPatch, Path: "/coordinators/{id}", Tags: tags,
-		Summary: "Rename or re-host a coordinator"}, "agents.manage", s.updateCoordinator)
-	op(s, huma.Operation{OperationID: "delete-coordinator", Method: http.MethodDelete, Path: "/coordinators/{id}", Tags: tags,
+		Description: "Capacity is the sum of its workers' concurrency. Offline when none of its workers heartbeats, busy when those that do are all at capacity, online otherwise."}
+	docGetCoordinator = huma.Operation{OperationID: "get-coordinator", Tags: []string{"coordinators"},
+		Summary: "Get a coordinator with its workers"}
+	docCreateCoordinator = huma.Operation{OperationID: "create-coordinator", Tags: []string{"coordinators"},
+		Summary: "Register a coordinator (a host)", DefaultStatus: http.StatusCreated}
+	docUpdateCoordinator = huma.Operation{OperationID: "update-coordinator", Tags: []string{"coordinators"},
+		Summary: "Rename or re-host a coordinator"}
+	docDeleteCoordinator = huma.Operation{OperationID: "delete-coordinator", Tags: []string{"coordinators"},
 		Summary:       "Delete a coordinator",
 		Description:   "Its workers keep running, without a coordinator.",
-		DefaultStatus: http.StatusNoContent}, "agents.manage", s.deleteCoordinator)
-}
+		DefaultStatus: http.StatusNoContent}
+)
 
 // CoordinatorOut is a host and what runs on it.
 type CoordinatorOut struct {

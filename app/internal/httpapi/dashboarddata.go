@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"net/http"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -10,17 +9,15 @@ import (
 	"github.com/miyabi/miyabi/app/internal/store"
 )
 
-func (s *Server) registerDashboardData() {
-	tags := []string{"dashboard"}
-	op(s, huma.Operation{OperationID: "dashboard-summary", Method: http.MethodGet, Path: "/dashboard/summary", Tags: tags,
-		Summary: "The active organization at a glance"}, "organization.read", s.dashboardSummary)
-	op(s, huma.Operation{OperationID: "dashboard-recent", Method: http.MethodGet, Path: "/dashboard/recent", Tags: tags,
-		Summary: "The latest executions with their repository"}, "organization.read", s.dashboardRecent)
-	op(s, huma.Operation{OperationID: "dashboard-metrics", Method: http.MethodGet, Path: "/dashboard/metrics", Tags: tags,
+var (
+	docDashboardSummary = huma.Operation{OperationID: "dashboard-summary", Tags: []string{"dashboard"},
+		Summary: "The active organization at a glance"}
+	docDashboardRecent = huma.Operation{OperationID: "dashboard-recent", Tags: []string{"dashboard"},
+		Summary: "The latest executions with their repository"}
+	docDashboardMetrics = huma.Operation{OperationID: "dashboard-metrics", Tags: []string{"dashboard"},
 		Summary:     "Executions per time bucket by status, for charts",
-		Description: "24h: 24 hourly buckets; 7d and 30d: daily buckets (UTC). Each bucket counts the executions created in it, by their current status; empty buckets are zeros."},
-		"organization.read", s.dashboardMetrics)
-}
+		Description: "24h: 24 hourly buckets; 7d and 30d: daily buckets (UTC). Each bucket counts the executions created in it, by their current status; empty buckets are zeros."}
+)
 
 // WorkersSummary counts the organization's registered (not revoked) workers.
 type WorkersSummary struct {

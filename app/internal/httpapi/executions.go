@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/miyabi/miyabi/app/internal/domain"
+	"github.com/miyabi/miyabi/app/internal/perm"
 	"github.com/miyabi/miyabi/app/internal/store"
 )
 
@@ -47,27 +48,26 @@ func executionOut(e store.Execution) ExecutionOut {
 		StartedAt: e.StartedAt, CompletedAt: e.CompletedAt}
 }
 
-func (s *Server) registerExecutions() {
-	tags := []string{"agents"}
-	op(s, huma.Operation{OperationID: "execute-agent", Method: http.MethodPost, Path: "/agents/execute", Tags: tags,
+var (
+	docExecuteAgent = huma.Operation{OperationID: "execute-agent", Tags: []string{"agents"},
 		Summary: "Launch an agent on an issue",
 		Description: "Creates the execution (pending) and its queued task in one transaction. With an Idempotency-Key header, " +
 			"a retried request answers the first result instead of launching again; the same key with another body is 422. " +
 			"options.priority (P0, P1, P2; default P1) sets the task's priority. A team role on the repository's team may launch.",
-		DefaultStatus: http.StatusCreated, Errors: []int{403, 409, 422}}, teamScoped("agents.execute"), s.executeAgent)
-	op(s, huma.Operation{OperationID: "list-executions", Method: http.MethodGet, Path: "/agents/executions", Tags: tags,
-		Summary: "List executions, newest first"}, "agents.read", s.listExecutions)
-	op(s, huma.Operation{OperationID: "get-execution", Method: http.MethodGet, Path: "/agents/executions/{id}", Tags: tags,
-		Summary: "Get an execution", Errors: []int{404}}, "agents.read", s.getExecution)
-	op(s, huma.Operation{OperationID: "list-execution-logs", Method: http.MethodGet, Path: "/agents/executions/{id}/logs", Tags: tags,
+		DefaultStatus: http.StatusCreated, Errors: []int{403, 409, 422}}
+	docListExecutions = huma.Operation{OperationID: "list-executions", Tags: []string{"agents"},
+		Summary: "List executions, newest first"}
+	docGetExecution = huma.Operation{OperationID: "get-execution", Tags: []string{"agents"},
+		Summary: "Get an execution", Errors: []int{404}}
+	docListExecutionLogs = huma.Operation{OperationID: "list-execution-logs", Tags: []string{"agents"},
 		Summary:     "Read an execution's log lines after a cursor",
 		Description: "Lines come in id order. Pass next_after back as after to read on; fewer than limit lines means you are caught up.",
-		Errors:      []int{404}}, "agents.read", s.executionLogs)
-	op(s, huma.Operation{OperationID: "cancel-execution", Method: http.MethodPost, Path: "/agents/executions/{id}/cancel", Tags: tags,
+		Errors:      []int{404}}
+	docCancelExecution = huma.Operation{OperationID: "cancel-execution", Tags: []string{"agents"},
 		Summary:     "Cancel an execution",
 		Description: "A pending execution never starts; a running one is cancelled and its worker learns it on its next heartbeat. An ended one is 409.",
-		Errors:      []int{403, 404, 409}}, teamScoped("agents.stop"), s.cancelExecution)
-}
+		Errors:      []int{403, 404, 409}}
+)
 
 // ExecuteOut answers a launch: the execution and the task a worker will claim.
 type ExecuteOut struct {
@@ -108,7 +108,7 @@ func (s *Server) executeAgent(ctx context.Context, in *executeInput) (*executeOu
 	if err != nil {
 		return nil, err
 	}
-	if err := s.authorizeRepository(ctx, "agents.execute", repo.TeamID); err != nil {
+	if err := s.mayOnTeam(ctx, perm.AgentsExecute, repo.TeamID); err != nil {
 		return nil, err
 	}
 	if !repo.IsActive {
@@ -220,13 +220,7 @@ func (s *Server) executionLogs(ctx context.Context, in *executionLogsInput) (*ex
 
 func (s *Server) cancelExecution(ctx context.Context, in *executionIDInput) (*executionOutput, error) {
 	p := principalFrom(ctx)
-	taskID, teamID, err := s.store.ExecutionTaskID(ctx, p.OrgID, in.ID)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.authorizeRepository(ctx, "agents.stop", teamID); err != nil {
-		return nil, err
-	}
+	taskID := executionTaskFrom(ctx)
 	if taskID == nil {
 		return nil, domain.Errorf(domain.CodeConflict, "this execution has no task to cancel")
 	}

@@ -13,38 +13,33 @@ import (
 	"github.com/miyabi/miyabi/app/internal/store"
 )
 
-func (s *Server) registerOrganizations() {
-	tags := []string{"organizations"}
-	op(s, huma.Operation{OperationID: "list-organizations", Method: http.MethodGet, Path: "/organizations", Tags: tags,
-		Summary: "List my organizations, with my role in each"}, permPerson, s.listOrganizations)
-	op(s, huma.Operation{OperationID: "create-organization", Method: http.MethodPost, Path: "/organizations", Tags: tags,
-		Summary: "Create an organization (I become its owner)", DefaultStatus: http.StatusCreated}, permPerson, s.createOrganization)
-	op(s, huma.Operation{OperationID: "get-organization", Method: http.MethodGet, Path: "/organizations/{id}", Tags: tags,
-		Summary: "Get an organization"}, inPathOrg("organization.read"), s.getOrganization)
-	op(s, huma.Operation{OperationID: "update-organization", Method: http.MethodPatch, Path: "/organizations/{id}", Tags: tags,
-		Summary: "Change an organization's name, slug or description"}, inPathOrg("organization.update"), s.updateOrganization)
-	op(s, huma.Operation{OperationID: "delete-organization", Method: http.MethodDelete, Path: "/organizations/{id}", Tags: tags,
-		Summary: "Delete an organization and everything in it (not a personal one)", DefaultStatus: http.StatusNoContent},
-		inPathOrg("organization.delete"), s.deleteOrganization)
-
-	op(s, huma.Operation{OperationID: "list-members", Method: http.MethodGet, Path: "/organizations/{id}/members", Tags: tags,
-		Summary: "List the members"}, inPathOrg("organization.members.read"), s.listMembers)
-	op(s, huma.Operation{OperationID: "update-member", Method: http.MethodPatch, Path: "/organizations/{id}/members/{user_id}", Tags: tags,
-		Summary: "Change a member's role or status", Description: "Only an owner grants or takes away owner; the last owner cannot be demoted."},
-		inPathOrg("organization.members.manage"), s.updateMember)
-	op(s, huma.Operation{OperationID: "remove-member", Method: http.MethodDelete, Path: "/organizations/{id}/members/{user_id}", Tags: tags,
-		Summary: "Remove a member", DefaultStatus: http.StatusNoContent}, inPathOrg("organization.members.manage"), s.removeMember)
-
-	op(s, huma.Operation{OperationID: "list-invitations", Method: http.MethodGet, Path: "/organizations/{id}/invitations", Tags: tags,
-		Summary: "List pending invitations"}, inPathOrg("organization.members.manage"), s.listInvitations)
-	op(s, huma.Operation{OperationID: "create-invitation", Method: http.MethodPost, Path: "/organizations/{id}/invitations", Tags: tags,
+var (
+	docListOrganizations = huma.Operation{OperationID: "list-organizations", Tags: []string{"organizations"},
+		Summary: "List my organizations, with my role in each"}
+	docCreateOrganization = huma.Operation{OperationID: "create-organization", Tags: []string{"organizations"},
+		Summary: "Create an organization (I become its owner)", DefaultStatus: http.StatusCreated}
+	docGetOrganization = huma.Operation{OperationID: "get-organization", Tags: []string{"organizations"},
+		Summary: "Get an organization"}
+	docUpdateOrganization = huma.Operation{OperationID: "update-organization", Tags: []string{"organizations"},
+		Summary: "Change an organization's name, slug or description"}
+	docDeleteOrganization = huma.Operation{OperationID: "delete-organization", Tags: []string{"organizations"},
+		Summary: "Delete an organization and everything in it (not a personal one)", DefaultStatus: http.StatusNoContent}
+	docListMembers = huma.Operation{OperationID: "list-members", Tags: []string{"organizations"},
+		Summary: "List the members"}
+	docUpdateMember = huma.Operation{OperationID: "update-member", Tags: []string{"organizations"},
+		Summary: "Change a member's role or status", Description: "Only an owner grants or takes away owner; the last owner cannot be demoted."}
+	docRemoveMember = huma.Operation{OperationID: "remove-member", Tags: []string{"organizations"},
+		Summary: "Remove a member", DefaultStatus: http.StatusNoContent}
+	docListInvitations = huma.Operation{OperationID: "list-invitations", Tags: []string{"organizations"},
+		Summary: "List pending invitations"}
+	docCreateInvitation = huma.Operation{OperationID: "create-invitation", Tags: []string{"organizations"},
 		Summary: "Invite a GitHub user", Description: "The token is shown once; the invited GitHub login accepts it with POST /invitations/{token}/accept. max_members counts members and pending invitations.",
-		DefaultStatus: http.StatusCreated}, inPathOrg("organization.members.manage"), s.createInvitation)
-	op(s, huma.Operation{OperationID: "revoke-invitation", Method: http.MethodDelete, Path: "/organizations/{id}/invitations/{invitation_id}", Tags: tags,
-		Summary: "Withdraw a pending invitation", DefaultStatus: http.StatusNoContent}, inPathOrg("organization.members.manage"), s.revokeInvitation)
-	op(s, huma.Operation{OperationID: "accept-invitation", Method: http.MethodPost, Path: "/invitations/{token}/accept", Tags: tags,
-		Summary: "Accept an invitation addressed to my GitHub login"}, permPerson, s.acceptInvitation)
-}
+		DefaultStatus: http.StatusCreated}
+	docRevokeInvitation = huma.Operation{OperationID: "revoke-invitation", Tags: []string{"organizations"},
+		Summary: "Withdraw a pending invitation", DefaultStatus: http.StatusNoContent}
+	docAcceptInvitation = huma.Operation{OperationID: "accept-invitation", Tags: []string{"organizations"},
+		Summary: "Accept an invitation addressed to my GitHub login"}
+)
 
 type orgIDInput struct {
 	ID uuid.UUID `path:"id" doc:"Organization id"`
@@ -88,10 +83,7 @@ func (s *Server) createOrganization(ctx context.Context, in *createOrganizationI
 }
 
 func (s *Server) getOrganization(ctx context.Context, in *orgIDInput) (*orgOutput, error) {
-	p, err := s.inOrganization(ctx, in.ID, "organization.read")
-	if err != nil {
-		return nil, err
-	}
+	p := principalFrom(ctx)
 	o, err := s.store.OrganizationForMember(ctx, in.ID, p.UserID)
 	if err != nil {
 		return nil, err
@@ -109,10 +101,7 @@ type updateOrganizationInput struct {
 }
 
 func (s *Server) updateOrganization(ctx context.Context, in *updateOrganizationInput) (*orgOutput, error) {
-	p, err := s.inOrganization(ctx, in.ID, "organization.update")
-	if err != nil {
-		return nil, err
-	}
+	p := principalFrom(ctx)
 	if err := s.store.UpdateOrganization(ctx, in.ID, store.OrganizationPatch{Name: in.Body.Name, Slug: in.Body.Slug, Description: in.Body.Description}); err != nil {
 		return nil, err
 	}
@@ -124,9 +113,6 @@ func (s *Server) updateOrganization(ctx context.Context, in *updateOrganizationI
 }
 
 func (s *Server) deleteOrganization(ctx context.Context, in *orgIDInput) (*struct{}, error) {
-	if _, err := s.inOrganization(ctx, in.ID, "organization.delete"); err != nil {
-		return nil, err
-	}
 	return nil, s.store.DeleteOrganization(ctx, in.ID)
 }
 
@@ -153,9 +139,6 @@ type listMembersInput struct {
 type memberPageOutput struct{ Body Page[MemberOut] }
 
 func (s *Server) listMembers(ctx context.Context, in *listMembersInput) (*memberPageOutput, error) {
-	if _, err := s.inOrganization(ctx, in.ID, "organization.members.read"); err != nil {
-		return nil, err
-	}
 	items, total, err := s.store.ListMembers(ctx, in.ID, in.Limit, in.Offset())
 	if err != nil {
 		return nil, err
@@ -175,10 +158,7 @@ type updateMemberInput struct {
 type memberOutput struct{ Body MemberOut }
 
 func (s *Server) updateMember(ctx context.Context, in *updateMemberInput) (*memberOutput, error) {
-	p, err := s.inOrganization(ctx, in.ID, "organization.members.manage")
-	if err != nil {
-		return nil, err
-	}
+	p := principalFrom(ctx)
 	m, err := s.store.UpdateMember(ctx, in.ID, p.Role, in.UserID, store.MemberPatch{Role: in.Body.Role, Status: in.Body.Status})
 	if err != nil {
 		return nil, err
@@ -192,10 +172,7 @@ type memberPathInput struct {
 }
 
 func (s *Server) removeMember(ctx context.Context, in *memberPathInput) (*struct{}, error) {
-	p, err := s.inOrganization(ctx, in.ID, "organization.members.manage")
-	if err != nil {
-		return nil, err
-	}
+	p := principalFrom(ctx)
 	return nil, s.store.RemoveMember(ctx, in.ID, p.Role, in.UserID)
 }
 
@@ -221,9 +198,6 @@ type invitationListOutput struct {
 }
 
 func (s *Server) listInvitations(ctx context.Context, in *orgIDInput) (*invitationListOutput, error) {
-	if _, err := s.inOrganization(ctx, in.ID, "organization.members.manage"); err != nil {
-		return nil, err
-	}
 	list, err := s.store.ListInvitations(ctx, in.ID)
 	if err != nil {
 		return nil, err
@@ -251,10 +225,7 @@ type CreatedInvitationOut struct {
 type createdInvitationOutput struct{ Body CreatedInvitationOut }
 
 func (s *Server) createInvitation(ctx context.Context, in *createInvitationInput) (*createdInvitationOutput, error) {
-	p, err := s.inOrganization(ctx, in.ID, "organization.members.manage")
-	if err != nil {
-		return nil, err
-	}
+	p := principalFrom(ctx)
 	if in.Body.Role == "owner" && p.Role != "owner" {
 		return nil, domain.Errorf(domain.CodeForbidden, "only an owner can invite an owner")
 	}
@@ -273,9 +244,6 @@ type invitationPathInput struct {
 }
 
 func (s *Server) revokeInvitation(ctx context.Context, in *invitationPathInput) (*struct{}, error) {
-	if _, err := s.inOrganization(ctx, in.ID, "organization.members.manage"); err != nil {
-		return nil, err
-	}
 	return nil, s.store.RevokeInvitation(ctx, in.ID, in.InvitationID)
 }
 

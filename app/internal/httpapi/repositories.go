@@ -12,6 +12,7 @@ import (
 
 	"github.com/miyabi/miyabi/app/internal/domain"
 	"github.com/miyabi/miyabi/app/internal/github"
+	"github.com/miyabi/miyabi/app/internal/perm"
 	"github.com/miyabi/miyabi/app/internal/store"
 )
 
@@ -35,24 +36,23 @@ func repositoryOut(r store.Repository) RepositoryOut {
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }
 
-func (s *Server) registerRepositories() {
-	tags := []string{"repositories"}
-	op(s, huma.Operation{OperationID: "list-repositories", Method: http.MethodGet, Path: "/repositories", Tags: tags,
-		Summary: "List the organization's repositories, newest first"}, "repositories.read", s.listRepositories)
-	op(s, huma.Operation{OperationID: "create-repository", Method: http.MethodPost, Path: "/repositories", Tags: tags,
+var (
+	docListRepositories = huma.Operation{OperationID: "list-repositories", Tags: []string{"repositories"},
+		Summary: "List the organization's repositories, newest first"}
+	docCreateRepository = huma.Operation{OperationID: "create-repository", Tags: []string{"repositories"},
 		Summary:       "Connect a GitHub repository",
 		Description:   "Looks the repository up on GitHub with your GitHub token (its numeric id, default branch, privacy). A repository GitHub does not show you is 422; one already connected is 409; so is one past the organization's max_repositories.",
-		DefaultStatus: http.StatusCreated, Errors: []int{409, 422, 502}}, "repositories.write", s.createRepository)
-	op(s, huma.Operation{OperationID: "get-repository", Method: http.MethodGet, Path: "/repositories/{id}", Tags: tags,
-		Summary: "Get a repository", Errors: []int{404}}, "repositories.read", s.getRepository)
-	op(s, huma.Operation{OperationID: "update-repository", Method: http.MethodPatch, Path: "/repositories/{id}", Tags: tags,
+		DefaultStatus: http.StatusCreated, Errors: []int{409, 422, 502}}
+	docGetRepository = huma.Operation{OperationID: "get-repository", Tags: []string{"repositories"},
+		Summary: "Get a repository", Errors: []int{404}}
+	docUpdateRepository = huma.Operation{OperationID: "update-repository", Tags: []string{"repositories"},
 		Summary:     "Assign a repository to a team, or (de)activate it",
 		Description: "team_id: a team of the organization, or null for none. A team lead may change their team's repositories.",
-		Errors:      []int{403, 404, 422}}, teamScoped("repositories.write"), s.updateRepository)
-	op(s, huma.Operation{OperationID: "delete-repository", Method: http.MethodDelete, Path: "/repositories/{id}", Tags: tags,
+		Errors:      []int{403, 404, 422}}
+	docDeleteRepository = huma.Operation{OperationID: "delete-repository", Tags: []string{"repositories"},
 		Summary: "Disconnect a repository (its executions and tasks stay)", DefaultStatus: http.StatusNoContent,
-		Errors: []int{404}}, "repositories.delete", s.deleteRepository)
-}
+		Errors: []int{404}}
+)
 
 type listRepositoriesInput struct {
 	PageParams
@@ -160,20 +160,13 @@ type updateRepositoryInput struct {
 
 func (s *Server) updateRepository(ctx context.Context, in *updateRepositoryInput) (*repositoryOutput, error) {
 	p := principalFrom(ctx)
-	cur, err := s.store.Repository(ctx, p.OrgID, in.ID)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.authorizeRepository(ctx, "repositories.write", cur.TeamID); err != nil {
-		return nil, err
-	}
 	// moving a repository to another team needs the right over that team too
-	if in.Body.TeamID.Set && in.Body.TeamID.Value != nil && !p.Can("repositories.write") {
-		if err := s.authorizeRepository(ctx, "repositories.write", in.Body.TeamID.Value); err != nil {
+	if in.Body.TeamID.Set && in.Body.TeamID.Value != nil {
+		if err := s.mayOnTeam(ctx, perm.RepositoriesWrite, in.Body.TeamID.Value); err != nil {
 			return nil, err
 		}
 	}
-	r, err := s.store.UpdateRepository(ctx, p.OrgID, in.ID, store.RepositoryPatch{
+	r, err := s.store.UpdateRepository(ctx, p.OrgID, repositoryFrom(ctx).ID, store.RepositoryPatch{
 		SetTeam: in.Body.TeamID.Set, TeamID: in.Body.TeamID.Value, IsActive: in.Body.IsActive})
 	if err != nil {
 		return nil, err

@@ -1,19 +1,164 @@
 package httpapi
 
-// routes registers every operation of the API. Each resource lives in its own file;
-// each operation declares the permission it needs (or permPublic): deny by default.
+import (
+	"context"
+	"fmt"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/miyabi/miyabi/app/internal/domain"
+	"github.com/miyabi/miyabi/app/internal/perm"
+)
+
+// routes is the whole API, one route a line: method, path (under /api/v1), the guard that
+// lets the caller in (authorization.go), the handler, and the operation's documentation
+// (next to the handler). Nothing is registered anywhere else.
+//
+// Guards: public (anyone), person (any signed-in person), worker (a worker token),
+// inOrg(p) (p across the active organization), inPathOrg(p) (p in the organization of the
+// path's {id}; non-members get 404), launch(p) (p org-wide or through a team role; the
+// handler checks the launch target), onTask/onRepository/onExecution(p) (loads the {id}
+// object of the active organization, 404 when absent, and checks p on it, team role included).
 func (s *Server) routes() {
-	s.registerHealth()
-	s.registerAuth()
-	s.registerOrganizations()
-	s.registerTeams()
-	s.registerRepositories()
-	s.registerAgents()
-	s.registerExecutions()
-	s.registerWorkflows()
-	s.registerTasks()
-	s.registerDashboardData()
-	s.registerWorkers()
-	s.registerCoordinators()
-	s.registerWorkerAPI()
+	// health
+	handle(s, "GET", "/health", public, s.health, docHealth)
+
+	// sign-in and the session
+	handle(s, "GET", "/auth/github", public, s.githubStart, docAuthGithub)
+	handle(s, "GET", "/auth/github/callback", public, s.githubCallback, docAuthGithubCallback)
+	handle(s, "POST", "/auth/refresh", public, s.refresh, docAuthRefresh)
+	handle(s, "POST", "/auth/logout", person, s.logout, docAuthLogout)
+	handle(s, "GET", "/auth/me", person, s.me, docAuthMe)
+	handle(s, "POST", "/auth/switch-organization", person, s.switchOrganization, docAuthSwitchOrganization)
+	if s.cfg.Development() {
+		handle(s, "POST", "/auth/dev-login", public, s.devLogin, docAuthDevLogin) // exists only when APP_ENV=development
+	}
+
+	// organizations, members, invitations
+	handle(s, "GET", "/organizations", person, s.listOrganizations, docListOrganizations)
+	handle(s, "POST", "/organizations", person, s.createOrganization, docCreateOrganization)
+	handle(s, "GET", "/organizations/{id}", inPathOrg(perm.OrganizationRead), s.getOrganization, docGetOrganization)
+	handle(s, "PATCH", "/organizations/{id}", inPathOrg(perm.OrganizationUpdate), s.updateOrganization, docUpdateOrganization)
+	handle(s, "DELETE", "/organizations/{id}", inPathOrg(perm.OrganizationDelete), s.deleteOrganization, docDeleteOrganization)
+	handle(s, "GET", "/organizations/{id}/members", inPathOrg(perm.OrganizationMembersRead), s.listMembers, docListMembers)
+	handle(s, "PATCH", "/organizations/{id}/members/{user_id}", inPathOrg(perm.OrganizationMembersManage), s.updateMember, docUpdateMember)
+	handle(s, "DELETE", "/organizations/{id}/members/{user_id}", inPathOrg(perm.OrganizationMembersManage), s.removeMember, docRemoveMember)
+	handle(s, "GET", "/organizations/{id}/invitations", inPathOrg(perm.OrganizationMembersManage), s.listInvitations, docListInvitations)
+	handle(s, "POST", "/organizations/{id}/invitations", inPathOrg(perm.OrganizationMembersManage), s.createInvitation, docCreateInvitation)
+	handle(s, "DELETE", "/organizations/{id}/invitations/{invitation_id}", inPathOrg(perm.OrganizationMembersManage), s.revokeInvitation, docRevokeInvitation)
+	handle(s, "POST", "/invitations/{token}/accept", person, s.acceptInvitation, docAcceptInvitation)
+
+	// teams
+	handle(s, "GET", "/organizations/{id}/teams", inPathOrg(perm.TeamsRead), s.listTeams, docListTeams)
+	handle(s, "POST", "/organizations/{id}/teams", inPathOrg(perm.TeamsCreate), s.createTeam, docCreateTeam)
+	handle(s, "GET", "/organizations/{id}/teams/{team_id}", inPathOrg(perm.TeamsRead), s.getTeam, docGetTeam)
+	handle(s, "PATCH", "/organizations/{id}/teams/{team_id}", inPathOrg(perm.TeamsUpdate), s.updateTeam, docUpdateTeam)
+	handle(s, "DELETE", "/organizations/{id}/teams/{team_id}", inPathOrg(perm.TeamsDelete), s.deleteTeam, docDeleteTeam)
+	handle(s, "GET", "/organizations/{id}/teams/{team_id}/members", inPathOrg(perm.TeamsRead), s.listTeamMembers, docListTeamMembers)
+	handle(s, "POST", "/organizations/{id}/teams/{team_id}/members", inPathOrg(perm.TeamsUpdate), s.addTeamMember, docAddTeamMember)
+	handle(s, "DELETE", "/organizations/{id}/teams/{team_id}/members/{user_id}", inPathOrg(perm.TeamsUpdate), s.removeTeamMember, docRemoveTeamMember)
+
+	// repositories
+	handle(s, "GET", "/repositories", inOrg(perm.RepositoriesRead), s.listRepositories, docListRepositories)
+	handle(s, "POST", "/repositories", inOrg(perm.RepositoriesWrite), s.createRepository, docCreateRepository)
+	handle(s, "GET", "/repositories/{id}", inOrg(perm.RepositoriesRead), s.getRepository, docGetRepository)
+	handle(s, "PATCH", "/repositories/{id}", onRepository(perm.RepositoriesWrite), s.updateRepository, docUpdateRepository)
+	handle(s, "DELETE", "/repositories/{id}", inOrg(perm.RepositoriesDelete), s.deleteRepository, docDeleteRepository)
+
+	// agents and their executions
+	handle(s, "GET", "/agents", inOrg(perm.AgentsRead), s.listAgents, docListAgents)
+	handle(s, "POST", "/agents/execute", launch(perm.AgentsExecute), s.executeAgent, docExecuteAgent)
+	handle(s, "GET", "/agents/executions", inOrg(perm.AgentsRead), s.listExecutions, docListExecutions)
+	handle(s, "GET", "/agents/executions/{id}", inOrg(perm.AgentsRead), s.getExecution, docGetExecution)
+	handle(s, "GET", "/agents/executions/{id}/logs", inOrg(perm.AgentsRead), s.executionLogs, docListExecutionLogs)
+	handle(s, "POST", "/agents/executions/{id}/cancel", onExecution(perm.AgentsStop), s.cancelExecution, docCancelExecution)
+
+	// workflows and their runs
+	handle(s, "GET", "/workflows", inOrg(perm.WorkflowsRead), s.listWorkflows, docListWorkflows)
+	handle(s, "POST", "/workflows", inOrg(perm.WorkflowsCreate), s.createWorkflow, docCreateWorkflow)
+	handle(s, "GET", "/workflows/{id}", inOrg(perm.WorkflowsRead), s.getWorkflow, docGetWorkflow)
+	handle(s, "PATCH", "/workflows/{id}", inOrg(perm.WorkflowsUpdate), s.updateWorkflow, docUpdateWorkflow)
+	handle(s, "DELETE", "/workflows/{id}", inOrg(perm.WorkflowsDelete), s.deleteWorkflow, docDeleteWorkflow)
+	handle(s, "POST", "/workflows/{id}/run", inOrg(perm.WorkflowsExecute), s.runWorkflow, docRunWorkflow)
+	handle(s, "GET", "/workflows/{id}/runs", inOrg(perm.WorkflowsRead), s.listWorkflowRuns, docListWorkflowRuns)
+	handle(s, "GET", "/workflow-runs/{id}", inOrg(perm.WorkflowsRead), s.getWorkflowRun, docGetWorkflowRun)
+
+	// tasks (an agent's or manual work)
+	handle(s, "GET", "/tasks", inOrg(perm.TasksRead), s.listTasks, docListTasks)
+	handle(s, "GET", "/tasks/stats", inOrg(perm.TasksRead), s.taskStats, docTaskStats)
+	handle(s, "GET", "/tasks/{id}", inOrg(perm.TasksRead), s.getTask, docGetTask)
+	handle(s, "POST", "/tasks", launch(perm.TasksCreate), s.createTask, docCreateTask)
+	handle(s, "PATCH", "/tasks/{id}", onTask(perm.TasksUpdate), s.updateTask, docUpdateTask)
+	handle(s, "POST", "/tasks/{id}/start", onTask(perm.TasksUpdate), s.moveTaskHandler(domain.ActStart), docStartTask)
+	handle(s, "POST", "/tasks/{id}/complete", onTask(perm.TasksUpdate), s.moveTaskHandler(domain.ActComplete), docCompleteTask)
+	handle(s, "POST", "/tasks/{id}/fail", onTask(perm.TasksUpdate), s.moveTaskHandler(domain.ActFail), docFailTask)
+	handle(s, "POST", "/tasks/{id}/cancel", onTask(perm.TasksUpdate).agentTasksAlsoNeed(perm.AgentsStop), s.moveTaskHandler(domain.ActCancel), docCancelTask)
+	handle(s, "POST", "/tasks/{id}/retry", onTask(perm.TasksUpdate).agentTasksAlsoNeed(perm.AgentsExecute), s.moveTaskHandler(domain.ActRetry), docRetryTask)
+	handle(s, "DELETE", "/tasks/{id}", inOrg(perm.TasksDelete), s.deleteTask, docDeleteTask)
+
+	// dashboard
+	handle(s, "GET", "/dashboard/summary", inOrg(perm.OrganizationRead), s.dashboardSummary, docDashboardSummary)
+	handle(s, "GET", "/dashboard/recent", inOrg(perm.OrganizationRead), s.dashboardRecent, docDashboardRecent)
+	handle(s, "GET", "/dashboard/metrics", inOrg(perm.OrganizationRead), s.dashboardMetrics, docDashboardMetrics)
+
+	// workers
+	handle(s, "GET", "/workers", inOrg(perm.AgentsRead), s.listWorkers, docListWorkers)
+	handle(s, "GET", "/workers/{id}", inOrg(perm.AgentsRead), s.getWorker, docGetWorker)
+	handle(s, "POST", "/workers", inOrg(perm.AgentsManage), s.createWorker, docCreateWorker)
+	handle(s, "DELETE", "/workers/{id}", inOrg(perm.AgentsManage), s.deleteWorker, docDeleteWorker)
+
+	// coordinators
+	handle(s, "GET", "/coordinators", inOrg(perm.AgentsRead), s.listCoordinators, docListCoordinators)
+	handle(s, "GET", "/coordinators/{id}", inOrg(perm.AgentsRead), s.getCoordinator, docGetCoordinator)
+	handle(s, "POST", "/coordinators", inOrg(perm.AgentsManage), s.createCoordinator, docCreateCoordinator)
+	handle(s, "PATCH", "/coordinators/{id}", inOrg(perm.AgentsManage), s.updateCoordinator, docUpdateCoordinator)
+	handle(s, "DELETE", "/coordinators/{id}", inOrg(perm.AgentsManage), s.deleteCoordinator, docDeleteCoordinator)
+
+	// the worker API (worker tokens)
+	handle(s, "POST", "/worker/heartbeat", worker, s.workerHeartbeat, docWorkerHeartbeat)
+	handle(s, "POST", "/worker/claim", worker, s.workerClaim, docWorkerClaim)
+	handle(s, "POST", "/worker/tasks/{id}/logs", worker, s.workerTaskLogs, docWorkerTaskLogs)
+	handle(s, "POST", "/worker/tasks/{id}/complete", worker, s.workerTaskComplete, docWorkerTaskComplete)
+	handle(s, "POST", "/worker/tasks/{id}/fail", worker, s.workerTaskFail, docWorkerTaskFail)
+}
+
+// permissionExt records each operation's permission in the OpenAPI document, so a test can
+// prove no route was registered without one; scopeExt says where it is checked.
+const (
+	permissionExt = "x-miyabi-permission"
+	scopeExt      = "x-miyabi-scope"
+)
+
+// handle registers one route behind its guard. Handlers return plain errors; handle turns
+// them into problems in one place.
+func handle[I, O any](s *Server, method, path string, g guard, handler func(context.Context, *I) (*O, error), doc huma.Operation) {
+	o := doc
+	o.Method, o.Path = method, path
+	if o.Extensions == nil {
+		o.Extensions = map[string]any{}
+	}
+	o.Extensions[permissionExt] = g.permission()
+	o.Extensions[scopeExt] = g.scope.String()
+	switch g.scope {
+	case scopePublic:
+	case scopeWorker:
+		o.Security = []map[string][]string{{"worker": {}}}
+	default:
+		o.Security = []map[string][]string{{"bearer": {}}}
+	}
+	if o.OperationID == "" {
+		panic(fmt.Sprintf("%s %s has no operation id", method, path))
+	}
+	o.Middlewares = append(o.Middlewares, s.admit(g))
+	huma.Register(s.api, o, func(ctx context.Context, in *I) (*O, error) {
+		ctx, err := s.loadGuarded(ctx, g)
+		if err != nil {
+			return nil, problemFor(ctx, s.log, err)
+		}
+		out, err := handler(ctx, in)
+		if err != nil {
+			return nil, problemFor(ctx, s.log, err)
+		}
+		return out, nil
+	})
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/miyabi/miyabi/app/internal/domain"
+	"github.com/miyabi/miyabi/app/internal/perm"
 	"github.com/miyabi/miyabi/app/internal/store"
 )
 
@@ -60,43 +61,38 @@ func taskOut(t store.Task) TaskOut {
 		UpdatedAt: t.UpdatedAt, StartedAt: t.StartedAt, CompletedAt: t.CompletedAt, FailedAt: t.FailedAt, CancelledAt: t.CancelledAt}
 }
 
-func (s *Server) registerTasks() {
-	tags := []string{"tasks"}
-	op(s, huma.Operation{OperationID: "list-tasks", Method: http.MethodGet, Path: "/tasks", Tags: tags,
-		Summary: "List tasks: P0, P1, P2, then newest first"}, "tasks.read", s.listTasks)
-	op(s, huma.Operation{OperationID: "task-stats", Method: http.MethodGet, Path: "/tasks/stats", Tags: tags,
-		Summary: "Count tasks by status and by priority"}, "tasks.read", s.taskStats)
-	op(s, huma.Operation{OperationID: "get-task", Method: http.MethodGet, Path: "/tasks/{id}", Tags: tags,
-		Summary: "Get a task", Errors: []int{404}}, "tasks.read", s.getTask)
-	op(s, huma.Operation{OperationID: "create-task", Method: http.MethodPost, Path: "/tasks", Tags: tags,
+var (
+	docListTasks = huma.Operation{OperationID: "list-tasks", Tags: []string{"tasks"},
+		Summary: "List tasks: P0, P1, P2, then newest first"}
+	docTaskStats = huma.Operation{OperationID: "task-stats", Tags: []string{"tasks"},
+		Summary: "Count tasks by status and by priority"}
+	docGetTask = huma.Operation{OperationID: "get-task", Tags: []string{"tasks"},
+		Summary: "Get a task", Errors: []int{404}}
+	docCreateTask = huma.Operation{OperationID: "create-task", Tags: []string{"tasks"},
 		Summary: "Create a task",
 		Description: "Without agent_type the task is manual work that people move with start/complete/fail. With agent_type " +
 			"it is an agent launch: it also gets an execution (like POST /agents/execute) and a worker claims it once every " +
 			"task in depends_on has completed. depends_on must name the organization's tasks, not cancelled ones. " +
 			"Honours Idempotency-Key.",
-		DefaultStatus: http.StatusCreated, Errors: []int{403, 409, 422}}, teamScoped("tasks.create"), s.createTask)
-	op(s, huma.Operation{OperationID: "update-task", Method: http.MethodPatch, Path: "/tasks/{id}", Tags: tags,
+		DefaultStatus: http.StatusCreated, Errors: []int{403, 409, 422}}
+	docUpdateTask = huma.Operation{OperationID: "update-task", Tags: []string{"tasks"},
 		Summary: "Change a task's name, description, priority or metadata (status moves by the actions)",
-		Errors:  []int{403, 404, 422}}, teamScoped("tasks.update"), s.updateTask)
-	for _, m := range []struct {
-		act     domain.TaskAction
-		summary string
-	}{
-		{domain.ActStart, "Start manual work (pending -> running)"},
-		{domain.ActComplete, "Complete manual work (running -> completed)"},
-		{domain.ActFail, "Fail manual work (running -> failed); its dependents are cancelled"},
-		{domain.ActCancel, "Cancel a task (pending or running); its dependents are cancelled"},
-		{domain.ActRetry, "Retry a failed task while retries remain (failed -> pending)"},
-	} {
-		op(s, huma.Operation{OperationID: string(m.act) + "-task", Method: http.MethodPost, Path: "/tasks/{id}/" + string(m.act),
-			Tags: tags, Summary: m.summary, Description: "An illegal move is 409 naming the task's current status.",
-			Errors: []int{403, 404, 409}}, teamScoped("tasks.update"), s.moveTaskHandler(m.act))
-	}
-	op(s, huma.Operation{OperationID: "delete-task", Method: http.MethodDelete, Path: "/tasks/{id}", Tags: tags,
+		Errors:  []int{403, 404, 422}}
+	docStartTask = huma.Operation{OperationID: "start-task", Tags: []string{"tasks"}, Summary: "Start manual work (pending -> running)", Description: "An illegal move is 409 naming the task's current status.",
+		Errors: []int{403, 404, 409}}
+	docCompleteTask = huma.Operation{OperationID: "complete-task", Tags: []string{"tasks"}, Summary: "Complete manual work (running -> completed)", Description: "An illegal move is 409 naming the task's current status.",
+		Errors: []int{403, 404, 409}}
+	docFailTask = huma.Operation{OperationID: "fail-task", Tags: []string{"tasks"}, Summary: "Fail manual work (running -> failed); its dependents are cancelled", Description: "An illegal move is 409 naming the task's current status.",
+		Errors: []int{403, 404, 409}}
+	docCancelTask = huma.Operation{OperationID: "cancel-task", Tags: []string{"tasks"}, Summary: "Cancel a task (pending or running); its dependents are cancelled", Description: "An illegal move is 409 naming the task's current status.",
+		Errors: []int{403, 404, 409}}
+	docRetryTask = huma.Operation{OperationID: "retry-task", Tags: []string{"tasks"}, Summary: "Retry a failed task while retries remain (failed -> pending)", Description: "An illegal move is 409 naming the task's current status.",
+		Errors: []int{403, 404, 409}}
+	docDeleteTask = huma.Operation{OperationID: "delete-task", Tags: []string{"tasks"},
 		Summary:       "Delete a task (an agent task with its execution)",
 		Description:   "A running task, a node of a workflow run, or a task that unfinished tasks depend on is 409.",
-		DefaultStatus: http.StatusNoContent, Errors: []int{404, 409}}, "tasks.delete", s.deleteTask)
-}
+		DefaultStatus: http.StatusNoContent, Errors: []int{404, 409}}
+)
 
 type listTasksInput struct {
 	PageParams
@@ -197,12 +193,12 @@ func (s *Server) createTask(ctx context.Context, in *createTaskInput) (*createTa
 			return nil, domain.Errorf(domain.CodeConflict, "%s is deactivated; activate it before launching agents on it", repo.FullName)
 		}
 	}
-	if err := s.authorizeRepository(ctx, "tasks.create", teamID); err != nil {
+	if err := s.mayOnTeam(ctx, perm.TasksCreate, teamID); err != nil {
 		return nil, err
 	}
 	if b.AgentType != nil {
 		// an agent task launches an agent
-		if err := s.authorizeRepository(ctx, "agents.execute", teamID); err != nil {
+		if err := s.mayOnTeam(ctx, perm.AgentsExecute, teamID); err != nil {
 			return nil, err
 		}
 	}
@@ -235,26 +231,8 @@ type updateTaskInput struct {
 	}
 }
 
-// authorizeTask lets a caller change a task through an organization-wide permission or
-// a team role on the team of the task's repository.
-func (s *Server) authorizeTask(ctx context.Context, perm string, id uuid.UUID) error {
-	p := principalFrom(ctx)
-	if p.Can(perm) {
-		return nil
-	}
-	teamID, err := s.store.TaskTeam(ctx, p.OrgID, id)
-	if err != nil {
-		return err
-	}
-	return s.authorizeRepository(ctx, perm, teamID)
-}
-
 func (s *Server) updateTask(ctx context.Context, in *updateTaskInput) (*taskOutput, error) {
-	p := principalFrom(ctx)
-	if err := s.authorizeTask(ctx, "tasks.update", in.ID); err != nil {
-		return nil, err
-	}
-	t, err := s.store.UpdateTask(ctx, p.OrgID, in.ID, store.TaskPatch{Name: in.Body.Name, Description: in.Body.Description,
+	t, err := s.store.UpdateTask(ctx, principalFrom(ctx).OrgID, taskFrom(ctx).ID, store.TaskPatch{Name: in.Body.Name, Description: in.Body.Description,
 		Priority: in.Body.Priority, Metadata: in.Body.Metadata})
 	if err != nil {
 		return nil, err
@@ -275,21 +253,6 @@ func (s *Server) moveTaskHandler(act domain.TaskAction) func(context.Context, *m
 	manual := act == domain.ActStart || act == domain.ActComplete || act == domain.ActFail
 	return func(ctx context.Context, in *moveTaskInput) (*taskOutput, error) {
 		p := principalFrom(ctx)
-		if err := s.authorizeTask(ctx, "tasks.update", in.ID); err != nil {
-			return nil, err
-		}
-		// stopping or relaunching an agent is also an agent action
-		if agentPerm := map[domain.TaskAction]string{domain.ActCancel: "agents.stop", domain.ActRetry: "agents.execute"}[act]; agentPerm != "" {
-			t, err := s.store.Task(ctx, p.OrgID, in.ID)
-			if err != nil {
-				return nil, err
-			}
-			if t.AgentType != nil {
-				if err := s.authorizeTask(ctx, agentPerm, in.ID); err != nil {
-					return nil, err
-				}
-			}
-		}
 		m := store.Move{Action: act, ManualOnly: manual}
 		if in.Body != nil && act == domain.ActFail {
 			m.Error = in.Body.Error
@@ -297,10 +260,11 @@ func (s *Server) moveTaskHandler(act domain.TaskAction) func(context.Context, *m
 		if act == domain.ActFail && m.Error == "" {
 			m.Error = "failed by " + p.Login
 		}
-		if _, err := s.store.MoveTask(ctx, p.OrgID, in.ID, m); err != nil {
+		id := taskFrom(ctx).ID
+		if _, err := s.store.MoveTask(ctx, p.OrgID, id, m); err != nil {
 			return nil, err
 		}
-		t, err := s.store.Task(ctx, p.OrgID, in.ID)
+		t, err := s.store.Task(ctx, p.OrgID, id)
 		if err != nil {
 			return nil, err
 		}

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"net/http"
 	"slices"
 	"time"
 
@@ -23,30 +22,24 @@ const (
 	MaxClaim = 16
 )
 
-func (s *Server) registerWorkerAPI() {
-	tags := []string{"worker"}
-	op(s, huma.Operation{OperationID: "worker-heartbeat", Method: http.MethodPost, Path: "/worker/heartbeat", Tags: tags,
+var (
+	docWorkerHeartbeat = huma.Operation{OperationID: "worker-heartbeat", Tags: []string{"worker"},
 		Summary: "Say the worker is alive and renew its leases",
 		Description: "Renews the leases of the running tasks it names (all it holds when task_ids is omitted) and answers " +
-			"the tasks it must stop: cancelled, or no longer its own."},
-		permWorker, s.workerHeartbeat)
-	op(s, huma.Operation{OperationID: "worker-claim", Method: http.MethodPost, Path: "/worker/claim", Tags: tags,
+			"the tasks it must stop: cancelled, or no longer its own."}
+	docWorkerClaim = huma.Operation{OperationID: "worker-claim", Tags: []string{"worker"},
 		Summary: "Claim pending tasks under a lease",
 		Description: "Hands out up to max tasks whose dependencies completed, of the worker's agent types, P0 first then " +
-			"oldest, never more than its free concurrency; each moves to running with its execution. Never hands one task to two workers."},
-		permWorker, s.workerClaim)
-	op(s, huma.Operation{OperationID: "worker-task-logs", Method: http.MethodPost, Path: "/worker/tasks/{id}/logs", Tags: tags,
-		Summary: "Append a batch of log lines to a running task", Errors: []int{404, 409, 413, 422}},
-		permWorker, s.workerTaskLogs)
-	op(s, huma.Operation{OperationID: "worker-task-complete", Method: http.MethodPost, Path: "/worker/tasks/{id}/complete", Tags: tags,
-		Summary: "Report a task done, with its result", Errors: []int{404, 409, 422}},
-		permWorker, s.workerTaskComplete)
-	op(s, huma.Operation{OperationID: "worker-task-fail", Method: http.MethodPost, Path: "/worker/tasks/{id}/fail", Tags: tags,
+			"oldest, never more than its free concurrency; each moves to running with its execution. Never hands one task to two workers."}
+	docWorkerTaskLogs = huma.Operation{OperationID: "worker-task-logs", Tags: []string{"worker"},
+		Summary: "Append a batch of log lines to a running task", Errors: []int{404, 409, 413, 422}}
+	docWorkerTaskComplete = huma.Operation{OperationID: "worker-task-complete", Tags: []string{"worker"},
+		Summary: "Report a task done, with its result", Errors: []int{404, 409, 422}}
+	docWorkerTaskFail = huma.Operation{OperationID: "worker-task-fail", Tags: []string{"worker"},
 		Summary:     "Report a task failed",
 		Description: "A retryable failure goes back to the queue while retries remain; otherwise the task fails and its dependents are cancelled.",
-		Errors:      []int{404, 409, 422}},
-		permWorker, s.workerTaskFail)
-}
+		Errors:      []int{404, 409, 422}}
+)
 
 func leaseOf(secs int) time.Duration {
 	if secs == 0 {

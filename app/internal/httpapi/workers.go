@@ -14,23 +14,21 @@ import (
 	"github.com/miyabi/miyabi/app/internal/store"
 )
 
-func (s *Server) registerWorkers() {
-	tags := []string{"workers"}
-	op(s, huma.Operation{OperationID: "list-workers", Method: http.MethodGet, Path: "/workers", Tags: tags,
+var (
+	docListWorkers = huma.Operation{OperationID: "list-workers", Tags: []string{"workers"},
 		Summary:     "List the organization's workers",
-		Description: "Status comes from heartbeats: offline after 60 s of silence, busy while running a task, online otherwise."},
-		"agents.read", s.listWorkers)
-	op(s, huma.Operation{OperationID: "get-worker", Method: http.MethodGet, Path: "/workers/{id}", Tags: tags,
-		Summary: "Get a worker"}, "agents.read", s.getWorker)
-	op(s, huma.Operation{OperationID: "create-worker", Method: http.MethodPost, Path: "/workers", Tags: tags,
+		Description: "Status comes from heartbeats: offline after 60 s of silence, busy while running a task, online otherwise."}
+	docGetWorker = huma.Operation{OperationID: "get-worker", Tags: []string{"workers"},
+		Summary: "Get a worker"}
+	docCreateWorker = huma.Operation{OperationID: "create-worker", Tags: []string{"workers"},
 		Summary:       "Register a worker and get its token",
 		Description:   "The token (mw_...) is shown in this answer only; the server keeps its SHA-256.",
-		DefaultStatus: http.StatusCreated}, "agents.manage", s.createWorker)
-	op(s, huma.Operation{OperationID: "delete-worker", Method: http.MethodDelete, Path: "/workers/{id}", Tags: tags,
+		DefaultStatus: http.StatusCreated}
+	docDeleteWorker = huma.Operation{OperationID: "delete-worker", Tags: []string{"workers"},
 		Summary:       "Revoke a worker",
 		Description:   "Its token stops working at once and the tasks it was running go back to the queue.",
-		DefaultStatus: http.StatusNoContent}, "agents.manage", s.deleteWorker)
-}
+		DefaultStatus: http.StatusNoContent}
+)
 
 // WorkerOut is a worker as people see it.
 type WorkerOut struct {

@@ -72,34 +72,34 @@ func runOut(r store.WorkflowRun) WorkflowRunOut {
 		StartedAt: r.StartedAt, CompletedAt: r.CompletedAt}
 }
 
-func (s *Server) registerWorkflows() {
-	tags := []string{"workflows"}
-	defDoc := "definition: nodes [{id, agent_type, name}] and edges [{from, to}] (to starts after from completed); " +
-		"acyclic, known agent types, unique node ids, edges between existing nodes, at most 50 nodes: else 422 naming the fault."
-	op(s, huma.Operation{OperationID: "list-workflows", Method: http.MethodGet, Path: "/workflows", Tags: tags,
-		Summary: "List workflows, newest first"}, "workflows.read", s.listWorkflows)
-	op(s, huma.Operation{OperationID: "create-workflow", Method: http.MethodPost, Path: "/workflows", Tags: tags,
-		Summary: "Create a workflow", Description: defDoc, DefaultStatus: http.StatusCreated, Errors: []int{422}},
-		"workflows.create", s.createWorkflow)
-	op(s, huma.Operation{OperationID: "get-workflow", Method: http.MethodGet, Path: "/workflows/{id}", Tags: tags,
-		Summary: "Get a workflow", Errors: []int{404}}, "workflows.read", s.getWorkflow)
-	op(s, huma.Operation{OperationID: "update-workflow", Method: http.MethodPatch, Path: "/workflows/{id}", Tags: tags,
-		Summary: "Change a workflow (runs already started keep their definition)", Description: defDoc,
-		Errors: []int{404, 422}}, "workflows.update", s.updateWorkflow)
-	op(s, huma.Operation{OperationID: "delete-workflow", Method: http.MethodDelete, Path: "/workflows/{id}", Tags: tags,
+// workflowDefinitionDoc describes a definition's rules on create and update.
+const workflowDefinitionDoc = "definition: nodes [{id, agent_type, name}] and edges [{from, to}] (to starts after from completed); " +
+	"acyclic, known agent types, unique node ids, edges between existing nodes, at most 50 nodes: else 422 naming the fault."
+
+var (
+	docListWorkflows = huma.Operation{OperationID: "list-workflows", Tags: []string{"workflows"},
+		Summary: "List workflows, newest first"}
+	docCreateWorkflow = huma.Operation{OperationID: "create-workflow", Tags: []string{"workflows"},
+		Summary: "Create a workflow", Description: workflowDefinitionDoc, DefaultStatus: http.StatusCreated, Errors: []int{422}}
+	docGetWorkflow = huma.Operation{OperationID: "get-workflow", Tags: []string{"workflows"},
+		Summary: "Get a workflow", Errors: []int{404}}
+	docUpdateWorkflow = huma.Operation{OperationID: "update-workflow", Tags: []string{"workflows"},
+		Summary: "Change a workflow (runs already started keep their definition)", Description: workflowDefinitionDoc,
+		Errors: []int{404, 422}}
+	docDeleteWorkflow = huma.Operation{OperationID: "delete-workflow", Tags: []string{"workflows"},
 		Summary: "Delete a workflow with its runs and their tasks", DefaultStatus: http.StatusNoContent,
-		Errors: []int{404}}, "workflows.delete", s.deleteWorkflow)
-	op(s, huma.Operation{OperationID: "run-workflow", Method: http.MethodPost, Path: "/workflows/{id}/run", Tags: tags,
+		Errors: []int{404}}
+	docRunWorkflow = huma.Operation{OperationID: "run-workflow", Tags: []string{"workflows"},
 		Summary: "Run a workflow",
 		Description: "Creates the run and, per node, an execution and its task in one transaction; the edges become task " +
 			"dependencies, so a node's task is claimable only once every node it depends on completed. A failed or " +
 			"cancelled node cancels everything downstream of it.",
-		DefaultStatus: http.StatusCreated, Errors: []int{404, 409, 422}}, "workflows.execute", s.runWorkflow)
-	op(s, huma.Operation{OperationID: "list-workflow-runs", Method: http.MethodGet, Path: "/workflows/{id}/runs", Tags: tags,
-		Summary: "List a workflow's runs, newest first", Errors: []int{404}}, "workflows.read", s.listWorkflowRuns)
-	op(s, huma.Operation{OperationID: "get-workflow-run", Method: http.MethodGet, Path: "/workflow-runs/{id}", Tags: tags,
-		Summary: "Get a run with the status of each node's task", Errors: []int{404}}, "workflows.read", s.getWorkflowRun)
-}
+		DefaultStatus: http.StatusCreated, Errors: []int{404, 409, 422}}
+	docListWorkflowRuns = huma.Operation{OperationID: "list-workflow-runs", Tags: []string{"workflows"},
+		Summary: "List a workflow's runs, newest first", Errors: []int{404}}
+	docGetWorkflowRun = huma.Operation{OperationID: "get-workflow-run", Tags: []string{"workflows"},
+		Summary: "Get a run with the status of each node's task", Errors: []int{404}}
+)
 
 type listWorkflowsInput struct{ PageParams }
 
