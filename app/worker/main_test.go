@@ -114,7 +114,7 @@ func newWorker(t *testing.T, alice *apitest.Client, name string) (uuid.UUID, str
 // queueTask queues one codegen task on octo/widgets issue 42 with its execution.
 func queueTask(t *testing.T, env *apitest.Env, org uuid.UUID) (task, execution uuid.UUID) {
 	t.Helper()
-	err := env.Store.Pool.QueryRow(context.Background(), `
+	err := env.DB.QueryRow(context.Background(), `
 		WITH r AS (
 			INSERT INTO repositories (organization_id, github_repo_id, full_name) VALUES ($1, 4242, 'octo/widgets')
 			ON CONFLICT (organization_id, github_repo_id) DO UPDATE SET full_name = excluded.full_name RETURNING id
@@ -143,7 +143,7 @@ func stateOf(t *testing.T, env *apitest.Env, id uuid.UUID) taskState {
 	t.Helper()
 	var s taskState
 	ctx := context.Background()
-	err := env.Store.Pool.QueryRow(ctx, `
+	err := env.DB.QueryRow(ctx, `
 		SELECT t.status, e.status, t.lease_owner, t.retry_count, e.pr_number, e.quality_score::float8,
 			coalesce((SELECT array_agg(l.stream || ': ' || l.message ORDER BY l.id) FROM execution_logs l WHERE l.execution_id = e.id), '{}')
 		FROM tasks t JOIN agent_executions e ON e.id = t.execution_id WHERE t.id = $1`, id).

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/miyabi/miyabi/app/internal/config"
 	"github.com/miyabi/miyabi/app/internal/fakegithub"
@@ -31,6 +32,7 @@ type Env struct {
 	T      testing.TB
 	URL    string // http://127.0.0.1:port
 	Store  *store.Store
+	DB     *pgxpool.Pool // the store's database, for setting up what the API cannot
 	GitHub *fakegithub.Server
 	Config config.Config
 	Server *httpapi.Server
@@ -43,12 +45,13 @@ type Option func(*config.Config)
 // New starts the API in development mode (dev login on) unless an option says otherwise.
 func New(t testing.TB, opts ...Option) *Env {
 	t.Helper()
-	return NewOn(t, testdb.New(t), opts...)
+	return NewOn(t, testdb.Pool(t), opts...)
 }
 
-// NewOn starts the API over a given store (a database behind a proxy, say).
-func NewOn(t testing.TB, st *store.Store, opts ...Option) *Env {
+// NewOn starts the API over a given pool (a database behind a proxy, say).
+func NewOn(t testing.TB, pool *pgxpool.Pool, opts ...Option) *Env {
 	t.Helper()
+	st := store.New(pool)
 	fake := fakegithub.New("test-client", "test-client-secret-0123456789abcdef")
 	gh := httptest.NewServer(fake)
 	t.Cleanup(gh.Close)
@@ -63,7 +66,7 @@ func NewOn(t testing.TB, st *store.Store, opts ...Option) *Env {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	e := &Env{T: t, Store: st, GitHub: fake}
+	e := &Env{T: t, Store: st, DB: pool, GitHub: fake}
 	var handler http.Handler
 	hs := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	hs.Start()

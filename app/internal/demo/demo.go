@@ -10,8 +10,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/miyabi/miyabi/app/internal/auth"
+	"github.com/miyabi/miyabi/app/internal/devid"
 	"github.com/miyabi/miyabi/app/internal/domain"
-	"github.com/miyabi/miyabi/app/internal/fakegithub"
 	"github.com/miyabi/miyabi/app/internal/store"
 )
 
@@ -28,16 +28,15 @@ func Seed(ctx context.Context, st *store.Store, sealer *auth.Sealer) (uuid.UUID,
 	ids := make([]uuid.UUID, len(people))
 	for i, p := range people {
 		u, _, err := st.UpsertUser(ctx, store.SignIn{
-			GitHubID: fakegithub.UserID(p.login), Login: p.login, Name: p.name, Email: p.email,
-			SealToken: func(id uuid.UUID) []byte { return sealer.Seal([]byte(fakegithub.TokenFor(p.login)), id[:]) },
+			GitHubID: devid.UserID(p.login), Login: p.login, Name: p.name, Email: p.email,
+			SealToken: func(id uuid.UUID) []byte { return sealer.Seal([]byte(devid.TokenFor(p.login)), id[:]) },
 		})
 		if err != nil {
 			return uuid.Nil, fmt.Errorf("seed %s: %w", p.login, err)
 		}
 		ids[i] = u.ID
 	}
-	var orgID uuid.UUID
-	err := st.Pool.QueryRow(ctx, `SELECT id FROM organizations WHERE slug = $1`, OrgSlug).Scan(&orgID)
+	orgID, err := st.OrganizationIDBySlug(ctx, OrgSlug)
 	if err != nil {
 		o, err := st.CreateOrganization(ctx, ids[0], "Miyabi Demo", OrgSlug, "A demo organization: alice owns it, bob is a member.")
 		if err != nil {
@@ -45,13 +44,11 @@ func Seed(ctx context.Context, st *store.Store, sealer *auth.Sealer) (uuid.UUID,
 		}
 		orgID = o.ID
 	}
-	if _, err := st.Pool.Exec(ctx, `
-		INSERT INTO organization_members (organization_id, user_id, role, status, joined_at)
-		VALUES ($1, $2, 'member', 'active', now()) ON CONFLICT DO NOTHING`, orgID, ids[1]); err != nil {
+	if err := st.EnsureMember(ctx, orgID, ids[1], "member"); err != nil {
 		return uuid.Nil, fmt.Errorf("seed membership: %w", err)
 	}
-	var teamID uuid.UUID
-	if err := st.Pool.QueryRow(ctx, `SELECT id FROM teams WHERE organization_id = $1 AND slug = 'agents'`, orgID).Scan(&teamID); err != nil {
+	teamID, err := st.TeamIDBySlug(ctx, orgID, "agents")
+	if err != nil {
 		t, err := st.CreateTeam(ctx, orgID, "Agents", "agents", "The people who look after the agents.")
 		if err != nil && domain.ErrorCode(err) != domain.CodeConflict {
 			return uuid.Nil, fmt.Errorf("seed team: %w", err)

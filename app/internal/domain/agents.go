@@ -35,3 +35,12 @@ func AgentTypes() []string {
 	}
 	return out
 }
+
+// CheckAgentType is the one agent-type check of every request that names one: t must be
+// in the catalogue, else a 422 naming field.
+func CheckAgentType(field, t string) error {
+	if !KnownAgentType(t) {
+		return Invalid(field, "unknown agent type %q (known: %v)", t, AgentTypes())
+	}
+	return nil
+}

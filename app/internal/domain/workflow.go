@@ -49,8 +49,8 @@ func (d WorkflowDefinition) Validate(field string) error {
 			return Invalid(at+".id", "%q is already the id of nodes[%d]", n.ID, j)
 		}
 		index[n.ID] = i
-		if !KnownAgentType(n.AgentType) {
-			return Invalid(at+".agent_type", "unknown agent type %q (known: %v)", n.AgentType, AgentTypes())
+		if err := CheckAgentType(at+".agent_type", n.AgentType); err != nil {
+			return err
 		}
 		if n.Name == "" {
 			return Invalid(at+".name", "is required")

@@ -11,28 +11,24 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"hash/fnv"
 	"html/template"
 	"net/http"
 	"net/url"
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/miyabi/miyabi/app/internal/devid"
 )
 
-// TokenPrefix marks tokens this fake issues; TokenFor gives the one for a login, which is
-// also what the dev login stores, so repository lookups work for dev users.
-const TokenPrefix = "gho_fake_"
+// The fake issues and accepts the development identities (package devid).
+const TokenPrefix = devid.TokenPrefix
 
 // TokenFor is the token the fake accepts for login.
-func TokenFor(login string) string { return TokenPrefix + strings.ToLower(login) }
+func TokenFor(login string) string { return devid.TokenFor(login) }
 
 // UserID is the numeric GitHub id the fake gives login (stable across runs).
-func UserID(login string) int64 {
-	h := fnv.New32a()
-	h.Write([]byte(strings.ToLower(login)))
-	return 1_000_000 + int64(h.Sum32()%900_000_000)
-}
+func UserID(login string) int64 { return devid.UserID(login) }
 
 // User is an account the fake knows.
 type User struct {

@@ -10,8 +10,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/miyabi/miyabi/app/internal/auth"
+	"github.com/miyabi/miyabi/app/internal/devid"
 	"github.com/miyabi/miyabi/app/internal/domain"
-	"github.com/miyabi/miyabi/app/internal/fakegithub"
 	"github.com/miyabi/miyabi/app/internal/github"
 	"github.com/miyabi/miyabi/app/internal/store"
 )
@@ -338,8 +338,8 @@ type devLoginInput struct {
 // devLogin signs in as the fake GitHub would: same numeric id, same token, so a dev
 // user and the same login through "Sign in with GitHub" against the fake are one person.
 func (s *Server) devLogin(ctx context.Context, in *devLoginInput) (*sessionOutput, error) {
-	gu := github.User{ID: fakegithub.UserID(in.Body.Login), Login: in.Body.Login, Name: in.Body.Name, Email: in.Body.Email}
-	out, refresh, err := s.signIn(ctx, gu, fakegithub.TokenFor(in.Body.Login), in.UserAgent)
+	gu := github.User{ID: devid.UserID(in.Body.Login), Login: in.Body.Login, Name: in.Body.Name, Email: in.Body.Email}
+	out, refresh, err := s.signIn(ctx, gu, devid.TokenFor(in.Body.Login), in.UserAgent)
 	if err != nil {
 		return nil, err
 	}

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"errors"
 	"net/http"
 	"strings"
 
@@ -10,7 +9,6 @@ import (
 
 	"github.com/miyabi/miyabi/app/internal/auth"
 	"github.com/miyabi/miyabi/app/internal/domain"
-	"github.com/miyabi/miyabi/app/internal/store"
 )
 
 // Principal is the signed-in person behind a request, in their active organization (or,
@@ -94,7 +92,7 @@ func (s *Server) authenticateWorker(hctx huma.Context) (*WorkerPrincipal, bool) 
 }
 
 func (s *Server) denyErr(hctx huma.Context, err error, msg string) {
-	if errors.Is(err, store.ErrSessionEnded) || domain.ErrorCode(err) == domain.CodeNotFound {
+	if code := domain.ErrorCode(err); code == domain.CodeUnauthorized || code == domain.CodeNotFound {
 		s.deny(hctx, http.StatusUnauthorized, msg)
 		return
 	}

@@ -51,7 +51,7 @@ func resolve(doc *huma.OpenAPI, s *huma.Schema) *huma.Schema {
 func fingerprint(t *testing.T, env *apitest.Env) string {
 	t.Helper()
 	var fp string
-	err := env.Store.Pool.QueryRow(context.Background(), `
+	err := env.DB.QueryRow(context.Background(), `
 		SELECT string_agg(format('%s=%s', c.relname, (xpath('/row/n/text()',
 			query_to_xml(format('SELECT count(*) AS n FROM %I', c.relname), false, true, '')))[1]::text), ',' ORDER BY c.relname)
 		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace

@@ -40,7 +40,7 @@ func addWorker(t *testing.T, env *apitest.Env, org uuid.UUID, heartbeat *time.Ti
 	hash := make([]byte, 32)
 	_, _ = rand.Read(hash)
 	var id uuid.UUID
-	if err := env.Store.Pool.QueryRow(t.Context(), `INSERT INTO workers (organization_id, name, token_hash, agent_types, last_heartbeat_at)
+	if err := env.DB.QueryRow(t.Context(), `INSERT INTO workers (organization_id, name, token_hash, agent_types, last_heartbeat_at)
 		VALUES ($1, 'w-'||substr(md5(random()::text),1,8), $2, $3, $4) RETURNING id`, org, hash, types, heartbeat).Scan(&id); err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/miyabi/miyabi/app/internal/domain"
 	"github.com/miyabi/miyabi/app/internal/perm"
@@ -43,7 +42,7 @@ func executionOut(e store.Execution) ExecutionOut {
 	}
 	return ExecutionOut{ID: e.ID, RepositoryID: e.RepositoryID, RepositoryFullName: e.RepositoryFullName,
 		WorkflowRunID: e.WorkflowRunID, TaskID: e.TaskID, AgentType: e.AgentType, IssueNumber: e.IssueNumber,
-		Status: e.Status, Options: e.Options, PRNumber: e.PRNumber, QualityScore: e.QualityScore, Summary: e.Summary,
+		Status: string(e.Status), Options: e.Options, PRNumber: e.PRNumber, QualityScore: e.QualityScore, Summary: e.Summary,
 		Error: e.Error, CreatedBy: e.CreatedBy, CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt,
 		StartedAt: e.StartedAt, CompletedAt: e.CompletedAt}
 }
@@ -79,7 +78,7 @@ type executeInput struct {
 	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Makes a retried request return the first result"`
 	Body           struct {
 		RepositoryID uuid.UUID      `json:"repository_id" format:"uuid"`
-		IssueNumber  int            `json:"issue_number" minimum:"1" maximum:"2147483647"`
+		IssueNumber  IssueNumber    `json:"issue_number"`
 		AgentType    string         `json:"agent_type" minLength:"1" maxLength:"40" example:"codegen"`
 		Options      map[string]any `json:"options,omitempty" doc:"Passed to the agent; priority (P0, P1, P2) sets the task priority"`
 	}
@@ -94,40 +93,26 @@ type executeOutput struct {
 func (s *Server) executeAgent(ctx context.Context, in *executeInput) (*executeOutput, error) {
 	p := principalFrom(ctx)
 	b := in.Body
-	if !domain.KnownAgentType(b.AgentType) {
-		return nil, domain.Invalid("body.agent_type", "unknown agent type %q (known: %v)", b.AgentType, domain.AgentTypes())
-	}
 	priority, err := priorityOption(b.Options)
 	if err != nil {
 		return nil, err
 	}
-	repo, err := s.store.Repository(ctx, p.OrgID, b.RepositoryID)
-	if domain.ErrorCode(err) == domain.CodeNotFound {
-		return nil, domain.Invalid("body.repository_id", "no repository with this id in the organization")
-	}
+	repo, err := s.checkLaunch(ctx, launchTarget{RepositoryID: &b.RepositoryID, AgentType: &b.AgentType, Agents: true,
+		Need: []perm.Permission{perm.AgentsExecute}})
 	if err != nil {
 		return nil, err
-	}
-	if err := s.mayOnTeam(ctx, perm.AgentsExecute, repo.TeamID); err != nil {
-		return nil, err
-	}
-	if !repo.IsActive {
-		return nil, domain.Errorf(domain.CodeConflict, "%s is deactivated; activate it before launching agents on it", repo.FullName)
 	}
 	key, err := idempotencyKey(p, "POST /agents/execute", in.IdempotencyKey, b)
 	if err != nil {
 		return nil, err
 	}
-	issue := b.IssueNumber
-	out, replayed, err := store.Idempotent(ctx, s.store, key, http.StatusCreated, func(tx pgx.Tx) (ExecuteOut, error) {
-		ex, task, err := store.LaunchAgentTx(ctx, tx, p.OrgID,
-			store.NewExecution{RepositoryID: &repo.ID, AgentType: b.AgentType, IssueNumber: &issue, Options: b.Options, CreatedBy: p.UserID},
-			store.NewTask{Name: fmt.Sprintf("%s on %s#%d", b.AgentType, repo.FullName, issue), Priority: priority, CreatedBy: p.UserID})
-		if err != nil {
-			return ExecuteOut{}, err
-		}
-		return ExecuteOut{Execution: executionOut(ex), Task: taskOut(task)}, nil
-	})
+	issue := int(b.IssueNumber)
+	out, replayed, err := store.LaunchAgentOnce(ctx, s.store, key, http.StatusCreated, p.OrgID,
+		store.NewExecution{RepositoryID: &repo.ID, AgentType: b.AgentType, IssueNumber: &issue, Options: b.Options, CreatedBy: p.UserID},
+		store.NewTask{Name: fmt.Sprintf("%s on %s#%d", b.AgentType, repo.FullName, issue), Priority: priority, CreatedBy: p.UserID},
+		func(e store.Execution, t store.Task) ExecuteOut {
+			return ExecuteOut{Execution: executionOut(e), Task: taskOut(t)}
+		})
 	if err != nil {
 		return nil, err
 	}

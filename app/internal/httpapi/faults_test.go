@@ -30,11 +30,10 @@ func TestDatabaseRestartUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	st := store.New(pool)
 	if err := store.Migrate(ctx, pool, discardLog()); err != nil {
 		t.Fatal(err)
 	}
-	env := apitest.NewOn(t, st, func(c *config.Config) { c.RequestTimeout = 3 * time.Second })
+	env := apitest.NewOn(t, pool, func(c *config.Config) { c.RequestTimeout = 3 * time.Second })
 	alice := env.Login("alice")
 	org := newTeamOrg(t, alice, "Durable")
 
@@ -121,7 +120,7 @@ func TestPoolExhaustedAnswers503(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	env := apitest.NewOn(t, store.New(pool), func(c *config.Config) { c.RequestTimeout = time.Second })
+	env := apitest.NewOn(t, pool, func(c *config.Config) { c.RequestTimeout = time.Second })
 	alice := env.Login("alice")
 	held, err := pool.Acquire(ctx)
 	if err != nil {

@@ -12,7 +12,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/miyabi/miyabi/app/internal/apitest"
-	"github.com/miyabi/miyabi/app/internal/store"
 	"github.com/miyabi/miyabi/app/internal/testdb"
 )
 
@@ -23,7 +22,7 @@ func TestHealthFollowsTheDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	env := apitest.NewOn(t, store.New(pool))
+	env := apitest.NewOn(t, pool)
 	c := env.Anonymous()
 
 	var h struct {

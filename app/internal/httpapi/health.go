@@ -45,8 +45,8 @@ func (s *Server) health(ctx context.Context, _ *struct{}) (*healthOutput, error)
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	out := &healthOutput{Status: http.StatusOK, Body: healthBody{Status: "ok", Version: s.deps.Version}}
-	st := s.store.Pool.Stat()
-	out.Body.Database.Pool = poolStats{Total: st.TotalConns(), Idle: st.IdleConns(), Acquired: st.AcquiredConns(), Max: st.MaxConns()}
+	st := s.store.Stats()
+	out.Body.Database.Pool = poolStats{Total: st.Total, Idle: st.Idle, Acquired: st.Acquired, Max: st.Max}
 	latency, err := s.store.Ping(ctx)
 	if err != nil {
 		s.log.WarnContext(ctx, "health: database unreachable", "error", err)

@@ -19,7 +19,7 @@ import (
 func countSessions(t *testing.T, env *apitest.Env) int {
 	t.Helper()
 	var n int
-	if err := env.Store.Pool.QueryRow(context.Background(), `SELECT count(*) FROM sessions`).Scan(&n); err != nil {
+	if err := env.DB.QueryRow(context.Background(), `SELECT count(*) FROM sessions`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -102,7 +102,7 @@ func TestGitHubSignIn(t *testing.T) {
 	}
 	// the GitHub token is stored encrypted, never in clear
 	var sealed []byte
-	_ = env.Store.Pool.QueryRow(context.Background(), `SELECT github_token_enc FROM users WHERE login = 'bob'`).Scan(&sealed)
+	_ = env.DB.QueryRow(context.Background(), `SELECT github_token_enc FROM users WHERE login = 'bob'`).Scan(&sealed)
 	if len(sealed) == 0 || strings.Contains(string(sealed), "gho_") {
 		t.Fatalf("github token not sealed: %q", sealed)
 	}
@@ -110,7 +110,7 @@ func TestGitHubSignIn(t *testing.T) {
 	c2 := env.Anonymous()
 	c2.Do("GET", startSignIn(t, env, c2, "/").String(), nil).Expect(302)
 	var n int
-	_ = env.Store.Pool.QueryRow(context.Background(), `SELECT count(*) FROM organizations WHERE is_personal`).Scan(&n)
+	_ = env.DB.QueryRow(context.Background(), `SELECT count(*) FROM organizations WHERE is_personal`).Scan(&n)
 	if n != 1 {
 		t.Fatalf("%d personal organizations after two sign-ins", n)
 	}

@@ -123,7 +123,7 @@ func TestMaxMembersIsEnforced(t *testing.T) {
 	env := apitest.New(t)
 	alice, bob, carol := env.Login("alice"), env.Login("bob"), env.Login("carol")
 	org := newTeamOrg(t, alice, "Tiny")
-	if _, err := env.Store.Pool.Exec(context.Background(), `UPDATE organizations SET max_members = 2 WHERE id = $1`, org.ID); err != nil {
+	if _, err := env.DB.Exec(context.Background(), `UPDATE organizations SET max_members = 2 WHERE id = $1`, org.ID); err != nil {
 		t.Fatal(err)
 	}
 	invite(t, alice, bob, org.ID, "member")
@@ -241,10 +241,10 @@ func TestIdentityRoutesAcrossOrganizations(t *testing.T) {
 	var name string
 	var members, teams, invites int
 	ctx := context.Background()
-	_ = env.Store.Pool.QueryRow(ctx, `SELECT name FROM organizations WHERE id = $1`, org.ID).Scan(&name)
-	_ = env.Store.Pool.QueryRow(ctx, `SELECT count(*) FROM organization_members WHERE organization_id = $1`, org.ID).Scan(&members)
-	_ = env.Store.Pool.QueryRow(ctx, `SELECT count(*) FROM teams WHERE organization_id = $1`, org.ID).Scan(&teams)
-	_ = env.Store.Pool.QueryRow(ctx, `SELECT count(*) FROM invitations WHERE organization_id = $1 AND status = 'pending'`, org.ID).Scan(&invites)
+	_ = env.DB.QueryRow(ctx, `SELECT name FROM organizations WHERE id = $1`, org.ID).Scan(&name)
+	_ = env.DB.QueryRow(ctx, `SELECT count(*) FROM organization_members WHERE organization_id = $1`, org.ID).Scan(&members)
+	_ = env.DB.QueryRow(ctx, `SELECT count(*) FROM teams WHERE organization_id = $1`, org.ID).Scan(&teams)
+	_ = env.DB.QueryRow(ctx, `SELECT count(*) FROM invitations WHERE organization_id = $1 AND status = 'pending'`, org.ID).Scan(&invites)
 	if name != "Secret" || members != 2 || teams != 1 || invites != 1 {
 		t.Fatalf("organization changed: name=%s members=%d teams=%d invites=%d", name, members, teams, invites)
 	}
@@ -277,7 +277,7 @@ func TestIdentityWritesRejectBadInput(t *testing.T) {
 	}
 	ctx := context.Background()
 	count := func() (n int) {
-		_ = env.Store.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM organizations) + (SELECT count(*) FROM invitations) + (SELECT count(*) FROM teams) + (SELECT count(*) FROM users)`).Scan(&n)
+		_ = env.DB.QueryRow(ctx, `SELECT (SELECT count(*) FROM organizations) + (SELECT count(*) FROM invitations) + (SELECT count(*) FROM teams) + (SELECT count(*) FROM users)`).Scan(&n)
 		return n
 	}
 	before := count()

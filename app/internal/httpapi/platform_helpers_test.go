@@ -106,7 +106,7 @@ func mvFail() store.Move     { return store.Move{Action: domain.ActFail, Error: 
 func countRows(t *testing.T, env *apitest.Env, sql string, args ...any) int {
 	t.Helper()
 	var n int
-	if err := env.Store.Pool.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+	if err := env.DB.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -117,10 +117,10 @@ func teamWith(t *testing.T, env *apitest.Env, org uuid.UUID, member uuid.UUID, r
 	t.Helper()
 	ctx := context.Background()
 	var team uuid.UUID
-	if err := env.Store.Pool.QueryRow(ctx, `INSERT INTO teams (organization_id, name, slug) VALUES ($1, 'Core', 'core-'||substr(md5(random()::text),1,6)) RETURNING id`, org).Scan(&team); err != nil {
+	if err := env.DB.QueryRow(ctx, `INSERT INTO teams (organization_id, name, slug) VALUES ($1, 'Core', 'core-'||substr(md5(random()::text),1,6)) RETURNING id`, org).Scan(&team); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := env.Store.Pool.Exec(ctx, `INSERT INTO team_members (team_id, user_id, role) VALUES ($1, $2, $3)`, team, member, role); err != nil {
+	if _, err := env.DB.Exec(ctx, `INSERT INTO team_members (team_id, user_id, role) VALUES ($1, $2, $3)`, team, member, role); err != nil {
 		t.Fatal(err)
 	}
 	return team

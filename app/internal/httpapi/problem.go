@@ -4,13 +4,12 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 
 	"github.com/danielgtaylor/huma/v2"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/miyabi/miyabi/app/internal/domain"
+	"github.com/miyabi/miyabi/app/internal/store"
 )
 
 // Problem is the one error body of the API: RFC 9457 problem+json, as huma writes it,
@@ -82,6 +81,7 @@ func problemFor(ctx context.Context, log *slog.Logger, err error) *Problem {
 		return huma.NewErrorWithContext(nil, se.GetStatus(), se.Error()).(*Problem)
 	}
 	rid := requestIDFrom(ctx)
+	err = store.DomainError(err)
 	var de *domain.Error
 	if errors.As(err, &de) && de.Code != domain.CodeInternal {
 		status := statusOf[de.Code]
@@ -89,15 +89,13 @@ func problemFor(ctx context.Context, log *slog.Logger, err error) *Problem {
 		for _, f := range de.Fields {
 			p.Errors = append(p.Errors, &huma.ErrorDetail{Location: f.Field, Message: f.Message, Value: f.Value})
 		}
-		if status >= 500 {
+		switch {
+		case de.Code == domain.CodeUnavailable:
+			log.WarnContext(ctx, "database unavailable", "request_id", rid, "error", err)
+		case status >= 500:
 			log.ErrorContext(ctx, "request failed", "request_id", rid, "error", err)
 		}
 		return p
-	}
-	if unavailable(err) {
-		log.WarnContext(ctx, "database unavailable", "request_id", rid, "error", err)
-		return &Problem{Type: "about:blank", Title: http.StatusText(503), Status: 503,
-			Detail: "The database is unavailable; try again shortly.", RequestID: rid}
 	}
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 		// the client went away; nobody reads this answer
@@ -105,29 +103,4 @@ func problemFor(ctx context.Context, log *slog.Logger, err error) *Problem {
 	}
 	log.ErrorContext(ctx, "internal error", "request_id", rid, "error", err)
 	return &Problem{Type: "about:blank", Title: http.StatusText(500), Status: 500, Detail: "Internal error.", RequestID: rid}
-}
-
-// unavailable reports whether err means the database cannot be reached or is out of
-// room, as opposed to a bug: connect failures, a pool that stayed exhausted past the
-// request deadline, a server shutting down, a full disk.
-func unavailable(err error) bool {
-	var ce *pgconn.ConnectError
-	if errors.As(err, &ce) {
-		return true
-	}
-	var ne net.Error
-	if errors.As(err, &ne) {
-		return true
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return true
-	}
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		switch pgErr.Code[:2] {
-		case "08", "53", "57": // connection exception, insufficient resources, operator intervention
-			return true
-		}
-	}
-	return pgconn.SafeToRetry(err)
 }

@@ -80,7 +80,7 @@ func TestRolePermissionMatrix(t *testing.T) {
 			if role == "owner" {
 				caller = owner.For(t)
 			} else {
-				if _, err := env.Store.Pool.Exec(context.Background(), `INSERT INTO organization_members (organization_id, user_id, role, status, joined_at)
+				if _, err := env.DB.Exec(context.Background(), `INSERT INTO organization_members (organization_id, user_id, role, status, joined_at)
 					VALUES ($1, $2, $3, 'active', now())`, org.ID, caller.UserID, role); err != nil {
 					t.Fatal(err)
 				}

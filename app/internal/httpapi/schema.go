@@ -5,6 +5,8 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/google/uuid"
+
+	"github.com/miyabi/miyabi/app/internal/workerapi"
 )
 
 // uuidSchema makes every uuid.UUID in the document a string of format uuid, so huma
@@ -16,12 +18,7 @@ func (uuidSchema) Schema(huma.Registry) *huma.Schema {
 }
 
 // AgentTypeName is an agent type as a request names it (bounded like the schema's CHECK).
-type AgentTypeName string
-
-func (AgentTypeName) Schema(huma.Registry) *huma.Schema {
-	max := 40
-	return &huma.Schema{Type: huma.TypeString, MaxLength: &max, Pattern: "^[a-z][a-z0-9_-]{0,39}$"}
-}
+type AgentTypeName = workerapi.AgentTypeName
 
 func agentTypeNames(in []AgentTypeName) []string {
 	out := make([]string, len(in))

@@ -8,7 +8,6 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/miyabi/miyabi/app/internal/domain"
 	"github.com/miyabi/miyabi/app/internal/perm"
@@ -53,7 +52,7 @@ func taskOut(t store.Task) TaskOut {
 	if t.DependsOn == nil {
 		t.DependsOn = []uuid.UUID{}
 	}
-	return TaskOut{ID: t.ID, Name: t.Name, Description: t.Description, Status: t.Status, Priority: t.Priority,
+	return TaskOut{ID: t.ID, Name: t.Name, Description: t.Description, Status: string(t.Status), Priority: t.Priority,
 		AgentType: t.AgentType, RepositoryID: t.RepositoryID, IssueNumber: t.IssueNumber, ExecutionID: t.ExecutionID,
 		WorkflowRunID: t.WorkflowRunID, WorkflowNodeID: t.WorkflowNodeID, Metadata: t.Metadata, Result: t.Result,
 		Error: t.Error, RetryCount: t.RetryCount, MaxRetries: t.MaxRetries, DepsPending: t.DepsPending, DependsOn: t.DependsOn,
@@ -154,7 +153,7 @@ type createTaskInput struct {
 		Priority     string         `json:"priority,omitempty" enum:"P0,P1,P2" doc:"Default P1"`
 		RepositoryID *uuid.UUID     `json:"repository_id,omitempty" format:"uuid"`
 		AgentType    *string        `json:"agent_type,omitempty" minLength:"1" maxLength:"40"`
-		IssueNumber  *int           `json:"issue_number,omitempty" minimum:"1" maximum:"2147483647"`
+		IssueNumber  *IssueNumber   `json:"issue_number,omitempty"`
 		Metadata     map[string]any `json:"metadata,omitempty"`
 		DependsOn    []uuid.UUID    `json:"depends_on,omitempty" format:"uuid" maxItems:"50" doc:"Tasks that must complete before this one starts"`
 	}
@@ -169,9 +168,6 @@ type createTaskOutput struct {
 func (s *Server) createTask(ctx context.Context, in *createTaskInput) (*createTaskOutput, error) {
 	p := principalFrom(ctx)
 	b := in.Body
-	if b.AgentType != nil && !domain.KnownAgentType(*b.AgentType) {
-		return nil, domain.Invalid("body.agent_type", "unknown agent type %q (known: %v)", *b.AgentType, domain.AgentTypes())
-	}
 	seen := map[uuid.UUID]bool{}
 	for i, d := range b.DependsOn {
 		if seen[d] {
@@ -179,42 +175,21 @@ func (s *Server) createTask(ctx context.Context, in *createTaskInput) (*createTa
 		}
 		seen[d] = true
 	}
-	var teamID *uuid.UUID
-	if b.RepositoryID != nil {
-		repo, err := s.store.Repository(ctx, p.OrgID, *b.RepositoryID)
-		if domain.ErrorCode(err) == domain.CodeNotFound {
-			return nil, domain.Invalid("body.repository_id", "no repository with this id in the organization")
-		}
-		if err != nil {
-			return nil, err
-		}
-		teamID = repo.TeamID
-		if b.AgentType != nil && !repo.IsActive {
-			return nil, domain.Errorf(domain.CodeConflict, "%s is deactivated; activate it before launching agents on it", repo.FullName)
-		}
-	}
-	if err := s.mayOnTeam(ctx, perm.TasksCreate, teamID); err != nil {
-		return nil, err
-	}
+	target := launchTarget{RepositoryID: b.RepositoryID, AgentType: b.AgentType, Need: []perm.Permission{perm.TasksCreate}}
 	if b.AgentType != nil {
 		// an agent task launches an agent
-		if err := s.mayOnTeam(ctx, perm.AgentsExecute, teamID); err != nil {
-			return nil, err
-		}
+		target.Agents, target.Need = true, append(target.Need, perm.AgentsExecute)
+	}
+	if _, err := s.checkLaunch(ctx, target); err != nil {
+		return nil, err
 	}
 	key, err := idempotencyKey(p, "POST /tasks", in.IdempotencyKey, b)
 	if err != nil {
 		return nil, err
 	}
-	out, replayed, err := store.Idempotent(ctx, s.store, key, http.StatusCreated, func(tx pgx.Tx) (TaskOut, error) {
-		t, err := store.CreateTaskTx(ctx, tx, p.OrgID, store.NewTask{Name: b.Name, Description: b.Description, Priority: b.Priority,
-			AgentType: b.AgentType, RepositoryID: b.RepositoryID, IssueNumber: b.IssueNumber, Metadata: b.Metadata,
-			DependsOn: b.DependsOn, CreatedBy: p.UserID})
-		if err != nil {
-			return TaskOut{}, err
-		}
-		return taskOut(t), nil
-	})
+	out, replayed, err := store.CreateTaskOnce(ctx, s.store, key, http.StatusCreated, p.OrgID, store.NewTask{Name: b.Name,
+		Description: b.Description, Priority: b.Priority, AgentType: b.AgentType, RepositoryID: b.RepositoryID,
+		IssueNumber: b.IssueNumber.int(), Metadata: b.Metadata, DependsOn: b.DependsOn, CreatedBy: p.UserID}, taskOut)
 	if err != nil {
 		return nil, err
 	}

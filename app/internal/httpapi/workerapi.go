@@ -10,6 +10,7 @@ import (
 
 	"github.com/miyabi/miyabi/app/internal/domain"
 	"github.com/miyabi/miyabi/app/internal/store"
+	"github.com/miyabi/miyabi/app/internal/workerapi"
 )
 
 // Lease lengths a worker may ask for. A worker heartbeats at least three times per
@@ -48,21 +49,9 @@ func leaseOf(secs int) time.Duration {
 	return time.Duration(secs) * time.Second
 }
 
-type heartbeatInput struct {
-	Body struct {
-		TaskIDs      []uuid.UUID `json:"task_ids,omitempty" maxItems:"64" doc:"The tasks it is running; every task it holds when omitted"`
-		Version      *string     `json:"version,omitempty" maxLength:"64"`
-		LeaseSeconds int         `json:"lease_seconds,omitempty" minimum:"1" maximum:"600" doc:"Renew leases for this long (default 60)"`
-	}
-}
+type heartbeatInput struct{ Body workerapi.HeartbeatInputBody }
 
-// HeartbeatOut tells a worker what to stop.
-type HeartbeatOut struct {
-	Cancel       []uuid.UUID `json:"cancel" doc:"Tasks to stop now: cancelled, or no longer this worker's"`
-	LeaseSeconds int         `json:"lease_seconds" doc:"How long the renewed leases last"`
-}
-
-type heartbeatOutput struct{ Body HeartbeatOut }
+type heartbeatOutput struct{ Body workerapi.HeartbeatOut }
 
 func (s *Server) workerHeartbeat(ctx context.Context, in *heartbeatInput) (*heartbeatOutput, error) {
 	w := workerFrom(ctx)
@@ -71,47 +60,18 @@ func (s *Server) workerHeartbeat(ctx context.Context, in *heartbeatInput) (*hear
 	if err != nil {
 		return nil, err
 	}
-	return &heartbeatOutput{Body: HeartbeatOut{Cancel: stop, LeaseSeconds: int(lease.Seconds())}}, nil
+	return &heartbeatOutput{Body: workerapi.HeartbeatOut{Cancel: stop, LeaseSeconds: int(lease.Seconds())}}, nil
 }
 
-type claimInput struct {
-	Body struct {
-		AgentTypes   []AgentTypeName `json:"agent_types,omitempty" maxItems:"20" doc:"Only these of the worker's agent types"`
-		Max          int             `json:"max,omitempty" minimum:"1" maximum:"16" default:"1" doc:"At most this many tasks"`
-		LeaseSeconds int             `json:"lease_seconds,omitempty" minimum:"1" maximum:"600" doc:"Lease length (default 60); heartbeat at least three times per lease"`
-	}
-}
+type claimInput struct{ Body workerapi.ClaimInputBody }
 
-// WorkerTask is a claimed task with all a worker needs to run it.
-type WorkerTask struct {
-	ID             uuid.UUID      `json:"id"`
-	ExecutionID    *uuid.UUID     `json:"execution_id" nullable:"true"`
-	WorkflowRunID  *uuid.UUID     `json:"workflow_run_id" nullable:"true"`
-	Name           string         `json:"name"`
-	Priority       string         `json:"priority" enum:"P0,P1,P2"`
-	AgentType      string         `json:"agent_type"`
-	Repository     *string        `json:"repository" doc:"owner/name"`
-	IssueNumber    *int           `json:"issue_number"`
-	Metadata       map[string]any `json:"metadata"`
-	Options        map[string]any `json:"options" doc:"The execution's options"`
-	TimeoutSeconds int            `json:"timeout_seconds"`
-	RetryCount     int            `json:"retry_count"`
-	LeaseExpiresAt time.Time      `json:"lease_expires_at"`
-}
-
-func workerTask(t store.ClaimedTask) WorkerTask {
-	return WorkerTask{ID: t.ID, ExecutionID: t.ExecutionID, WorkflowRunID: t.WorkflowRunID, Name: t.Name, Priority: t.Priority,
+func workerTask(t store.ClaimedTask) workerapi.WorkerTask {
+	return workerapi.WorkerTask{ID: t.ID, ExecutionID: t.ExecutionID, WorkflowRunID: t.WorkflowRunID, Name: t.Name, Priority: t.Priority,
 		AgentType: t.AgentType, Repository: t.Repository, IssueNumber: t.IssueNumber, Metadata: t.Metadata, Options: t.Options,
 		TimeoutSeconds: t.TimeoutSeconds, RetryCount: t.RetryCount, LeaseExpiresAt: t.LeaseExpiresAt}
 }
 
-// ClaimOut is what a claim handed out (possibly nothing).
-type ClaimOut struct {
-	Tasks        []WorkerTask `json:"tasks"`
-	LeaseSeconds int          `json:"lease_seconds"`
-}
-
-type claimOutput struct{ Body ClaimOut }
+type claimOutput struct{ Body workerapi.ClaimOut }
 
 func (s *Server) workerClaim(ctx context.Context, in *claimInput) (*claimOutput, error) {
 	w := workerFrom(ctx)
@@ -125,7 +85,7 @@ func (s *Server) workerClaim(ctx context.Context, in *claimInput) (*claimOutput,
 		max = 1
 	}
 	lease := leaseOf(in.Body.LeaseSeconds)
-	out := &claimOutput{Body: ClaimOut{Tasks: []WorkerTask{}, LeaseSeconds: int(lease.Seconds())}}
+	out := &claimOutput{Body: workerapi.ClaimOut{Tasks: []workerapi.WorkerTask{}, LeaseSeconds: int(lease.Seconds())}}
 	if len(types) == 0 {
 		return out, nil
 	}
@@ -137,24 +97,12 @@ func (s *Server) workerClaim(ctx context.Context, in *claimInput) (*claimOutput,
 	return out, nil
 }
 
-type logLineIn struct {
-	Stream  string `json:"stream,omitempty" enum:"stdout,stderr,system" default:"stdout"`
-	Message string `json:"message" maxLength:"8192"`
-}
-
 type taskLogsInput struct {
 	ID   uuid.UUID `path:"id"`
-	Body struct {
-		Lines []logLineIn `json:"lines" minItems:"1" maxItems:"500" doc:"In the order they were written"`
-	}
+	Body workerapi.TaskLogsInputBody
 }
 
-// LogsOut says how many lines were kept.
-type LogsOut struct {
-	Stored int `json:"stored" doc:"Lines stored (0 for a task without an execution, which keeps no log)"`
-}
-
-type logsOutput struct{ Body LogsOut }
+type logsOutput struct{ Body workerapi.LogsOut }
 
 func (s *Server) workerTaskLogs(ctx context.Context, in *taskLogsInput) (*logsOutput, error) {
 	w := workerFrom(ctx)
@@ -170,24 +118,14 @@ func (s *Server) workerTaskLogs(ctx context.Context, in *taskLogsInput) (*logsOu
 	if err != nil {
 		return nil, err
 	}
-	return &logsOutput{Body: LogsOut{Stored: n}}, nil
+	return &logsOutput{Body: workerapi.LogsOut{Stored: n}}, nil
 }
 
-// TaskMovedOut is where a task went after a worker's report.
-type TaskMovedOut struct {
-	ID     uuid.UUID `json:"id"`
-	Status string    `json:"status" enum:"pending,running,completed,failed,cancelled" doc:"pending when a retryable failure was requeued"`
-}
-
-type taskMovedOutput struct{ Body TaskMovedOut }
+type taskMovedOutput struct{ Body workerapi.TaskMovedOut }
 
 type completeInput struct {
 	ID   uuid.UUID `path:"id"`
-	Body struct {
-		PRNumber     *int     `json:"pr_number,omitempty" minimum:"1" maximum:"2147483647"`
-		QualityScore *float64 `json:"quality_score,omitempty" minimum:"0" maximum:"100"`
-		Summary      *string  `json:"summary,omitempty" maxLength:"10000"`
-	}
+	Body workerapi.CompleteInputBody
 }
 
 func (s *Server) workerTaskComplete(ctx context.Context, in *completeInput) (*taskMovedOutput, error) {
@@ -197,15 +135,12 @@ func (s *Server) workerTaskComplete(ctx context.Context, in *completeInput) (*ta
 	if err != nil {
 		return nil, err
 	}
-	return &taskMovedOutput{Body: TaskMovedOut{ID: moved.ID, Status: string(moved.To)}}, nil
+	return &taskMovedOutput{Body: workerapi.TaskMovedOut{ID: moved.ID, Status: string(moved.To)}}, nil
 }
 
 type failInput struct {
 	ID   uuid.UUID `path:"id"`
-	Body struct {
-		Error     string `json:"error" minLength:"1" maxLength:"10000"`
-		Retryable bool   `json:"retryable,omitempty" doc:"Worth another attempt (a timeout, a shutdown); the task is requeued while retries remain"`
-	}
+	Body workerapi.FailInputBody
 }
 
 func (s *Server) workerTaskFail(ctx context.Context, in *failInput) (*taskMovedOutput, error) {
@@ -215,5 +150,5 @@ func (s *Server) workerTaskFail(ctx context.Context, in *failInput) (*taskMovedO
 	if err != nil {
 		return nil, err
 	}
-	return &taskMovedOutput{Body: TaskMovedOut{ID: moved.ID, Status: string(moved.To)}}, nil
+	return &taskMovedOutput{Body: workerapi.TaskMovedOut{ID: moved.ID, Status: string(moved.To)}}, nil
 }

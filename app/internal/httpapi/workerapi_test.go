@@ -22,7 +22,7 @@ func storeCancel() store.Move { return store.Move{Action: domain.ActCancel} }
 // POST /agents/execute would, oldest first; it returns their ids in that order.
 func seedTasks(t *testing.T, env *apitest.Env, org uuid.UUID, n int, agentType string) []uuid.UUID {
 	t.Helper()
-	rows, err := env.Store.Pool.Query(context.Background(), `
+	rows, err := env.DB.Query(context.Background(), `
 		WITH e AS (
 			INSERT INTO agent_executions (organization_id, agent_type, issue_number, options)
 			SELECT $1, $2, g, '{"depth":"quick"}' FROM generate_series(1, $3) g RETURNING id, issue_number
@@ -51,7 +51,7 @@ func seedTasks(t *testing.T, env *apitest.Env, org uuid.UUID, n int, agentType s
 // exec runs SQL the test needs to set the scene.
 func exec(t *testing.T, env *apitest.Env, sql string, args ...any) {
 	t.Helper()
-	if _, err := env.Store.Pool.Exec(context.Background(), sql, args...); err != nil {
+	if _, err := env.DB.Exec(context.Background(), sql, args...); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -93,7 +93,7 @@ type taskRow struct {
 func taskState(t *testing.T, env *apitest.Env, id uuid.UUID) taskRow {
 	t.Helper()
 	var r taskRow
-	err := env.Store.Pool.QueryRow(context.Background(), `
+	err := env.DB.QueryRow(context.Background(), `
 		SELECT t.status, coalesce(e.status, ''), t.lease_owner, t.lease_expires_at, t.retry_count, t.started_at, e.started_at, e.pr_number,
 			(SELECT count(*) FROM execution_logs l WHERE l.execution_id = t.execution_id)
 		FROM tasks t LEFT JOIN agent_executions e ON e.id = t.execution_id WHERE t.id = $1`, id).
@@ -217,7 +217,7 @@ func TestEightWorkersClaimFiveHundredTasksExactlyOnce(t *testing.T) {
 		}
 	}
 	var done, execDone int
-	if err := env.Store.Pool.QueryRow(context.Background(), `
+	if err := env.DB.QueryRow(context.Background(), `
 		SELECT count(*) FILTER (WHERE t.status = 'completed'), count(*) FILTER (WHERE e.status = 'completed' AND e.pr_number IS NOT NULL)
 		FROM tasks t JOIN agent_executions e ON e.id = t.execution_id WHERE t.organization_id = $1`, alice.OrgID).Scan(&done, &execDone); err != nil {
 		t.Fatal(err)
@@ -227,7 +227,7 @@ func TestEightWorkersClaimFiveHundredTasksExactlyOnce(t *testing.T) {
 	}
 	// the dashboard's counters followed every concurrent move
 	var counted, bucketed, prs int
-	if err := env.Store.Pool.QueryRow(context.Background(), `
+	if err := env.DB.QueryRow(context.Background(), `
 		SELECT (SELECT coalesce(sum(n), 0) FROM execution_counters WHERE organization_id = $1 AND status = 'completed'),
 			(SELECT coalesce(sum(n), 0) FROM execution_buckets WHERE organization_id = $1 AND status = 'completed'),
 			(SELECT coalesce(sum(prs), 0) FROM execution_counters WHERE organization_id = $1)`, alice.OrgID).Scan(&counted, &bucketed, &prs); err != nil {
@@ -381,7 +381,7 @@ func TestWorkerLogs(t *testing.T) {
 	if out.Stored != 250 {
 		t.Fatalf("stored %d, want 250", out.Stored)
 	}
-	rows, err := env.Store.Pool.Query(context.Background(), `
+	rows, err := env.DB.Query(context.Background(), `
 		SELECT l.stream, l.message FROM execution_logs l JOIN tasks t ON t.execution_id = l.execution_id
 		WHERE t.id = $1 ORDER BY l.id`, ids[0])
 	if err != nil {

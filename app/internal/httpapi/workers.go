@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"time"
@@ -108,8 +109,8 @@ func (s *Server) createWorker(ctx context.Context, in *createWorkerInput) (*crea
 		types = domain.AgentTypes()
 	}
 	for i, t := range types {
-		if !domain.KnownAgentType(t) {
-			return nil, domain.Invalid("body.agent_types", "unknown agent type %q (item %d)", t, i)
+		if err := domain.CheckAgentType(fmt.Sprintf("body.agent_types[%d]", i), t); err != nil {
+			return nil, err
 		}
 	}
 	slices.Sort(types)

@@ -15,7 +15,7 @@ import (
 func memberOf(t *testing.T, env *apitest.Env, org uuid.UUID, login, role string) *apitest.Client {
 	t.Helper()
 	c := env.Login(login)
-	if _, err := env.Store.Pool.Exec(context.Background(), `
+	if _, err := env.DB.Exec(context.Background(), `
 		INSERT INTO organization_members (organization_id, user_id, role, status, joined_at) VALUES ($1, $2, $3, 'active', now())`,
 		org, c.UserID, role); err != nil {
 		t.Fatal(err)
@@ -64,7 +64,7 @@ func TestRegisterWorker(t *testing.T) {
 		t.Fatalf("worker %+v: want offline, concurrency 4, types codegen,review", w)
 	}
 	var stored []byte
-	if err := env.Store.Pool.QueryRow(context.Background(), `SELECT token_hash FROM workers WHERE id = $1`, w.ID).Scan(&stored); err != nil {
+	if err := env.DB.QueryRow(context.Background(), `SELECT token_hash FROM workers WHERE id = $1`, w.ID).Scan(&stored); err != nil {
 		t.Fatal(err)
 	}
 	if sum := sha256.Sum256([]byte(w.Token)); string(stored) != string(sum[:]) {
@@ -207,7 +207,7 @@ func TestWorkerStatusFollowsHeartbeats(t *testing.T) {
 		t.Fatalf("status filter busy: %d items", len(page.Items))
 	}
 	// 61 s of silence
-	if _, err := env.Store.Pool.Exec(context.Background(), `UPDATE workers SET last_heartbeat_at = now() - interval '61 seconds' WHERE id = $1`, w.ID); err != nil {
+	if _, err := env.DB.Exec(context.Background(), `UPDATE workers SET last_heartbeat_at = now() - interval '61 seconds' WHERE id = $1`, w.ID); err != nil {
 		t.Fatal(err)
 	}
 	if s := status(); s.Status != "offline" {

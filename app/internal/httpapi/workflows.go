@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/miyabi/miyabi/app/internal/domain"
+	"github.com/miyabi/miyabi/app/internal/perm"
 	"github.com/miyabi/miyabi/app/internal/store"
 )
 
@@ -68,7 +69,7 @@ type RunNodeOut struct {
 
 func runOut(r store.WorkflowRun) WorkflowRunOut {
 	return WorkflowRunOut{ID: r.ID, WorkflowID: r.WorkflowID, WorkflowName: r.WorkflowName, RepositoryID: r.RepositoryID,
-		IssueNumber: r.IssueNumber, Status: r.Status, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		IssueNumber: r.IssueNumber, Status: string(r.Status), CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 		StartedAt: r.StartedAt, CompletedAt: r.CompletedAt}
 }
 
@@ -177,8 +178,8 @@ func (s *Server) deleteWorkflow(ctx context.Context, in *workflowIDInput) (*stru
 type runWorkflowInput struct {
 	ID   uuid.UUID `path:"id"`
 	Body *struct {
-		RepositoryID *uuid.UUID `json:"repository_id,omitempty" format:"uuid" doc:"The repository its agents work on"`
-		IssueNumber  *int       `json:"issue_number,omitempty" minimum:"1" maximum:"2147483647"`
+		RepositoryID *uuid.UUID   `json:"repository_id,omitempty" format:"uuid" doc:"The repository its agents work on"`
+		IssueNumber  *IssueNumber `json:"issue_number,omitempty"`
 	}
 }
 
@@ -188,19 +189,11 @@ func (s *Server) runWorkflow(ctx context.Context, in *runWorkflowInput) (*runOut
 	p := principalFrom(ctx)
 	run := store.NewRun{CreatedBy: p.UserID}
 	if in.Body != nil {
-		run.RepositoryID, run.IssueNumber = in.Body.RepositoryID, in.Body.IssueNumber
+		run.RepositoryID, run.IssueNumber = in.Body.RepositoryID, in.Body.IssueNumber.int()
 	}
-	if run.RepositoryID != nil {
-		repo, err := s.store.Repository(ctx, p.OrgID, *run.RepositoryID)
-		if domain.ErrorCode(err) == domain.CodeNotFound {
-			return nil, domain.Invalid("body.repository_id", "no repository with this id in the organization")
-		}
-		if err != nil {
-			return nil, err
-		}
-		if !repo.IsActive {
-			return nil, domain.Errorf(domain.CodeConflict, "%s is deactivated; activate it before running workflows on it", repo.FullName)
-		}
+	if _, err := s.checkLaunch(ctx, launchTarget{RepositoryID: run.RepositoryID, Agents: true,
+		Need: []perm.Permission{perm.WorkflowsExecute}}); err != nil {
+		return nil, err
 	}
 	r, err := s.store.RunWorkflow(ctx, p.OrgID, in.ID, run)
 	if err != nil {
@@ -276,7 +269,7 @@ func (s *Server) runWithNodes(ctx context.Context, r store.WorkflowRun) (*runOut
 			d = []string{}
 		}
 		out.Nodes = append(out.Nodes, RunNodeOut{NodeID: n.ID, Name: n.Name, AgentType: n.AgentType, DependsOn: d,
-			TaskID: t.ID, ExecutionID: t.ExecutionID, Status: t.Status, DepsPending: t.DepsPending, Error: t.Error,
+			TaskID: t.ID, ExecutionID: t.ExecutionID, Status: string(t.Status), DepsPending: t.DepsPending, Error: t.Error,
 			StartedAt: t.StartedAt, EndedAt: ended})
 	}
 	return &runOutput{Body: out}, nil

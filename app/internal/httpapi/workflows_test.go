@@ -135,7 +135,7 @@ func TestWorkflowCRUD(t *testing.T) {
 	// not while a run is pending: its tasks would vanish under their workers
 	alice.Do("DELETE", "/workflows/"+id.String(), nil).Problem(409)
 	var taskID uuid.UUID
-	if err := env.Store.Pool.QueryRow(context.Background(), `SELECT id FROM tasks WHERE workflow_run_id IS NOT NULL`).Scan(&taskID); err != nil {
+	if err := env.DB.QueryRow(context.Background(), `SELECT id FROM tasks WHERE workflow_run_id IS NOT NULL`).Scan(&taskID); err != nil {
 		t.Fatal(err)
 	}
 	alice.Do("POST", "/tasks/"+taskID.String()+"/cancel", nil).Expect(200)

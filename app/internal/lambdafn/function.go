@@ -95,7 +95,7 @@ func (f *Function) Invoke(ctx context.Context, event json.RawMessage) (any, erro
 
 func (f *Function) migrate(ctx context.Context) (ActionResult, error) {
 	start := time.Now()
-	if err := store.Migrate(ctx, f.store.Pool, f.log); err != nil {
+	if err := f.store.Migrate(ctx, f.log); err != nil {
 		return ActionResult{}, fmt.Errorf("migrate: %w", err)
 	}
 	f.log.InfoContext(ctx, "migrations up to date", "duration_ms", time.Since(start).Milliseconds())

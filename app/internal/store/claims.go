@@ -44,7 +44,7 @@ type ClaimedTask struct {
 func (s *Store) ClaimTasks(ctx context.Context, orgID, workerID uuid.UUID, agentTypes []string, max int, lease time.Duration) ([]ClaimedTask, error) {
 	var out []ClaimedTask
 	err := retryOnDeadlock(func() error {
-		return s.InTx(ctx, func(tx pgx.Tx) error {
+		return s.inTx(ctx, func(tx pgx.Tx) error {
 			rows, _ := tx.Query(ctx, `
 			WITH w AS (
 				SELECT greatest(w.max_concurrency - (SELECT count(*) FROM tasks t WHERE t.lease_owner = w.id AND t.status = 'running'), 0) AS free
@@ -118,7 +118,7 @@ func retryOnDeadlock(fn func() error) error {
 // tasks the worker must stop: cancelled (or asked to cancel), or listed but no longer
 // its to run (ended, or requeued after its lease expired).
 func (s *Store) Heartbeat(ctx context.Context, orgID, workerID uuid.UUID, version *string, taskIDs []uuid.UUID, lease time.Duration) ([]uuid.UUID, error) {
-	rows, _ := s.Pool.Query(ctx, `
+	rows, _ := s.pool.Query(ctx, `
 		WITH hb AS (
 			UPDATE workers SET last_heartbeat_at = now(), version = coalesce($3, version)
 			WHERE organization_id = $1 AND id = $2 AND revoked_at IS NULL
@@ -175,7 +175,7 @@ func (s *Store) AppendTaskLogs(ctx context.Context, orgID, workerID, taskID uuid
 		execution *uuid.UUID
 		stored    int
 	)
-	err := s.Pool.QueryRow(ctx, `
+	err := s.pool.QueryRow(ctx, `
 		WITH t AS (
 			SELECT id, status, CASE WHEN lease_expires_at > now() THEN lease_owner END AS lease_owner, execution_id
 			FROM tasks WHERE organization_id = $1 AND id = $2

@@ -29,7 +29,7 @@ type Coordinator struct {
 }
 
 // coordinatorSelect: $1 is the organization, $2 the offline threshold in seconds.
-const coordinatorSelect = `
+var coordinatorSelect = `
 	SELECT c.id, c.name, c.host, s.worker_count, s.online_workers, s.capacity, s.running_tasks,
 		CASE WHEN s.online_workers = 0 THEN 'offline'
 			WHEN s.live_running >= s.live_capacity THEN 'busy' ELSE 'online' END AS status,
@@ -44,7 +44,7 @@ const coordinatorSelect = `
 			coalesce(sum(w.running) FILTER (WHERE w.live), 0)::int AS live_running
 		FROM (
 			SELECT ww.max_concurrency,
-				coalesce(ww.last_heartbeat_at >= now() - make_interval(secs => $2), false) AS live,
+				` + workerOnline("ww", "$2") + ` AS live,
 				(SELECT count(*) FROM tasks t WHERE t.lease_owner = ww.id AND t.status = 'running') AS running
 			FROM workers ww
 			WHERE ww.organization_id = c.organization_id AND ww.coordinator_id = c.id AND ww.revoked_at IS NULL
@@ -62,7 +62,7 @@ func coordinatorNameTaken(err error, name string) error {
 // CreateCoordinator registers a host.
 func (s *Store) CreateCoordinator(ctx context.Context, orgID uuid.UUID, name, host string) (Coordinator, error) {
 	var id uuid.UUID
-	err := s.Pool.QueryRow(ctx, `INSERT INTO coordinators (organization_id, name, host) VALUES ($1, $2, $3) RETURNING id`,
+	err := s.pool.QueryRow(ctx, `INSERT INTO coordinators (organization_id, name, host) VALUES ($1, $2, $3) RETURNING id`,
 		orgID, name, host).Scan(&id)
 	if err != nil {
 		return Coordinator{}, coordinatorNameTaken(err, name)
@@ -72,21 +72,21 @@ func (s *Store) CreateCoordinator(ctx context.Context, orgID uuid.UUID, name, ho
 
 // Coordinator loads one of the organization's coordinators.
 func (s *Store) Coordinator(ctx context.Context, orgID, id uuid.UUID) (Coordinator, error) {
-	rows, _ := s.Pool.Query(ctx, coordinatorSelect+` AND c.id = $3`, orgID, offlineSecs(), id)
+	rows, _ := s.pool.Query(ctx, coordinatorSelect+` AND c.id = $3`, orgID, offlineSecs(), id)
 	c, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Coordinator])
 	return c, notFound(err, "coordinator")
 }
 
 // ListCoordinators pages through the organization's coordinators by name.
 func (s *Store) ListCoordinators(ctx context.Context, orgID uuid.UUID, limit, offset int) ([]Coordinator, int, error) {
-	rows, _ := s.Pool.Query(ctx, coordinatorSelect+` ORDER BY lower(c.name), c.id LIMIT $3 OFFSET $4`,
+	rows, _ := s.pool.Query(ctx, coordinatorSelect+` ORDER BY lower(c.name), c.id LIMIT $3 OFFSET $4`,
 		orgID, offlineSecs(), limit, offset)
 	items, err := pgx.CollectRows(rows, pgx.RowToStructByName[Coordinator])
 	if err != nil {
 		return nil, 0, fmt.Errorf("list coordinators: %w", err)
 	}
 	var total int
-	err = s.Pool.QueryRow(ctx, `SELECT count(*) FROM coordinators WHERE organization_id = $1`, orgID).Scan(&total)
+	err = s.pool.QueryRow(ctx, `SELECT count(*) FROM coordinators WHERE organization_id = $1`, orgID).Scan(&total)
 	return items, total, err
 }
 
@@ -95,7 +95,7 @@ type CoordinatorPatch struct{ Name, Host *string }
 
 // UpdateCoordinator renames or re-hosts a coordinator.
 func (s *Store) UpdateCoordinator(ctx context.Context, orgID, id uuid.UUID, p CoordinatorPatch) (Coordinator, error) {
-	tag, err := s.Pool.Exec(ctx, `UPDATE coordinators SET name = coalesce($3, name), host = coalesce($4, host)
+	tag, err := s.pool.Exec(ctx, `UPDATE coordinators SET name = coalesce($3, name), host = coalesce($4, host)
 		WHERE organization_id = $1 AND id = $2`, orgID, id, p.Name, p.Host)
 	if err != nil {
 		name := ""
@@ -112,7 +112,7 @@ func (s *Store) UpdateCoordinator(ctx context.Context, orgID, id uuid.UUID, p Co
 
 // DeleteCoordinator removes a coordinator; its workers stay, without a coordinator.
 func (s *Store) DeleteCoordinator(ctx context.Context, orgID, id uuid.UUID) error {
-	tag, err := s.Pool.Exec(ctx, `DELETE FROM coordinators WHERE organization_id = $1 AND id = $2`, orgID, id)
+	tag, err := s.pool.Exec(ctx, `DELETE FROM coordinators WHERE organization_id = $1 AND id = $2`, orgID, id)
 	if err != nil {
 		return fmt.Errorf("delete coordinator: %w", err)
 	}

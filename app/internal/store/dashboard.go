@@ -27,9 +27,6 @@ type DashboardSummary struct {
 	MeanDurationMS *float64
 }
 
-// WorkerOnlineWindow is how recent a heartbeat must be for a worker to count as online.
-const WorkerOnlineWindow = 60 * time.Second
-
 var statuses = []string{"pending", "running", "completed", "failed", "cancelled"}
 
 // DashboardSummary reads the summary in one round trip.
@@ -39,69 +36,70 @@ func (s *Store) DashboardSummary(ctx context.Context, orgID uuid.UUID) (Dashboar
 		out.ExecutionsByStatus[st], out.TasksByStatus[st] = 0, 0
 	}
 	// one snapshot for all reads, so the figures agree with each other
-	tx, err := s.Pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	var completedMS, completedN, failedN int64
+	err := s.inTxWith(ctx, readSnapshot, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT status, sum(n)::bigint, sum(prs)::bigint, sum(duration_ms)::bigint
+			FROM execution_counters WHERE organization_id = $1 GROUP BY status`, orgID)
+		if err != nil {
+			return fmt.Errorf("execution counters: %w", err)
+		}
+		for rows.Next() {
+			var status string
+			var n, prs, ms int64
+			if err := rows.Scan(&status, &n, &prs, &ms); err != nil {
+				rows.Close()
+				return err
+			}
+			out.ExecutionsByStatus[status] = n
+			// every agent task has exactly one execution in the same status (MoveTaskTx
+			// mirrors them), so agent tasks are counted by the execution counters and only
+			// manual tasks are counted live
+			out.TasksByStatus[status] += n
+			out.ExecutionsTotal += n
+			out.PRsCreated += prs
+			switch status {
+			case "completed":
+				completedMS, completedN = ms, n
+			case "failed":
+				failedN = n
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("execution counters: %w", err)
+		}
+		rows, err = tx.Query(ctx, `SELECT status, count(*) FROM tasks WHERE organization_id = $1 AND execution_id IS NULL GROUP BY status`, orgID)
+		if err != nil {
+			return fmt.Errorf("task counts: %w", err)
+		}
+		for rows.Next() {
+			var status string
+			var n int64
+			if err := rows.Scan(&status, &n); err != nil {
+				rows.Close()
+				return err
+			}
+			out.TasksByStatus[status] += n
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("task counts: %w", err)
+		}
+		if err := tx.QueryRow(ctx, `
+			SELECT (SELECT count(*) FROM repositories WHERE organization_id = $1),
+				count(*) FILTER (WHERE `+workerOnline("w", "$2")+` AND w.busy),
+				count(*) FILTER (WHERE `+workerOnline("w", "$2")+` AND NOT w.busy),
+				count(*) FILTER (WHERE NOT `+workerOnline("w", "$2")+`)
+			FROM (SELECT wk.last_heartbeat_at,
+					EXISTS (SELECT 1 FROM tasks t WHERE t.lease_owner = wk.id AND t.status = 'running') AS busy
+				FROM workers wk WHERE wk.organization_id = $1 AND wk.revoked_at IS NULL) w`,
+			orgID, offlineSecs()).Scan(&out.Repositories, &out.WorkersBusy, &out.WorkersOnline, &out.WorkersOffline); err != nil {
+			return fmt.Errorf("repositories and workers: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
 		return out, err
-	}
-	defer func() { _ = tx.Rollback(ctx) }()
-	var completedMS, completedN, failedN int64
-	rows, err := tx.Query(ctx, `SELECT status, sum(n)::bigint, sum(prs)::bigint, sum(duration_ms)::bigint
-		FROM execution_counters WHERE organization_id = $1 GROUP BY status`, orgID)
-	if err != nil {
-		return out, fmt.Errorf("execution counters: %w", err)
-	}
-	for rows.Next() {
-		var status string
-		var n, prs, ms int64
-		if err := rows.Scan(&status, &n, &prs, &ms); err != nil {
-			rows.Close()
-			return out, err
-		}
-		out.ExecutionsByStatus[status] = n
-		// every agent task has exactly one execution in the same status (MoveTaskTx
-		// mirrors them), so agent tasks are counted by the execution counters and only
-		// manual tasks are counted live
-		out.TasksByStatus[status] += n
-		out.ExecutionsTotal += n
-		out.PRsCreated += prs
-		switch status {
-		case "completed":
-			completedMS, completedN = ms, n
-		case "failed":
-			failedN = n
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return out, fmt.Errorf("execution counters: %w", err)
-	}
-	rows, err = tx.Query(ctx, `SELECT status, count(*) FROM tasks WHERE organization_id = $1 AND execution_id IS NULL GROUP BY status`, orgID)
-	if err != nil {
-		return out, fmt.Errorf("task counts: %w", err)
-	}
-	for rows.Next() {
-		var status string
-		var n int64
-		if err := rows.Scan(&status, &n); err != nil {
-			rows.Close()
-			return out, err
-		}
-		out.TasksByStatus[status] += n
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return out, fmt.Errorf("task counts: %w", err)
-	}
-	if err := tx.QueryRow(ctx, `
-		SELECT (SELECT count(*) FROM repositories WHERE organization_id = $1),
-			count(*) FILTER (WHERE w.last_heartbeat_at > now() - make_interval(secs => $2) AND w.busy),
-			count(*) FILTER (WHERE w.last_heartbeat_at > now() - make_interval(secs => $2) AND NOT w.busy),
-			count(*) FILTER (WHERE w.last_heartbeat_at IS NULL OR w.last_heartbeat_at <= now() - make_interval(secs => $2))
-		FROM (SELECT wk.last_heartbeat_at,
-				EXISTS (SELECT 1 FROM tasks t WHERE t.lease_owner = wk.id AND t.status = 'running') AS busy
-			FROM workers wk WHERE wk.organization_id = $1 AND wk.revoked_at IS NULL) w`,
-		orgID, WorkerOnlineWindow.Seconds()).Scan(&out.Repositories, &out.WorkersBusy, &out.WorkersOnline, &out.WorkersOffline); err != nil {
-		return out, fmt.Errorf("repositories and workers: %w", err)
 	}
 	// "online" counts every live worker, busy or idle
 	out.WorkersOnline += out.WorkersBusy
@@ -135,7 +133,7 @@ func (s *Store) ExecutionMetrics(ctx context.Context, orgID uuid.UUID, unit stri
 	if unit != "hour" && unit != "day" {
 		return nil, fmt.Errorf("metrics unit %q", unit)
 	}
-	rows, err := s.Pool.Query(ctx, `
+	rows, err := s.pool.Query(ctx, `
 		WITH span AS (
 			SELECT date_trunc($2, now(), 'UTC') AS last, ('1 ' || $2)::interval AS step
 		), g AS (
@@ -173,12 +171,12 @@ func (s *Store) ExecutionMetrics(ctx context.Context, orgID uuid.UUID, unit stri
 // AgentWorkers counts, per agent type, the organization's online workers able to run it
 // (a worker with no agent types runs every type).
 func (s *Store) AgentWorkers(ctx context.Context, orgID uuid.UUID, types []string) (map[string]int, error) {
-	rows, err := s.Pool.Query(ctx, `
+	rows, err := s.pool.Query(ctx, `
 		SELECT t.type, count(w.id)::int FROM unnest($2::text[]) AS t(type)
 		LEFT JOIN workers w ON w.organization_id = $1 AND w.revoked_at IS NULL
-			AND w.last_heartbeat_at > now() - make_interval(secs => $3)
+			AND `+workerOnline("w", "$3")+`
 			AND (cardinality(w.agent_types) = 0 OR t.type = ANY (w.agent_types))
-		GROUP BY t.type`, orgID, types, WorkerOnlineWindow.Seconds())
+		GROUP BY t.type`, orgID, types, offlineSecs())
 	if err != nil {
 		return nil, fmt.Errorf("agent workers: %w", err)
 	}

@@ -13,25 +13,25 @@ import (
 
 // Execution is one run of an agent on an issue; it mirrors its task's status.
 type Execution struct {
-	ID                 uuid.UUID      `db:"id"`
-	OrgID              uuid.UUID      `db:"organization_id"`
-	RepositoryID       *uuid.UUID     `db:"repository_id"`
-	RepositoryFullName *string        `db:"repository_full_name"`
-	WorkflowRunID      *uuid.UUID     `db:"workflow_run_id"`
-	TaskID             *uuid.UUID     `db:"task_id"`
-	AgentType          string         `db:"agent_type"`
-	IssueNumber        *int           `db:"issue_number"`
-	Status             string         `db:"status"`
-	Options            map[string]any `db:"options"`
-	PRNumber           *int           `db:"pr_number"`
-	QualityScore       *float64       `db:"quality_score"`
-	Summary            *string        `db:"summary"`
-	Error              *string        `db:"error"`
-	CreatedBy          *uuid.UUID     `db:"created_by"`
-	CreatedAt          time.Time      `db:"created_at"`
-	UpdatedAt          time.Time      `db:"updated_at"`
-	StartedAt          *time.Time     `db:"started_at"`
-	CompletedAt        *time.Time     `db:"completed_at"`
+	ID                 uuid.UUID         `db:"id"`
+	OrgID              uuid.UUID         `db:"organization_id"`
+	RepositoryID       *uuid.UUID        `db:"repository_id"`
+	RepositoryFullName *string           `db:"repository_full_name"`
+	WorkflowRunID      *uuid.UUID        `db:"workflow_run_id"`
+	TaskID             *uuid.UUID        `db:"task_id"`
+	AgentType          string            `db:"agent_type"`
+	IssueNumber        *int              `db:"issue_number"`
+	Status             domain.TaskStatus `db:"status"`
+	Options            map[string]any    `db:"options"`
+	PRNumber           *int              `db:"pr_number"`
+	QualityScore       *float64          `db:"quality_score"`
+	Summary            *string           `db:"summary"`
+	Error              *string           `db:"error"`
+	CreatedBy          *uuid.UUID        `db:"created_by"`
+	CreatedAt          time.Time         `db:"created_at"`
+	UpdatedAt          time.Time         `db:"updated_at"`
+	StartedAt          *time.Time        `db:"started_at"`
+	CompletedAt        *time.Time        `db:"completed_at"`
 }
 
 // executionSelect reads executions with their repository's name and their task; callers
@@ -103,7 +103,7 @@ func executionTx(ctx context.Context, q pgx.Tx, orgID, id uuid.UUID) (Execution,
 
 // Execution loads one of the organization's executions.
 func (s *Store) Execution(ctx context.Context, orgID, id uuid.UUID) (Execution, error) {
-	rows, _ := s.Pool.Query(ctx, executionSelect+` WHERE e.organization_id = $1 AND e.id = $2`, orgID, id)
+	rows, _ := s.pool.Query(ctx, executionSelect+` WHERE e.organization_id = $1 AND e.id = $2`, orgID, id)
 	ex, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Execution])
 	return ex, notFound(err, "execution")
 }
@@ -119,14 +119,14 @@ type ExecutionFilter struct {
 func (s *Store) ListExecutions(ctx context.Context, orgID uuid.UUID, f ExecutionFilter, limit, offset int) ([]Execution, int, error) {
 	const where = ` WHERE e.organization_id = $1 AND ($2::text IS NULL OR e.status = $2)
 		AND ($3::text IS NULL OR e.agent_type = $3) AND ($4::uuid IS NULL OR e.repository_id = $4)`
-	rows, _ := s.Pool.Query(ctx, executionSelect+where+` ORDER BY e.created_at DESC, e.id DESC LIMIT $5 OFFSET $6`,
+	rows, _ := s.pool.Query(ctx, executionSelect+where+` ORDER BY e.created_at DESC, e.id DESC LIMIT $5 OFFSET $6`,
 		orgID, f.Status, f.AgentType, f.RepositoryID, limit, offset)
 	items, err := pgx.CollectRows(rows, pgx.RowToStructByName[Execution])
 	if err != nil {
 		return nil, 0, fmt.Errorf("list executions: %w", err)
 	}
 	var total int
-	err = s.Pool.QueryRow(ctx, `SELECT count(*) FROM agent_executions e`+where, orgID, f.Status, f.AgentType, f.RepositoryID).Scan(&total)
+	err = s.pool.QueryRow(ctx, `SELECT count(*) FROM agent_executions e`+where, orgID, f.Status, f.AgentType, f.RepositoryID).Scan(&total)
 	if err != nil {
 		return nil, 0, fmt.Errorf("count executions: %w", err)
 	}
@@ -135,7 +135,7 @@ func (s *Store) ListExecutions(ctx context.Context, orgID uuid.UUID, f Execution
 
 // RecentExecutions is the organization's latest executions (for the dashboard).
 func (s *Store) RecentExecutions(ctx context.Context, orgID uuid.UUID, limit int) ([]Execution, error) {
-	rows, _ := s.Pool.Query(ctx, executionSelect+` WHERE e.organization_id = $1 ORDER BY e.created_at DESC, e.id DESC LIMIT $2`, orgID, limit)
+	rows, _ := s.pool.Query(ctx, executionSelect+` WHERE e.organization_id = $1 ORDER BY e.created_at DESC, e.id DESC LIMIT $2`, orgID, limit)
 	items, err := pgx.CollectRows(rows, pgx.RowToStructByName[Execution])
 	if err != nil {
 		return nil, fmt.Errorf("recent executions: %w", err)
@@ -154,14 +154,14 @@ type ExecutionLog struct {
 // ExecutionLogs returns up to limit lines of an execution after the cursor, in order.
 func (s *Store) ExecutionLogs(ctx context.Context, orgID, execID uuid.UUID, after int64, limit int) ([]ExecutionLog, error) {
 	var exists bool
-	if err := s.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM agent_executions WHERE organization_id = $1 AND id = $2)`,
+	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM agent_executions WHERE organization_id = $1 AND id = $2)`,
 		orgID, execID).Scan(&exists); err != nil {
 		return nil, err
 	}
 	if !exists {
 		return nil, domain.NotFound("execution")
 	}
-	rows, _ := s.Pool.Query(ctx, `SELECT id, stream, message, logged_at FROM execution_logs
+	rows, _ := s.pool.Query(ctx, `SELECT id, stream, message, logged_at FROM execution_logs
 		WHERE execution_id = $2 AND organization_id = $1 AND id > $3 ORDER BY id LIMIT $4`, orgID, execID, after, limit)
 	items, err := pgx.CollectRows(rows, pgx.RowToStructByName[ExecutionLog])
 	if err != nil {
@@ -173,7 +173,7 @@ func (s *Store) ExecutionLogs(ctx context.Context, orgID, execID uuid.UUID, afte
 // ExecutionTaskID returns the task behind an execution, and the team of its repository
 // (for team-role checks).
 func (s *Store) ExecutionTaskID(ctx context.Context, orgID, execID uuid.UUID) (taskID *uuid.UUID, teamID *uuid.UUID, err error) {
-	err = s.Pool.QueryRow(ctx, `
+	err = s.pool.QueryRow(ctx, `
 		SELECT t.id, r.team_id FROM agent_executions e
 		LEFT JOIN tasks t ON t.execution_id = e.id
 		LEFT JOIN repositories r ON r.organization_id = e.organization_id AND r.id = e.repository_id

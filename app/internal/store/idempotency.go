@@ -22,13 +22,13 @@ type IdempotencyKey struct {
 	RequestHash []byte
 }
 
-// Idempotent runs work in one transaction. With a key, the key row is inserted first in
+// idempotent runs work in one transaction. With a key, the key row is inserted first in
 // that same transaction: a concurrent request with the same key blocks on it until the
 // first commits and then replays its answer, so one key can never do the work twice. If
 // the work fails nothing is kept and a retry runs it afresh. replayed reports an answer
 // read back from an earlier request; the same key with another request body is 422.
-func Idempotent[T any](ctx context.Context, s *Store, k *IdempotencyKey, status int, work func(tx pgx.Tx) (T, error)) (out T, replayed bool, err error) {
-	err = s.InTx(ctx, func(tx pgx.Tx) error {
+func idempotent[T any](ctx context.Context, s *Store, k *IdempotencyKey, status int, work func(tx pgx.Tx) (T, error)) (out T, replayed bool, err error) {
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		if k != nil {
 			tag, err := tx.Exec(ctx, `
 				INSERT INTO idempotency_keys (organization_id, user_id, route, key, request_hash, response_status, response_body)
@@ -78,4 +78,32 @@ func replay[T any](ctx context.Context, tx pgx.Tx, k *IdempotencyKey, out *T) er
 		return fmt.Errorf("decode idempotent response: %w", err)
 	}
 	return nil
+}
+
+// CreateTaskOnce creates a task (CreateTaskTx) at most once per idempotency key (nil: no
+// key); render makes the answer, which a replay returns as first stored.
+func CreateTaskOnce[T any](ctx context.Context, s *Store, k *IdempotencyKey, status int, orgID uuid.UUID, nt NewTask,
+	render func(Task) T) (out T, replayed bool, err error) {
+	return idempotent(ctx, s, k, status, func(tx pgx.Tx) (T, error) {
+		t, err := CreateTaskTx(ctx, tx, orgID, nt)
+		if err != nil {
+			var zero T
+			return zero, err
+		}
+		return render(t), nil
+	})
+}
+
+// LaunchAgentOnce launches an agent (LaunchAgentTx: the execution and its task) at most
+// once per idempotency key (nil: no key); render makes the answer a replay returns.
+func LaunchAgentOnce[T any](ctx context.Context, s *Store, k *IdempotencyKey, status int, orgID uuid.UUID, ne NewExecution,
+	nt NewTask, render func(Execution, Task) T) (out T, replayed bool, err error) {
+	return idempotent(ctx, s, k, status, func(tx pgx.Tx) (T, error) {
+		e, t, err := LaunchAgentTx(ctx, tx, orgID, ne, nt)
+		if err != nil {
+			var zero T
+			return zero, err
+		}
+		return render(e, t), nil
+	})
 }

@@ -48,7 +48,7 @@ type SignIn struct {
 func (s *Store) UpsertUser(ctx context.Context, in SignIn) (User, uuid.UUID, error) {
 	var u User
 	var personal uuid.UUID
-	err := s.InTx(ctx, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		rows, _ := tx.Query(ctx, `
 			INSERT INTO users AS u (github_id, login, name, email, avatar_url, last_login_at)
 			VALUES ($1, $2, nullif($3, ''), nullif($4, ''), nullif($5, ''), now())
@@ -126,7 +126,7 @@ func randomSuffix() string {
 
 // UserByID loads one user.
 func (s *Store) UserByID(ctx context.Context, id uuid.UUID) (User, error) {
-	rows, _ := s.Pool.Query(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id = $1`, id)
+	rows, _ := s.pool.Query(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id = $1`, id)
 	u, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[User])
 	return u, notFound(err, "user")
 }
@@ -134,7 +134,7 @@ func (s *Store) UserByID(ctx context.Context, id uuid.UUID) (User, error) {
 // SealedGitHubToken returns the user's encrypted GitHub token (nil when none).
 func (s *Store) SealedGitHubToken(ctx context.Context, userID uuid.UUID) ([]byte, error) {
 	var sealed []byte
-	err := s.Pool.QueryRow(ctx, `SELECT github_token_enc FROM users WHERE id = $1`, userID).Scan(&sealed)
+	err := s.pool.QueryRow(ctx, `SELECT github_token_enc FROM users WHERE id = $1`, userID).Scan(&sealed)
 	return sealed, notFound(err, "user")
 }
 
@@ -149,7 +149,7 @@ type Session struct {
 // CreateSession opens a session with its first refresh token (stored as a hash only).
 func (s *Store) CreateSession(ctx context.Context, userID, orgID uuid.UUID, tokenHash []byte, userAgent string, ttl time.Duration) (Session, error) {
 	sess := Session{UserID: userID, OrgID: orgID}
-	err := s.InTx(ctx, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, `
 			INSERT INTO sessions (user_id, active_organization_id, user_agent, expires_at)
 			VALUES ($1, $2, left($3, 300), now() + $4::interval) RETURNING id, expires_at`,
@@ -170,7 +170,7 @@ var ErrRefreshRefused = domain.Errorf(domain.CodeUnauthorized, "Your session has
 func (s *Store) RotateRefresh(ctx context.Context, oldHash, newHash []byte) (Session, error) {
 	var sess Session
 	var reuse bool
-	err := s.InTx(ctx, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var rotated *time.Time
 		var revoked *time.Time
 		err := tx.QueryRow(ctx, `
@@ -218,14 +218,14 @@ func (s *Store) RotateRefresh(ctx context.Context, oldHash, newHash []byte) (Ses
 
 // RevokeSession ends a session at once; its access tokens fail on their next use.
 func (s *Store) RevokeSession(ctx context.Context, sessionID uuid.UUID, reason string) error {
-	_, err := s.Pool.Exec(ctx, `UPDATE sessions SET revoked_at = now(), revoked_reason = $2 WHERE id = $1 AND revoked_at IS NULL`, sessionID, reason)
+	_, err := s.pool.Exec(ctx, `UPDATE sessions SET revoked_at = now(), revoked_reason = $2 WHERE id = $1 AND revoked_at IS NULL`, sessionID, reason)
 	return err
 }
 
 // SwitchOrganization makes orgID the session's active organization, if the user is an
 // active member of it (else 404: the organization is none of their business).
 func (s *Store) SwitchOrganization(ctx context.Context, sessionID, userID, orgID uuid.UUID) error {
-	tag, err := s.Pool.Exec(ctx, `
+	tag, err := s.pool.Exec(ctx, `
 		UPDATE sessions SET active_organization_id = $3
 		WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND EXISTS (
 			SELECT 1 FROM organization_members m WHERE m.organization_id = $3 AND m.user_id = $2 AND m.status = 'active')`,
@@ -249,13 +249,10 @@ type Caller struct {
 	TeamPermissions []string
 }
 
-// ErrSessionEnded means the session was revoked, expired or never existed.
-var ErrSessionEnded = errors.New("session ended")
-
 // LoadCaller checks the session and the membership for one request.
 func (s *Store) LoadCaller(ctx context.Context, sessionID, userID, orgID uuid.UUID) (Caller, error) {
 	var c Caller
-	err := s.Pool.QueryRow(ctx, `
+	err := s.pool.QueryRow(ctx, `
 		SELECT u.login, m.role::text,
 			CASE WHEN m.role IS NULL THEN '{}'::text[] ELSE ARRAY(
 				SELECT rp.permission_name FROM role_permissions rp WHERE rp.role_name = 'org:' || m.role::text

@@ -44,7 +44,7 @@ func seatsTaken(ctx context.Context, tx pgx.Tx, orgID uuid.UUID) (taken, max int
 // CreateInvitation invites a GitHub login; the token (shown once) is stored as a hash.
 func (s *Store) CreateInvitation(ctx context.Context, orgID, invitedBy uuid.UUID, login, role string, tokenHash []byte) (Invitation, error) {
 	var inv Invitation
-	err := s.InTx(ctx, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		taken, max, err := seatsTaken(ctx, tx, orgID)
 		if err != nil {
 			return err
@@ -75,14 +75,14 @@ func (s *Store) CreateInvitation(ctx context.Context, orgID, invitedBy uuid.UUID
 
 // ListInvitations lists the organization's pending invitations.
 func (s *Store) ListInvitations(ctx context.Context, orgID uuid.UUID) ([]Invitation, error) {
-	rows, _ := s.Pool.Query(ctx, `SELECT `+invitationColumns+` FROM invitations
+	rows, _ := s.pool.Query(ctx, `SELECT `+invitationColumns+` FROM invitations
 		WHERE organization_id = $1 AND status = 'pending' AND expires_at > now() ORDER BY created_at DESC`, orgID)
 	return pgx.CollectRows(rows, pgx.RowToStructByName[Invitation])
 }
 
 // RevokeInvitation withdraws a pending invitation.
 func (s *Store) RevokeInvitation(ctx context.Context, orgID, id uuid.UUID) error {
-	tag, err := s.Pool.Exec(ctx, `UPDATE invitations SET status = 'revoked' WHERE organization_id = $1 AND id = $2 AND status = 'pending'`, orgID, id)
+	tag, err := s.pool.Exec(ctx, `UPDATE invitations SET status = 'revoked' WHERE organization_id = $1 AND id = $2 AND status = 'pending'`, orgID, id)
 	if err != nil {
 		return err
 	}
@@ -96,7 +96,7 @@ func (s *Store) RevokeInvitation(ctx context.Context, orgID, id uuid.UUID) error
 // token gets 404, as if it did not exist.
 func (s *Store) AcceptInvitation(ctx context.Context, tokenHash []byte, userID uuid.UUID, login string) (uuid.UUID, error) {
 	var orgID uuid.UUID
-	err := s.InTx(ctx, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		// the organization first, then the invitation: the order CreateInvitation locks in
 		if _, err := tx.Exec(ctx, `SELECT 1 FROM organizations WHERE id = (SELECT organization_id FROM invitations WHERE token_hash = $1) FOR UPDATE`, tokenHash); err != nil {
 			return err

@@ -59,7 +59,7 @@ func TestMigrationsUpDownUp(t *testing.T) {
 
 // The seed is the contract of api.md: 27 permissions and what each role holds.
 func TestSeededRolesMatchTheContract(t *testing.T) {
-	st := testdb.New(t)
+	pool := testdb.Pool(t)
 	ctx := context.Background()
 	all := []string{
 		"repositories.read", "repositories.write", "repositories.delete", "repositories.manage",
@@ -86,7 +86,7 @@ func TestSeededRolesMatchTheContract(t *testing.T) {
 			"tasks.read", "tasks.create", "tasks.update", "organization.read", "organization.members.read", "teams.read"},
 		"org:viewer": reads,
 	}
-	rows, err := st.Pool.Query(ctx, `SELECT name FROM permissions ORDER BY name`)
+	rows, err := pool.Query(ctx, `SELECT name FROM permissions ORDER BY name`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func TestSeededRolesMatchTheContract(t *testing.T) {
 	}
 	for role, perms := range want {
 		var have []string
-		if err := st.Pool.QueryRow(ctx, `SELECT coalesce(array_agg(permission_name ORDER BY permission_name), '{}') FROM role_permissions WHERE role_name = $1`, role).Scan(&have); err != nil {
+		if err := pool.QueryRow(ctx, `SELECT coalesce(array_agg(permission_name ORDER BY permission_name), '{}') FROM role_permissions WHERE role_name = $1`, role).Scan(&have); err != nil {
 			t.Fatal(err)
 		}
 		w := slices.Clone(perms)
@@ -114,7 +114,7 @@ func TestSeededRolesMatchTheContract(t *testing.T) {
 	}
 	for _, role := range []string{"team:lead", "team:member"} {
 		var n int
-		_ = st.Pool.QueryRow(ctx, `SELECT count(*) FROM role_permissions WHERE role_name = $1`, role).Scan(&n)
+		_ = pool.QueryRow(ctx, `SELECT count(*) FROM role_permissions WHERE role_name = $1`, role).Scan(&n)
 		if n == 0 {
 			t.Errorf("%s has no permissions", role)
 		}
@@ -122,34 +122,34 @@ func TestSeededRolesMatchTheContract(t *testing.T) {
 }
 
 func TestDatabaseRefusesTaskDependencyCycle(t *testing.T) {
-	st := testdb.New(t)
+	pool := testdb.Pool(t)
 	ctx := context.Background()
 	var org string
-	if err := st.Pool.QueryRow(ctx, `INSERT INTO organizations (name, slug) VALUES ('o', 'o') RETURNING id`).Scan(&org); err != nil {
+	if err := pool.QueryRow(ctx, `INSERT INTO organizations (name, slug) VALUES ('o', 'o') RETURNING id`).Scan(&org); err != nil {
 		t.Fatal(err)
 	}
 	ids := make([]string, 3)
 	for i := range ids {
-		if err := st.Pool.QueryRow(ctx, `INSERT INTO tasks (organization_id, name) VALUES ($1, $2) RETURNING id`, org, "t").Scan(&ids[i]); err != nil {
+		if err := pool.QueryRow(ctx, `INSERT INTO tasks (organization_id, name) VALUES ($1, $2) RETURNING id`, org, "t").Scan(&ids[i]); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// a -> b -> c is fine
 	for _, e := range [][2]string{{ids[0], ids[1]}, {ids[1], ids[2]}} {
-		if _, err := st.Pool.Exec(ctx, `INSERT INTO task_dependencies (task_id, depends_on_task_id) VALUES ($1, $2)`, e[0], e[1]); err != nil {
+		if _, err := pool.Exec(ctx, `INSERT INTO task_dependencies (task_id, depends_on_task_id) VALUES ($1, $2)`, e[0], e[1]); err != nil {
 			t.Fatalf("acyclic edge refused: %v", err)
 		}
 	}
 	// c -> a closes the cycle; a -> a is a cycle of one
 	for _, e := range [][2]string{{ids[2], ids[0]}, {ids[0], ids[0]}} {
-		_, err := st.Pool.Exec(ctx, `INSERT INTO task_dependencies (task_id, depends_on_task_id) VALUES ($1, $2)`, e[0], e[1])
+		_, err := pool.Exec(ctx, `INSERT INTO task_dependencies (task_id, depends_on_task_id) VALUES ($1, $2)`, e[0], e[1])
 		var pgErr *pgconn.PgError
 		if err == nil || !errorsAs(err, &pgErr) || pgErr.Code != "23514" {
 			t.Fatalf("cycle %v accepted or wrong error: %v", e, err)
 		}
 	}
 	var n int
-	_ = st.Pool.QueryRow(ctx, `SELECT count(*) FROM task_dependencies`).Scan(&n)
+	_ = pool.QueryRow(ctx, `SELECT count(*) FROM task_dependencies`).Scan(&n)
 	if n != 2 {
 		t.Fatalf("%d edges, want 2", n)
 	}

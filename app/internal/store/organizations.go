@@ -31,7 +31,7 @@ const orgColumns = `o.id, o.name, o.slug, o.description, o.is_personal, o.plan, 
 
 // OrganizationForMember loads an organization the user is an active member of (404 otherwise).
 func (s *Store) OrganizationForMember(ctx context.Context, orgID, userID uuid.UUID) (Organization, error) {
-	rows, _ := s.Pool.Query(ctx, `SELECT `+orgColumns+`
+	rows, _ := s.pool.Query(ctx, `SELECT `+orgColumns+`
 		FROM organizations o JOIN organization_members m ON m.organization_id = o.id
 		WHERE o.id = $1 AND m.user_id = $2 AND m.status = 'active'`, orgID, userID)
 	o, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Organization])
@@ -40,7 +40,7 @@ func (s *Store) OrganizationForMember(ctx context.Context, orgID, userID uuid.UU
 
 // OrganizationsForUser lists every organization the user is an active member of.
 func (s *Store) OrganizationsForUser(ctx context.Context, userID uuid.UUID) ([]Organization, error) {
-	rows, _ := s.Pool.Query(ctx, `SELECT `+orgColumns+`
+	rows, _ := s.pool.Query(ctx, `SELECT `+orgColumns+`
 		FROM organizations o JOIN organization_members m ON m.organization_id = o.id
 		WHERE m.user_id = $1 AND m.status = 'active'
 		ORDER BY o.is_personal DESC, o.name, o.id`, userID)
@@ -50,7 +50,7 @@ func (s *Store) OrganizationsForUser(ctx context.Context, userID uuid.UUID) ([]O
 // CreateOrganization creates a team organization with the creator as its owner.
 func (s *Store) CreateOrganization(ctx context.Context, userID uuid.UUID, name, slug, description string) (Organization, error) {
 	var id uuid.UUID
-	err := s.InTx(ctx, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `
 			INSERT INTO organizations (name, slug, description, plan, max_members, max_repositories, created_by)
 			VALUES ($1, $2, $3, 'team', 25, 100, $4) RETURNING id`, name, slug, description, userID).Scan(&id)
@@ -77,7 +77,7 @@ type OrganizationPatch struct {
 
 // UpdateOrganization changes the organization's settings.
 func (s *Store) UpdateOrganization(ctx context.Context, orgID uuid.UUID, p OrganizationPatch) error {
-	tag, err := s.Pool.Exec(ctx, `UPDATE organizations SET name = coalesce($2, name), slug = coalesce($3, slug),
+	tag, err := s.pool.Exec(ctx, `UPDATE organizations SET name = coalesce($2, name), slug = coalesce($3, slug),
 		description = coalesce($4, description) WHERE id = $1`, orgID, p.Name, p.Slug, p.Description)
 	if c, ok := constraintName(err, pgUniqueViolation); ok && c == "organizations_slug_key" {
 		return domain.Errorf(domain.CodeConflict, "the slug %q is taken; choose another", *p.Slug)
@@ -95,14 +95,14 @@ func (s *Store) UpdateOrganization(ctx context.Context, orgID uuid.UUID, p Organ
 // organization cannot be deleted.
 func (s *Store) DeleteOrganization(ctx context.Context, orgID uuid.UUID) error {
 	var personal bool
-	if err := s.Pool.QueryRow(ctx, `SELECT is_personal FROM organizations WHERE id = $1`, orgID).Scan(&personal); err != nil {
+	if err := s.pool.QueryRow(ctx, `SELECT is_personal FROM organizations WHERE id = $1`, orgID).Scan(&personal); err != nil {
 		return notFound(err, "organization")
 	}
 	if personal {
 		return domain.Errorf(domain.CodeConflict, "a personal organization cannot be deleted")
 	}
 	// sessions whose active organization this was move to the user's personal one
-	_, err := s.Pool.Exec(ctx, `
+	_, err := s.pool.Exec(ctx, `
 		WITH moved AS (
 			UPDATE sessions s SET active_organization_id = o.id FROM organizations o
 			WHERE s.active_organization_id = $1 AND o.personal_user_id = s.user_id RETURNING s.id)
@@ -126,7 +126,7 @@ type Member struct {
 
 // ListMembers pages through the organization's members, owners first.
 func (s *Store) ListMembers(ctx context.Context, orgID uuid.UUID, limit, offset int) ([]Member, int, error) {
-	rows, _ := s.Pool.Query(ctx, `
+	rows, _ := s.pool.Query(ctx, `
 		SELECT m.user_id, u.login, u.name, u.avatar_url, m.role::text AS role, m.status, m.joined_at
 		FROM organization_members m JOIN users u ON u.id = m.user_id
 		WHERE m.organization_id = $1 ORDER BY m.role, lower(u.login) LIMIT $2 OFFSET $3`, orgID, limit, offset)
@@ -135,7 +135,7 @@ func (s *Store) ListMembers(ctx context.Context, orgID uuid.UUID, limit, offset 
 		return nil, 0, err
 	}
 	var total int
-	err = s.Pool.QueryRow(ctx, `SELECT count(*) FROM organization_members WHERE organization_id = $1`, orgID).Scan(&total)
+	err = s.pool.QueryRow(ctx, `SELECT count(*) FROM organization_members WHERE organization_id = $1`, orgID).Scan(&total)
 	return items, total, err
 }
 
@@ -148,7 +148,7 @@ type MemberPatch struct {
 // UpdateMember changes a member's role or status. Only an owner grants or takes away
 // owner, and the last active owner can never stop being one.
 func (s *Store) UpdateMember(ctx context.Context, orgID uuid.UUID, actorRole string, userID uuid.UUID, p MemberPatch) (Member, error) {
-	err := s.InTx(ctx, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		// the organization first, then the member: the order invitations lock in
 		var personal bool
 		if err := tx.QueryRow(ctx, `SELECT personal_user_id IS NOT DISTINCT FROM $2 FROM organizations WHERE id = $1 FOR UPDATE`, orgID, userID).Scan(&personal); err != nil {
@@ -192,7 +192,7 @@ func (s *Store) UpdateMember(ctx context.Context, orgID uuid.UUID, actorRole str
 
 // RemoveMember takes a person out of the organization (same owner rules as UpdateMember).
 func (s *Store) RemoveMember(ctx context.Context, orgID uuid.UUID, actorRole string, userID uuid.UUID) error {
-	return s.InTx(ctx, func(tx pgx.Tx) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT 1 FROM organizations WHERE id = $1 FOR UPDATE`, orgID); err != nil {
 			return err
 		}
@@ -247,10 +247,26 @@ func ensureAnotherOwner(ctx context.Context, tx pgx.Tx, orgID, userID uuid.UUID)
 }
 
 func (s *Store) member(ctx context.Context, orgID, userID uuid.UUID) (Member, error) {
-	rows, _ := s.Pool.Query(ctx, `
+	rows, _ := s.pool.Query(ctx, `
 		SELECT m.user_id, u.login, u.name, u.avatar_url, m.role::text AS role, m.status, m.joined_at
 		FROM organization_members m JOIN users u ON u.id = m.user_id
 		WHERE m.organization_id = $1 AND m.user_id = $2`, orgID, userID)
 	m, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Member])
 	return m, notFound(err, "member")
+}
+
+// OrganizationIDBySlug finds an organization by its slug (404 when none).
+func (s *Store) OrganizationIDBySlug(ctx context.Context, slug string) (uuid.UUID, error) {
+	var id uuid.UUID
+	err := s.pool.QueryRow(ctx, `SELECT id FROM organizations WHERE slug = $1`, slug).Scan(&id)
+	return id, notFound(err, "organization")
+}
+
+// EnsureMember makes userID an active member of orgID with role, unless they already
+// are a member (whatever their role): the demo seed's idempotent membership.
+func (s *Store) EnsureMember(ctx context.Context, orgID, userID uuid.UUID, role string) error {
+	_, err := s.pool.Exec(ctx, `
+		INSERT INTO organization_members (organization_id, user_id, role, status, joined_at)
+		VALUES ($1, $2, $3, 'active', now()) ON CONFLICT DO NOTHING`, orgID, userID, role)
+	return err
 }

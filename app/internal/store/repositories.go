@@ -42,7 +42,7 @@ type NewRepository struct {
 // The organization row is locked so two concurrent connects cannot both take the last slot.
 func (s *Store) CreateRepository(ctx context.Context, orgID uuid.UUID, r NewRepository) (Repository, error) {
 	var out Repository
-	err := s.InTx(ctx, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var max, have int
 		err := tx.QueryRow(ctx, `SELECT max_repositories FROM organizations WHERE id = $1 FOR UPDATE`, orgID).Scan(&max)
 		if err != nil {
@@ -70,7 +70,7 @@ func (s *Store) CreateRepository(ctx context.Context, orgID uuid.UUID, r NewRepo
 
 // Repository loads one of the organization's repositories.
 func (s *Store) Repository(ctx context.Context, orgID, id uuid.UUID) (Repository, error) {
-	rows, _ := s.Pool.Query(ctx, `SELECT `+repositoryColumns+` FROM repositories WHERE organization_id = $1 AND id = $2`, orgID, id)
+	rows, _ := s.pool.Query(ctx, `SELECT `+repositoryColumns+` FROM repositories WHERE organization_id = $1 AND id = $2`, orgID, id)
 	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Repository])
 	return r, notFound(err, "repository")
 }
@@ -84,14 +84,14 @@ type RepositoryFilter struct {
 // ListRepositories pages through the organization's repositories, newest first.
 func (s *Store) ListRepositories(ctx context.Context, orgID uuid.UUID, f RepositoryFilter, limit, offset int) ([]Repository, int, error) {
 	const where = `WHERE organization_id = $1 AND ($2::uuid IS NULL OR team_id = $2) AND ($3::boolean IS NULL OR is_active = $3)`
-	rows, _ := s.Pool.Query(ctx, `SELECT `+repositoryColumns+` FROM repositories `+where+`
+	rows, _ := s.pool.Query(ctx, `SELECT `+repositoryColumns+` FROM repositories `+where+`
 		ORDER BY created_at DESC, id LIMIT $4 OFFSET $5`, orgID, f.TeamID, f.IsActive, limit, offset)
 	items, err := pgx.CollectRows(rows, pgx.RowToStructByName[Repository])
 	if err != nil {
 		return nil, 0, fmt.Errorf("list repositories: %w", err)
 	}
 	var total int
-	err = s.Pool.QueryRow(ctx, `SELECT count(*) FROM repositories `+where, orgID, f.TeamID, f.IsActive).Scan(&total)
+	err = s.pool.QueryRow(ctx, `SELECT count(*) FROM repositories `+where, orgID, f.TeamID, f.IsActive).Scan(&total)
 	return items, total, err
 }
 
@@ -107,14 +107,14 @@ type RepositoryPatch struct {
 func (s *Store) UpdateRepository(ctx context.Context, orgID, id uuid.UUID, p RepositoryPatch) (Repository, error) {
 	if p.SetTeam && p.TeamID != nil {
 		var ok bool
-		if err := s.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM teams WHERE organization_id = $1 AND id = $2)`, orgID, *p.TeamID).Scan(&ok); err != nil {
+		if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM teams WHERE organization_id = $1 AND id = $2)`, orgID, *p.TeamID).Scan(&ok); err != nil {
 			return Repository{}, err
 		}
 		if !ok {
 			return Repository{}, domain.Invalid("body.team_id", "no team with this id in the organization")
 		}
 	}
-	rows, _ := s.Pool.Query(ctx, `
+	rows, _ := s.pool.Query(ctx, `
 		UPDATE repositories SET team_id = CASE WHEN $3 THEN $4::uuid ELSE team_id END, is_active = coalesce($5, is_active)
 		WHERE organization_id = $1 AND id = $2 RETURNING `+repositoryColumns, orgID, id, p.SetTeam, p.TeamID, p.IsActive)
 	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Repository])
@@ -127,7 +127,7 @@ func (s *Store) UpdateRepository(ctx context.Context, orgID, id uuid.UUID, p Rep
 
 // DeleteRepository disconnects a repository. Its executions and tasks stay, without it.
 func (s *Store) DeleteRepository(ctx context.Context, orgID, id uuid.UUID) error {
-	tag, err := s.Pool.Exec(ctx, `DELETE FROM repositories WHERE organization_id = $1 AND id = $2`, orgID, id)
+	tag, err := s.pool.Exec(ctx, `DELETE FROM repositories WHERE organization_id = $1 AND id = $2`, orgID, id)
 	if err != nil {
 		return fmt.Errorf("delete repository: %w", err)
 	}

@@ -6,22 +6,36 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/miyabi/miyabi/app/internal/domain"
 )
 
-// Store is the database behind the API.
+// Store is the database behind the API. Its pool is its own: everything that reads or
+// writes goes through a method, in one transaction style (inTx).
 type Store struct {
-	Pool *pgxpool.Pool
+	pool *pgxpool.Pool
 }
 
-// New wraps an open pool.
-func New(pool *pgxpool.Pool) *Store { return &Store{Pool: pool} }
+// New wraps an open pool (OpenPool's, or a test's).
+func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+
+// PoolStats is the pool's state, for the health route.
+type PoolStats struct{ Total, Idle, Acquired, Max int32 }
+
+// Stats reports the pool's connections.
+func (s *Store) Stats() PoolStats {
+	st := s.pool.Stat()
+	return PoolStats{Total: st.TotalConns(), Idle: st.IdleConns(), Acquired: st.AcquiredConns(), Max: st.MaxConns()}
+}
+
+// Migrate applies the embedded migrations (goose, under an advisory lock).
+func (s *Store) Migrate(ctx context.Context, log *slog.Logger) error {
+	return Migrate(ctx, s.pool, log)
+}
 
 // OpenPool creates a pool that connects lazily: creating it never touches the network,
 // so a server (or a Lambda init) starts even when the database is briefly away.
@@ -54,15 +68,24 @@ func OpenPool(ctx context.Context, databaseURL string, maxConns int32) (*pgxpool
 func (s *Store) Ping(ctx context.Context) (time.Duration, error) {
 	start := time.Now()
 	var one int
-	if err := s.Pool.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil {
+	if err := s.pool.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil {
 		return 0, err
 	}
 	return time.Since(start), nil
 }
 
-// InTx runs fn in a transaction, committing when it returns nil.
-func (s *Store) InTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, s.Pool, fn)
+// inTx runs fn in a transaction, committing when it returns nil and rolling back
+// otherwise: the store's one transaction style.
+func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	return s.inTxWith(ctx, pgx.TxOptions{}, fn)
+}
+
+// readSnapshot is a read-only transaction whose reads all see one snapshot.
+var readSnapshot = pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
+
+// inTxWith is inTx with transaction options.
+func (s *Store) inTxWith(ctx context.Context, opts pgx.TxOptions, fn func(tx pgx.Tx) error) error {
+	return pgx.BeginTxFunc(ctx, s.pool, opts, fn)
 }
 
 // Unique and foreign-key violations are client mistakes, not server faults.
@@ -79,12 +102,4 @@ func constraintName(err error, code string) (string, bool) {
 		return pgErr.ConstraintName, true
 	}
 	return "", false
-}
-
-// notFound maps pgx.ErrNoRows to a domain 404 for the named object.
-func notFound(err error, what string) error {
-	if errors.Is(err, pgx.ErrNoRows) {
-		return domain.NotFound(what)
-	}
-	return err
 }

@@ -45,7 +45,7 @@ type Moved struct {
 // MoveTask applies one move to the organization's task in its own transaction.
 func (s *Store) MoveTask(ctx context.Context, orgID, taskID uuid.UUID, m Move) (Moved, error) {
 	var out Moved
-	err := s.InTx(ctx, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var err error
 		out, err = MoveTaskTx(ctx, tx, orgID, taskID, m)
 		return err
@@ -136,7 +136,8 @@ func MoveTaskTx(ctx context.Context, tx pgx.Tx, orgID, taskID uuid.UUID, m Move)
 	case domain.TaskCompleted:
 		if _, err := tx.Exec(ctx, `
 			UPDATE tasks SET deps_pending = deps_pending - 1
-			WHERE id IN (SELECT task_id FROM task_dependencies WHERE depends_on_task_id = $1) AND deps_pending > 0`, taskID); err != nil {
+			WHERE organization_id = $1 AND deps_pending > 0
+				AND id IN (SELECT task_id FROM task_dependencies WHERE depends_on_task_id = $2)`, orgID, taskID); err != nil {
 			return out, fmt.Errorf("release dependents: %w", err)
 		}
 	case domain.TaskFailed, domain.TaskCancelled:
@@ -255,7 +256,7 @@ func (s *Store) SweepExpiredLeases(ctx context.Context) (int, error) {
 	moved := 0
 	for {
 		n := 0
-		err := s.InTx(ctx, func(tx pgx.Tx) error {
+		err := s.inTx(ctx, func(tx pgx.Tx) error {
 			rows, err := tx.Query(ctx, `
 				SELECT organization_id, id FROM tasks
 				WHERE status = 'running' AND lease_expires_at < now()

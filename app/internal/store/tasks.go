@@ -14,34 +14,34 @@ import (
 
 // Task is a unit of work: an agent's (claimed by a worker) or a person's (manual).
 type Task struct {
-	ID             uuid.UUID      `db:"id"`
-	OrgID          uuid.UUID      `db:"organization_id"`
-	Name           string         `db:"name"`
-	Description    string         `db:"description"`
-	Status         string         `db:"status"`
-	Priority       string         `db:"priority"`
-	AgentType      *string        `db:"agent_type"`
-	RepositoryID   *uuid.UUID     `db:"repository_id"`
-	IssueNumber    *int           `db:"issue_number"`
-	ExecutionID    *uuid.UUID     `db:"execution_id"`
-	WorkflowRunID  *uuid.UUID     `db:"workflow_run_id"`
-	WorkflowNodeID *string        `db:"workflow_node_id"`
-	Metadata       map[string]any `db:"metadata"`
-	Result         map[string]any `db:"result"`
-	Error          *string        `db:"error"`
-	RetryCount     int            `db:"retry_count"`
-	MaxRetries     int            `db:"max_retries"`
-	DepsPending    int            `db:"deps_pending"`
-	DependsOn      []uuid.UUID    `db:"depends_on"`
-	LeaseOwner     *uuid.UUID     `db:"lease_owner"`
-	LeaseExpiresAt *time.Time     `db:"lease_expires_at"`
-	CreatedBy      *uuid.UUID     `db:"created_by"`
-	CreatedAt      time.Time      `db:"created_at"`
-	UpdatedAt      time.Time      `db:"updated_at"`
-	StartedAt      *time.Time     `db:"started_at"`
-	CompletedAt    *time.Time     `db:"completed_at"`
-	FailedAt       *time.Time     `db:"failed_at"`
-	CancelledAt    *time.Time     `db:"cancelled_at"`
+	ID             uuid.UUID         `db:"id"`
+	OrgID          uuid.UUID         `db:"organization_id"`
+	Name           string            `db:"name"`
+	Description    string            `db:"description"`
+	Status         domain.TaskStatus `db:"status"`
+	Priority       string            `db:"priority"`
+	AgentType      *string           `db:"agent_type"`
+	RepositoryID   *uuid.UUID        `db:"repository_id"`
+	IssueNumber    *int              `db:"issue_number"`
+	ExecutionID    *uuid.UUID        `db:"execution_id"`
+	WorkflowRunID  *uuid.UUID        `db:"workflow_run_id"`
+	WorkflowNodeID *string           `db:"workflow_node_id"`
+	Metadata       map[string]any    `db:"metadata"`
+	Result         map[string]any    `db:"result"`
+	Error          *string           `db:"error"`
+	RetryCount     int               `db:"retry_count"`
+	MaxRetries     int               `db:"max_retries"`
+	DepsPending    int               `db:"deps_pending"`
+	DependsOn      []uuid.UUID       `db:"depends_on"`
+	LeaseOwner     *uuid.UUID        `db:"lease_owner"`
+	LeaseExpiresAt *time.Time        `db:"lease_expires_at"`
+	CreatedBy      *uuid.UUID        `db:"created_by"`
+	CreatedAt      time.Time         `db:"created_at"`
+	UpdatedAt      time.Time         `db:"updated_at"`
+	StartedAt      *time.Time        `db:"started_at"`
+	CompletedAt    *time.Time        `db:"completed_at"`
+	FailedAt       *time.Time        `db:"failed_at"`
+	CancelledAt    *time.Time        `db:"cancelled_at"`
 }
 
 const taskSelect = `
@@ -158,7 +158,7 @@ func taskTx(ctx context.Context, tx pgx.Tx, orgID, id uuid.UUID) (Task, error) {
 
 // Task loads one of the organization's tasks.
 func (s *Store) Task(ctx context.Context, orgID, id uuid.UUID) (Task, error) {
-	rows, _ := s.Pool.Query(ctx, taskSelect+` WHERE t.organization_id = $1 AND t.id = $2`, orgID, id)
+	rows, _ := s.pool.Query(ctx, taskSelect+` WHERE t.organization_id = $1 AND t.id = $2`, orgID, id)
 	t, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Task])
 	return t, notFound(err, "task")
 }
@@ -167,7 +167,7 @@ func (s *Store) Task(ctx context.Context, orgID, id uuid.UUID) (Task, error) {
 // team-role checks.
 func (s *Store) TaskTeam(ctx context.Context, orgID, id uuid.UUID) (*uuid.UUID, error) {
 	var team *uuid.UUID
-	err := s.Pool.QueryRow(ctx, `SELECT r.team_id FROM tasks t
+	err := s.pool.QueryRow(ctx, `SELECT r.team_id FROM tasks t
 		LEFT JOIN repositories r ON r.organization_id = t.organization_id AND r.id = t.repository_id
 		WHERE t.organization_id = $1 AND t.id = $2`, orgID, id).Scan(&team)
 	return team, notFound(err, "task")
@@ -188,14 +188,14 @@ func (s *Store) ListTasks(ctx context.Context, orgID uuid.UUID, f TaskFilter, li
 		AND ($4::uuid IS NULL OR t.repository_id = $4) AND ($5::text IS NULL OR t.agent_type = $5)
 		AND ($6::uuid IS NULL OR t.workflow_run_id = $6)`
 	args := []any{orgID, f.Status, f.Priority, f.RepositoryID, f.AgentType, f.WorkflowRunID}
-	rows, _ := s.Pool.Query(ctx, taskSelect+where+` ORDER BY t.priority, t.created_at DESC, t.id DESC LIMIT $7 OFFSET $8`,
+	rows, _ := s.pool.Query(ctx, taskSelect+where+` ORDER BY t.priority, t.created_at DESC, t.id DESC LIMIT $7 OFFSET $8`,
 		append(args, limit, offset)...)
 	items, err := pgx.CollectRows(rows, pgx.RowToStructByName[Task])
 	if err != nil {
 		return nil, 0, fmt.Errorf("list tasks: %w", err)
 	}
 	var total int
-	if err := s.Pool.QueryRow(ctx, `SELECT count(*) FROM tasks t`+where, args...).Scan(&total); err != nil {
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM tasks t`+where, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("count tasks: %w", err)
 	}
 	return items, total, nil
@@ -217,7 +217,7 @@ func (s *Store) TaskStats(ctx context.Context, orgID uuid.UUID) (TaskStats, erro
 	for _, p := range domain.Priorities {
 		st.ByPriority[p] = 0
 	}
-	rows, err := s.Pool.Query(ctx, `SELECT status, priority, count(*) FROM tasks WHERE organization_id = $1 GROUP BY status, priority`, orgID)
+	rows, err := s.pool.Query(ctx, `SELECT status, priority, count(*) FROM tasks WHERE organization_id = $1 GROUP BY status, priority`, orgID)
 	if err != nil {
 		return st, fmt.Errorf("task stats: %w", err)
 	}
@@ -245,7 +245,7 @@ type TaskPatch struct {
 
 // UpdateTask changes a task's descriptive fields.
 func (s *Store) UpdateTask(ctx context.Context, orgID, id uuid.UUID, p TaskPatch) (Task, error) {
-	tag, err := s.Pool.Exec(ctx, `UPDATE tasks SET name = coalesce($3, name), description = coalesce($4, description),
+	tag, err := s.pool.Exec(ctx, `UPDATE tasks SET name = coalesce($3, name), description = coalesce($4, description),
 		priority = coalesce($5, priority), metadata = coalesce($6, metadata)
 		WHERE organization_id = $1 AND id = $2`, orgID, id, p.Name, p.Description, p.Priority, p.Metadata)
 	if err != nil {
@@ -261,7 +261,7 @@ func (s *Store) UpdateTask(ctx context.Context, orgID, id uuid.UUID, p TaskPatch
 // workflow run, or a task that unfinished tasks still wait for cannot be deleted: that
 // would strand a worker, break the run, or leave the waiters blocked forever.
 func (s *Store) DeleteTask(ctx context.Context, orgID, id uuid.UUID) error {
-	return s.InTx(ctx, func(tx pgx.Tx) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
 		var status string
 		var execID, runID *uuid.UUID
 		err := tx.QueryRow(ctx, `SELECT status, execution_id, workflow_run_id FROM tasks WHERE organization_id = $1 AND id = $2 FOR UPDATE`,
@@ -277,7 +277,7 @@ func (s *Store) DeleteTask(ctx context.Context, orgID, id uuid.UUID) error {
 		}
 		var waiters int
 		if err := tx.QueryRow(ctx, `SELECT count(*) FROM task_dependencies d JOIN tasks t ON t.id = d.task_id
-			WHERE d.depends_on_task_id = $1 AND t.status IN ('pending', 'running')`, id).Scan(&waiters); err != nil {
+			WHERE t.organization_id = $1 AND d.depends_on_task_id = $2 AND t.status IN ('pending', 'running')`, orgID, id).Scan(&waiters); err != nil {
 			return err
 		}
 		if waiters > 0 && status != string(domain.TaskCompleted) {

@@ -36,7 +36,7 @@ func slugTaken(err error, slug string) error {
 // CreateTeam adds a team to the organization.
 func (s *Store) CreateTeam(ctx context.Context, orgID uuid.UUID, name, slug, description string) (Team, error) {
 	var id uuid.UUID
-	err := s.Pool.QueryRow(ctx, `INSERT INTO teams (organization_id, name, slug, description) VALUES ($1, $2, $3, $4) RETURNING id`,
+	err := s.pool.QueryRow(ctx, `INSERT INTO teams (organization_id, name, slug, description) VALUES ($1, $2, $3, $4) RETURNING id`,
 		orgID, name, slug, description).Scan(&id)
 	if err != nil {
 		return Team{}, slugTaken(err, slug)
@@ -46,21 +46,21 @@ func (s *Store) CreateTeam(ctx context.Context, orgID uuid.UUID, name, slug, des
 
 // Team loads one of the organization's teams.
 func (s *Store) Team(ctx context.Context, orgID, id uuid.UUID) (Team, error) {
-	rows, _ := s.Pool.Query(ctx, `SELECT `+teamColumns+` FROM teams t WHERE t.organization_id = $1 AND t.id = $2`, orgID, id)
+	rows, _ := s.pool.Query(ctx, `SELECT `+teamColumns+` FROM teams t WHERE t.organization_id = $1 AND t.id = $2`, orgID, id)
 	t, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Team])
 	return t, notFound(err, "team")
 }
 
 // ListTeams pages through the organization's teams by name.
 func (s *Store) ListTeams(ctx context.Context, orgID uuid.UUID, limit, offset int) ([]Team, int, error) {
-	rows, _ := s.Pool.Query(ctx, `SELECT `+teamColumns+` FROM teams t WHERE t.organization_id = $1
+	rows, _ := s.pool.Query(ctx, `SELECT `+teamColumns+` FROM teams t WHERE t.organization_id = $1
 		ORDER BY lower(t.name), t.id LIMIT $2 OFFSET $3`, orgID, limit, offset)
 	items, err := pgx.CollectRows(rows, pgx.RowToStructByName[Team])
 	if err != nil {
 		return nil, 0, err
 	}
 	var total int
-	err = s.Pool.QueryRow(ctx, `SELECT count(*) FROM teams WHERE organization_id = $1`, orgID).Scan(&total)
+	err = s.pool.QueryRow(ctx, `SELECT count(*) FROM teams WHERE organization_id = $1`, orgID).Scan(&total)
 	return items, total, err
 }
 
@@ -69,7 +69,7 @@ type TeamPatch struct{ Name, Slug, Description *string }
 
 // UpdateTeam changes a team.
 func (s *Store) UpdateTeam(ctx context.Context, orgID, id uuid.UUID, p TeamPatch) (Team, error) {
-	tag, err := s.Pool.Exec(ctx, `UPDATE teams SET name = coalesce($3, name), slug = coalesce($4, slug), description = coalesce($5, description)
+	tag, err := s.pool.Exec(ctx, `UPDATE teams SET name = coalesce($3, name), slug = coalesce($4, slug), description = coalesce($5, description)
 		WHERE organization_id = $1 AND id = $2`, orgID, id, p.Name, p.Slug, p.Description)
 	if err != nil {
 		slug := ""
@@ -86,7 +86,7 @@ func (s *Store) UpdateTeam(ctx context.Context, orgID, id uuid.UUID, p TeamPatch
 
 // DeleteTeam deletes a team; its repositories stay, without a team.
 func (s *Store) DeleteTeam(ctx context.Context, orgID, id uuid.UUID) error {
-	tag, err := s.Pool.Exec(ctx, `DELETE FROM teams WHERE organization_id = $1 AND id = $2`, orgID, id)
+	tag, err := s.pool.Exec(ctx, `DELETE FROM teams WHERE organization_id = $1 AND id = $2`, orgID, id)
 	if err != nil {
 		return fmt.Errorf("delete team: %w", err)
 	}
@@ -111,8 +111,9 @@ func (s *Store) ListTeamMembers(ctx context.Context, orgID, teamID uuid.UUID) ([
 	if _, err := s.Team(ctx, orgID, teamID); err != nil {
 		return nil, err
 	}
-	rows, _ := s.Pool.Query(ctx, `SELECT tm.user_id, u.login, u.name, u.avatar_url, tm.role, tm.created_at
-		FROM team_members tm JOIN users u ON u.id = tm.user_id WHERE tm.team_id = $1 ORDER BY tm.role, lower(u.login)`, teamID)
+	rows, _ := s.pool.Query(ctx, `SELECT tm.user_id, u.login, u.name, u.avatar_url, tm.role, tm.created_at
+		FROM team_members tm JOIN teams t ON t.id = tm.team_id JOIN users u ON u.id = tm.user_id
+		WHERE t.organization_id = $1 AND tm.team_id = $2 ORDER BY tm.role, lower(u.login)`, orgID, teamID)
 	return pgx.CollectRows(rows, pgx.RowToStructByName[TeamMember])
 }
 
@@ -122,25 +123,28 @@ func (s *Store) AddTeamMember(ctx context.Context, orgID, teamID, userID uuid.UU
 		return TeamMember{}, err
 	}
 	var member bool
-	if err := s.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM organization_members WHERE organization_id = $1 AND user_id = $2 AND status = 'active')`,
+	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM organization_members WHERE organization_id = $1 AND user_id = $2 AND status = 'active')`,
 		orgID, userID).Scan(&member); err != nil {
 		return TeamMember{}, err
 	}
 	if !member {
 		return TeamMember{}, domain.Invalid("body.user_id", "is not an active member of this organization")
 	}
-	rows, _ := s.Pool.Query(ctx, `
+	// the insert names the team only through the organization's teams
+	rows, _ := s.pool.Query(ctx, `
 		WITH up AS (
-			INSERT INTO team_members (team_id, user_id, role) VALUES ($1, $2, $3)
+			INSERT INTO team_members (team_id, user_id, role)
+			SELECT t.id, $3, $4 FROM teams t WHERE t.organization_id = $1 AND t.id = $2
 			ON CONFLICT (team_id, user_id) DO UPDATE SET role = excluded.role RETURNING user_id, role, created_at)
 		SELECT up.user_id, u.login, u.name, u.avatar_url, up.role, up.created_at FROM up JOIN users u ON u.id = up.user_id`,
-		teamID, userID, role)
-	return pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[TeamMember])
+		orgID, teamID, userID, role)
+	m, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[TeamMember])
+	return m, notFound(err, "team")
 }
 
 // RemoveTeamMember takes a person out of a team.
 func (s *Store) RemoveTeamMember(ctx context.Context, orgID, teamID, userID uuid.UUID) error {
-	tag, err := s.Pool.Exec(ctx, `DELETE FROM team_members tm USING teams t
+	tag, err := s.pool.Exec(ctx, `DELETE FROM team_members tm USING teams t
 		WHERE tm.team_id = t.id AND t.organization_id = $1 AND t.id = $2 AND tm.user_id = $3`, orgID, teamID, userID)
 	if err != nil {
 		return err
@@ -154,11 +158,18 @@ func (s *Store) RemoveTeamMember(ctx context.Context, orgID, teamID, userID uuid
 // TeamGrants reports whether the user's role in the team (of the organization) grants perm.
 func (s *Store) TeamGrants(ctx context.Context, orgID, teamID, userID uuid.UUID, perm string) (bool, error) {
 	var ok bool
-	err := s.Pool.QueryRow(ctx, `
+	err := s.pool.QueryRow(ctx, `
 		SELECT EXISTS (
 			SELECT 1 FROM team_members tm
 			JOIN teams t ON t.id = tm.team_id AND t.organization_id = $1
 			JOIN role_permissions rp ON rp.role_name = 'team:' || tm.role AND rp.permission_name = $4
 			WHERE tm.team_id = $2 AND tm.user_id = $3)`, orgID, teamID, userID, perm).Scan(&ok)
 	return ok, err
+}
+
+// TeamIDBySlug finds a team of the organization by its slug (404 when none).
+func (s *Store) TeamIDBySlug(ctx context.Context, orgID uuid.UUID, slug string) (uuid.UUID, error) {
+	var id uuid.UUID
+	err := s.pool.QueryRow(ctx, `SELECT id FROM teams WHERE organization_id = $1 AND slug = $2`, orgID, slug).Scan(&id)
+	return id, notFound(err, "team")
 }

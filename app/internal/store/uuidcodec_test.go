@@ -11,7 +11,7 @@ import (
 
 // ids go in and out intact through the binary codec: values, pointers, NULLs, arrays.
 func TestUUIDCodecRoundTrips(t *testing.T) {
-	st := testdb.New(t)
+	pool := testdb.Pool(t)
 	ctx := context.Background()
 	id := uuid.New()
 	var got uuid.UUID
@@ -19,7 +19,7 @@ func TestUUIDCodecRoundTrips(t *testing.T) {
 	var ptrOut *uuid.UUID
 	var arr []uuid.UUID
 	var text string
-	err := st.Pool.QueryRow(ctx, `SELECT $1::uuid, $2::uuid, $3::uuid, $4::uuid[], $1::uuid::text`, id, (*uuid.UUID)(nil), &id, []uuid.UUID{id, uuid.Nil}).
+	err := pool.QueryRow(ctx, `SELECT $1::uuid, $2::uuid, $3::uuid, $4::uuid[], $1::uuid::text`, id, (*uuid.UUID)(nil), &id, []uuid.UUID{id, uuid.Nil}).
 		Scan(&got, &nilOut, &ptrOut, &arr, &text)
 	if err != nil {
 		t.Fatal(err)
@@ -27,7 +27,7 @@ func TestUUIDCodecRoundTrips(t *testing.T) {
 	if got != id || nilOut != nil || ptrOut == nil || *ptrOut != id || len(arr) != 2 || arr[0] != id || arr[1] != uuid.Nil || text != id.String() {
 		t.Fatalf("round trip: %v %v %v %v %s", got, nilOut, ptrOut, arr, text)
 	}
-	if err := st.Pool.QueryRow(ctx, `SELECT NULL::uuid`).Scan(&got); err == nil {
+	if err := pool.QueryRow(ctx, `SELECT NULL::uuid`).Scan(&got); err == nil {
 		t.Fatal("NULL scanned into a uuid.UUID without an error")
 	}
 }

@@ -33,7 +33,7 @@ type WorkerAuth struct {
 // WorkerByTokenHash finds a live (unrevoked) worker by the SHA-256 of its token.
 func (s *Store) WorkerByTokenHash(ctx context.Context, hash []byte) (WorkerAuth, error) {
 	var w WorkerAuth
-	err := s.Pool.QueryRow(ctx, `
+	err := s.pool.QueryRow(ctx, `
 		SELECT id, organization_id, agent_types FROM workers
 		WHERE token_hash = $1 AND revoked_at IS NULL`, hash).Scan(&w.ID, &w.OrgID, &w.AgentTypes)
 	return w, notFound(err, "worker")
@@ -56,10 +56,10 @@ type Worker struct {
 
 // workerSelect derives running_tasks and status; $1 is always the organization and
 // $2 the offline threshold in seconds.
-const workerSelect = `
+var workerSelect = `
 	SELECT w.id, w.organization_id, w.coordinator_id, w.name, w.agent_types, w.max_concurrency, w.version,
 		w.last_heartbeat_at, r.n AS running_tasks,
-		CASE WHEN w.last_heartbeat_at IS NULL OR w.last_heartbeat_at < now() - make_interval(secs => $2) THEN 'offline'
+		CASE WHEN NOT ` + workerOnline("w", "$2") + ` THEN 'offline'
 			WHEN r.n > 0 THEN 'busy' ELSE 'online' END AS status,
 		w.created_at
 	FROM workers w
@@ -67,6 +67,14 @@ const workerSelect = `
 	WHERE w.organization_id = $1 AND w.revoked_at IS NULL`
 
 func offlineSecs() float64 { return OfflineAfter.Seconds() }
+
+// workerOnline is the one "worker online" rule, written once for every statement that
+// needs it (worker list, coordinators, the dashboard summary, the agent catalogue): a
+// heartbeat at most OfflineAfter ago (a worker silent for exactly 60 s is still online).
+// alias is the workers row, secsParam the placeholder bound to offlineSecs().
+func workerOnline(alias, secsParam string) string {
+	return "coalesce(" + alias + ".last_heartbeat_at >= now() - make_interval(secs => " + secsParam + "), false)"
+}
 
 // NewWorker is what registering a worker takes.
 type NewWorker struct {
@@ -81,7 +89,7 @@ type NewWorker struct {
 // CreateWorker registers a worker; only the hash of its token is kept.
 func (s *Store) CreateWorker(ctx context.Context, orgID uuid.UUID, nw NewWorker) (Worker, error) {
 	var id uuid.UUID
-	err := s.Pool.QueryRow(ctx, `
+	err := s.pool.QueryRow(ctx, `
 		INSERT INTO workers (organization_id, coordinator_id, name, agent_types, max_concurrency, token_hash, created_by)
 		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
 		orgID, nw.CoordinatorID, nw.Name, nw.AgentTypes, nw.MaxConcurrency, nw.TokenHash, nw.CreatedBy).Scan(&id)
@@ -96,7 +104,7 @@ func (s *Store) CreateWorker(ctx context.Context, orgID uuid.UUID, nw NewWorker)
 
 // Worker loads one of the organization's live workers.
 func (s *Store) Worker(ctx context.Context, orgID, id uuid.UUID) (Worker, error) {
-	rows, _ := s.Pool.Query(ctx, workerSelect+` AND w.id = $3`, orgID, offlineSecs(), id)
+	rows, _ := s.pool.Query(ctx, workerSelect+` AND w.id = $3`, orgID, offlineSecs(), id)
 	w, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Worker])
 	return w, notFound(err, "worker")
 }
@@ -109,7 +117,7 @@ type WorkerFilter struct {
 
 // ListWorkers pages through the organization's live workers, newest first.
 func (s *Store) ListWorkers(ctx context.Context, orgID uuid.UUID, f WorkerFilter, limit, offset int) ([]Worker, int, error) {
-	rows, _ := s.Pool.Query(ctx, `
+	rows, _ := s.pool.Query(ctx, `
 		SELECT *, count(*) OVER () AS total FROM (`+workerSelect+`
 			AND ($3::uuid IS NULL OR w.coordinator_id = $3)) x
 		WHERE $4 = '' OR x.status = $4
@@ -133,7 +141,7 @@ func (s *Store) ListWorkers(ctx context.Context, orgID uuid.UUID, f WorkerFilter
 		return out, 0, nil
 	}
 	var total int
-	err = s.Pool.QueryRow(ctx, `SELECT count(*) FROM (`+workerSelect+` AND ($3::uuid IS NULL OR w.coordinator_id = $3)) x
+	err = s.pool.QueryRow(ctx, `SELECT count(*) FROM (`+workerSelect+` AND ($3::uuid IS NULL OR w.coordinator_id = $3)) x
 		WHERE $4 = '' OR x.status = $4`, orgID, offlineSecs(), f.CoordinatorID, f.Status).Scan(&total)
 	return out, total, err
 }
@@ -143,7 +151,7 @@ func (s *Store) ListWorkers(ctx context.Context, orgID uuid.UUID, f WorkerFilter
 // sweeper on a worker that can no longer report. It returns how many tasks it released.
 func (s *Store) RevokeWorker(ctx context.Context, orgID, id uuid.UUID) (int, error) {
 	released := 0
-	err := s.InTx(ctx, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE workers SET revoked_at = now() WHERE organization_id = $1 AND id = $2 AND revoked_at IS NULL`, orgID, id)
 		if err != nil {
 			return fmt.Errorf("revoke worker: %w", err)

@@ -27,7 +27,7 @@ const workflowColumns = `id, organization_id, name, description, definition, cre
 
 // CreateWorkflow saves a workflow; the definition must have been validated.
 func (s *Store) CreateWorkflow(ctx context.Context, orgID, userID uuid.UUID, name, description string, def domain.WorkflowDefinition) (Workflow, error) {
-	rows, _ := s.Pool.Query(ctx, `INSERT INTO workflows (organization_id, name, description, definition, created_by)
+	rows, _ := s.pool.Query(ctx, `INSERT INTO workflows (organization_id, name, description, definition, created_by)
 		VALUES ($1, $2, $3, $4, $5) RETURNING `+workflowColumns, orgID, name, description, def, userID)
 	w, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Workflow])
 	if err != nil {
@@ -38,21 +38,21 @@ func (s *Store) CreateWorkflow(ctx context.Context, orgID, userID uuid.UUID, nam
 
 // Workflow loads one of the organization's workflows.
 func (s *Store) Workflow(ctx context.Context, orgID, id uuid.UUID) (Workflow, error) {
-	rows, _ := s.Pool.Query(ctx, `SELECT `+workflowColumns+` FROM workflows WHERE organization_id = $1 AND id = $2`, orgID, id)
+	rows, _ := s.pool.Query(ctx, `SELECT `+workflowColumns+` FROM workflows WHERE organization_id = $1 AND id = $2`, orgID, id)
 	w, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Workflow])
 	return w, notFound(err, "workflow")
 }
 
 // ListWorkflows pages through the organization's workflows, newest first.
 func (s *Store) ListWorkflows(ctx context.Context, orgID uuid.UUID, limit, offset int) ([]Workflow, int, error) {
-	rows, _ := s.Pool.Query(ctx, `SELECT `+workflowColumns+` FROM workflows WHERE organization_id = $1
+	rows, _ := s.pool.Query(ctx, `SELECT `+workflowColumns+` FROM workflows WHERE organization_id = $1
 		ORDER BY created_at DESC, id LIMIT $2 OFFSET $3`, orgID, limit, offset)
 	items, err := pgx.CollectRows(rows, pgx.RowToStructByName[Workflow])
 	if err != nil {
 		return nil, 0, fmt.Errorf("list workflows: %w", err)
 	}
 	var total int
-	err = s.Pool.QueryRow(ctx, `SELECT count(*) FROM workflows WHERE organization_id = $1`, orgID).Scan(&total)
+	err = s.pool.QueryRow(ctx, `SELECT count(*) FROM workflows WHERE organization_id = $1`, orgID).Scan(&total)
 	return items, total, err
 }
 
@@ -66,7 +66,7 @@ type WorkflowPatch struct {
 
 // UpdateWorkflow changes a workflow.
 func (s *Store) UpdateWorkflow(ctx context.Context, orgID, id uuid.UUID, p WorkflowPatch) (Workflow, error) {
-	rows, _ := s.Pool.Query(ctx, `UPDATE workflows SET name = coalesce($3, name), description = coalesce($4, description),
+	rows, _ := s.pool.Query(ctx, `UPDATE workflows SET name = coalesce($3, name), description = coalesce($4, description),
 		definition = coalesce($5, definition) WHERE organization_id = $1 AND id = $2 RETURNING `+workflowColumns,
 		orgID, id, p.Name, p.Description, p.Definition)
 	w, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Workflow])
@@ -78,7 +78,7 @@ func (s *Store) UpdateWorkflow(ctx context.Context, orgID, id uuid.UUID, p Workf
 // would vanish under their workers and leave their executions running forever. Finished
 // runs go with it; their executions stay, as history.
 func (s *Store) DeleteWorkflow(ctx context.Context, orgID, id uuid.UUID) error {
-	return s.InTx(ctx, func(tx pgx.Tx) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
 		var active int
 		err := tx.QueryRow(ctx, `
 			SELECT (SELECT count(*) FROM workflow_runs r WHERE r.organization_id = w.organization_id AND r.workflow_id = w.id
@@ -105,7 +105,7 @@ type WorkflowRun struct {
 	WorkflowName string                    `db:"workflow_name"`
 	RepositoryID *uuid.UUID                `db:"repository_id"`
 	IssueNumber  *int                      `db:"issue_number"`
-	Status       string                    `db:"status"`
+	Status       domain.TaskStatus         `db:"status"`
 	Definition   domain.WorkflowDefinition `db:"definition"`
 	CreatedBy    *uuid.UUID                `db:"created_by"`
 	CreatedAt    time.Time                 `db:"created_at"`
@@ -130,7 +130,7 @@ type NewRun struct {
 // of incoming edges, so only the roots are claimable at first.
 func (s *Store) RunWorkflow(ctx context.Context, orgID, workflowID uuid.UUID, in NewRun) (WorkflowRun, error) {
 	var runID uuid.UUID
-	err := s.InTx(ctx, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var name string
 		var def domain.WorkflowDefinition
 		err := tx.QueryRow(ctx, `SELECT name, definition FROM workflows WHERE organization_id = $1 AND id = $2 FOR SHARE`,
@@ -191,7 +191,7 @@ func truncate(s string, n int) string {
 
 // WorkflowRun loads one of the organization's runs.
 func (s *Store) WorkflowRun(ctx context.Context, orgID, id uuid.UUID) (WorkflowRun, error) {
-	rows, _ := s.Pool.Query(ctx, runSelect+` WHERE r.organization_id = $1 AND r.id = $2`, orgID, id)
+	rows, _ := s.pool.Query(ctx, runSelect+` WHERE r.organization_id = $1 AND r.id = $2`, orgID, id)
 	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[WorkflowRun])
 	return r, notFound(err, "workflow run")
 }
@@ -201,21 +201,21 @@ func (s *Store) ListWorkflowRuns(ctx context.Context, orgID, workflowID uuid.UUI
 	if _, err := s.Workflow(ctx, orgID, workflowID); err != nil {
 		return nil, 0, err
 	}
-	rows, _ := s.Pool.Query(ctx, runSelect+` WHERE r.organization_id = $1 AND r.workflow_id = $2
+	rows, _ := s.pool.Query(ctx, runSelect+` WHERE r.organization_id = $1 AND r.workflow_id = $2
 		ORDER BY r.created_at DESC, r.id LIMIT $3 OFFSET $4`, orgID, workflowID, limit, offset)
 	items, err := pgx.CollectRows(rows, pgx.RowToStructByName[WorkflowRun])
 	if err != nil {
 		return nil, 0, fmt.Errorf("list runs: %w", err)
 	}
 	var total int
-	err = s.Pool.QueryRow(ctx, `SELECT count(*) FROM workflow_runs WHERE organization_id = $1 AND workflow_id = $2`, orgID, workflowID).Scan(&total)
+	err = s.pool.QueryRow(ctx, `SELECT count(*) FROM workflow_runs WHERE organization_id = $1 AND workflow_id = $2`, orgID, workflowID).Scan(&total)
 	return items, total, err
 }
 
 // RunTasks lists a run's tasks (one per node) in creation order, which is the
 // definition's topological order.
 func (s *Store) RunTasks(ctx context.Context, orgID, runID uuid.UUID) ([]Task, error) {
-	rows, _ := s.Pool.Query(ctx, taskSelect+` WHERE t.organization_id = $1 AND t.workflow_run_id = $2 ORDER BY t.created_at, t.id`, orgID, runID)
+	rows, _ := s.pool.Query(ctx, taskSelect+` WHERE t.organization_id = $1 AND t.workflow_run_id = $2 ORDER BY t.created_at, t.id`, orgID, runID)
 	items, err := pgx.CollectRows(rows, pgx.RowToStructByName[Task])
 	if err != nil {
 		return nil, fmt.Errorf("run tasks: %w", err)

@@ -64,6 +64,13 @@ func URL(t testing.TB) string {
 // New returns a store over a fresh migrated database.
 func New(t testing.TB) *store.Store {
 	t.Helper()
+	return store.New(Pool(t))
+}
+
+// Pool returns a pool over a fresh migrated database, dropped after the test: for a store
+// (store.New) and for tests that set up rows the API cannot create.
+func Pool(t testing.TB) *pgxpool.Pool {
+	t.Helper()
 	cfg, err := pgxpool.ParseConfig(URL(t))
 	if err != nil {
 		t.Fatalf("test database url: %v", err)
@@ -74,7 +81,7 @@ func New(t testing.TB) *store.Store {
 		t.Fatalf("open test database: %v", err)
 	}
 	t.Cleanup(pool.Close)
-	return store.New(pool)
+	return pool
 }
 
 // Empty returns the URL of a fresh database without any migration applied.

@@ -8,20 +8,12 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/miyabi/miyabi/app/internal/workerapi"
 )
 
-// Task is a claimed task as the API hands it out.
-type Task struct {
-	ID             uuid.UUID      `json:"id"`
-	ExecutionID    *uuid.UUID     `json:"execution_id"`
-	Name           string         `json:"name"`
-	AgentType      string         `json:"agent_type"`
-	Repository     *string        `json:"repository"`
-	IssueNumber    *int           `json:"issue_number"`
-	Metadata       map[string]any `json:"metadata"`
-	Options        map[string]any `json:"options"`
-	TimeoutSeconds int            `json:"timeout_seconds"`
-}
+// Task is a claimed task as the API hands it out (the server's own type).
+type Task = workerapi.WorkerTask
 
 // Why a task's process was stopped before it finished.
 var (
@@ -121,13 +113,15 @@ func (d *Daemon) claimLoop(ctx, killCtx, deliverCtx context.Context, tasks *sync
 			}
 			continue
 		}
-		var out struct {
-			Tasks []Task `json:"tasks"`
+		var out workerapi.ClaimOut
+		types := make([]workerapi.AgentTypeName, len(d.cfg.AgentTypes))
+		for i, t := range d.cfg.AgentTypes {
+			types[i] = workerapi.AgentTypeName(t)
 		}
 		// a plain call, not retry: if a claim's answer is lost, retrying would claim again
 		// and orphan the first tasks; the next poll is the retry
-		err := d.api.call(ctx, "/worker/claim", map[string]any{"max": min(free, 16), "agent_types": d.cfg.AgentTypes,
-			"lease_seconds": int(d.cfg.Lease.Seconds())}, &out)
+		err := d.api.call(ctx, workerapi.ClaimPath, workerapi.ClaimInputBody{Max: min(free, 16), AgentTypes: types,
+			LeaseSeconds: int(d.cfg.Lease.Seconds())}, &out)
 		if statusOf(err) == 401 {
 			return ErrRevoked
 		}
@@ -200,13 +194,12 @@ func (d *Daemon) heartbeats(ctx context.Context) {
 			ids = append(ids, id)
 		}
 		d.mu.Unlock()
-		var out struct {
-			Cancel []uuid.UUID `json:"cancel"`
-		}
+		var out workerapi.HeartbeatOut
 		// one attempt per beat: the next beat is the retry
+		version := d.cfg.Version
 		callCtx, cancel := context.WithTimeout(ctx, d.cfg.Heartbeat)
-		err := d.api.call(callCtx, "/worker/heartbeat", map[string]any{"task_ids": ids, "version": d.cfg.Version,
-			"lease_seconds": int(d.cfg.Lease.Seconds())}, &out)
+		err := d.api.call(callCtx, workerapi.HeartbeatPath, workerapi.HeartbeatInputBody{TaskIDs: ids, Version: &version,
+			LeaseSeconds: int(d.cfg.Lease.Seconds())}, &out)
 		cancel()
 		switch {
 		case statusOf(err) == 401:

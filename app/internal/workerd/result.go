@@ -5,17 +5,15 @@ import (
 	"math"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/miyabi/miyabi/app/internal/workerapi"
 )
 
 // MaxSummary is the longest summary the API takes.
 const MaxSummary = 10000
 
 // Result is what an agent reports on the last JSON line of its stdout.
-type Result struct {
-	PRNumber     *int     `json:"pr_number,omitempty"`
-	QualityScore *float64 `json:"quality_score,omitempty"`
-	Summary      *string  `json:"summary,omitempty"`
-}
+type Result = workerapi.CompleteInputBody
 
 // ParseResult reads an agent's result line. It keeps only what the API accepts: a
 // positive whole PR number, a score from 0 to 100, a summary of valid UTF-8 cut to

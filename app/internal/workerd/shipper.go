@@ -3,6 +3,8 @@ package workerd
 import (
 	"context"
 	"time"
+
+	"github.com/miyabi/miyabi/app/internal/workerapi"
 )
 
 // shipper sends a task's output lines to the API in ordered batches. Lines wait in a
@@ -42,7 +44,7 @@ func (s *shipper) loop(ctx context.Context) {
 			batch, size = batch[:0], 0
 			return
 		}
-		err := s.r.d.api.retry(ctx, "/worker/tasks/"+s.r.task.ID.String()+"/logs", map[string]any{"lines": batch}, nil)
+		err := s.r.d.api.retry(ctx, workerapi.TaskLogsPath(s.r.task.ID), workerapi.TaskLogsInputBody{Lines: batch}, nil)
 		if err != nil {
 			s.r.log.Warn("logs dropped", "lines", len(batch), "error", err)
 			dead = true

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/miyabi/miyabi/app/internal/workerapi"
 )
 
 // Log shipping bounds: what the API accepts per batch and line, and how many lines may
@@ -29,10 +31,7 @@ const (
 	killAfter = 3 * time.Second
 )
 
-type logLine struct {
-	Stream  string `json:"stream"`
-	Message string `json:"message"`
-}
+type logLine = workerapi.LogLineIn
 
 // taskRun is one claimed task: its process, its logs, its report.
 type taskRun struct {
@@ -212,24 +211,23 @@ func (r *taskRun) report(ctx context.Context, o outcome) {
 		r.log.Info("task stopped; nothing to report", "cause", context.Cause(r.ctx))
 		return
 	}
-	path := "/worker/tasks/" + r.task.ID.String()
+	var path string
 	var body any
 	if o.complete {
-		path += "/complete"
-		body = o.result
+		path = workerapi.TaskCompletePath(r.task.ID)
+		body = workerapi.CompleteInputBody(o.result)
 	} else {
-		path += "/fail"
-		body = map[string]any{"error": o.err, "retryable": o.retryable}
+		path = workerapi.TaskFailPath(r.task.ID)
+		body = workerapi.FailInputBody{Error: o.err, Retryable: o.retryable}
 	}
-	var moved struct {
-		Status string `json:"status"`
-	}
+	var moved workerapi.TaskMovedOut
 	err := r.d.api.retry(ctx, path, body, &moved)
 	if err != nil && statusOf(err) == 422 && o.complete {
 		// the agent's result does not fit the API (a negative PR number, say): keep the
 		// completion, lose the bad fields, and say so in the log
 		r.log.Warn("result refused; completing without it", "result", o.result, "error", err)
-		err = r.d.api.retry(ctx, path, map[string]any{"summary": "result refused by the API: " + err.Error()}, &moved)
+		summary := "result refused by the API: " + err.Error()
+		err = r.d.api.retry(ctx, path, workerapi.CompleteInputBody{Summary: &summary}, &moved)
 	}
 	switch {
 	case err == nil:
