@@ -37,6 +37,8 @@ type Env struct {
 	Config config.Config
 	Server *httpapi.Server
 	HTTP   *httptest.Server
+
+	contract *contract // every answer a Client receives is checked against the document
 }
 
 // Option changes the configuration before the server starts.
@@ -80,6 +82,7 @@ func NewOn(t testing.TB, pool *pgxpool.Pool, opts ...Option) *Env {
 	}
 	handler = srv
 	e.URL, e.Config, e.Server, e.HTTP = hs.URL, cfg, srv, hs
+	e.contract = newContract(t, srv, hs.URL)
 	return e
 }
 
@@ -182,6 +185,9 @@ func (c *Client) Do(method, path string, body any, headers ...string) *Response 
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
+	if c.env.contract != nil {
+		c.env.contract.check(c.env.T, req, resp.StatusCode, resp.Header, raw)
+	}
 	return &Response{t: c.env.T, req: method + " " + path, Status: resp.StatusCode, Header: resp.Header, Body: raw}
 }
 

@@ -138,17 +138,17 @@ func (s *Server) githubStart(ctx context.Context, in *githubStartInput) (*redire
 }
 
 type githubCallbackInput struct {
-	Code             string      `query:"code" maxLength:"512"`
-	State            string      `query:"state" maxLength:"512"`
-	Error            string      `query:"error" maxLength:"200"`
-	ErrorDescription string      `query:"error_description" maxLength:"1000"`
-	StateCookie      http.Cookie `cookie:"miyabi_oauth"`
-	UserAgent        string      `header:"User-Agent"`
+	Code             string `query:"code" maxLength:"512"`
+	State            string `query:"state" maxLength:"512"`
+	Error            string `query:"error" maxLength:"200"`
+	ErrorDescription string `query:"error_description" maxLength:"1000"`
+	StateCookie      string `cookie:"miyabi_oauth" maxLength:"4096" doc:"The signed sign-in state GET /auth/github set"`
+	UserAgent        string `header:"User-Agent"`
 }
 
 func (s *Server) githubCallback(ctx context.Context, in *githubCallbackInput) (*redirectOutput, error) {
 	clear := s.cookie(stateCookie, "", authPath+"/github", -1, http.SameSiteLaxMode)
-	st, err := s.states.Decode(in.StateCookie.Value, s.now())
+	st, err := s.states.Decode(in.StateCookie, s.now())
 	switch {
 	case errors.Is(err, auth.ErrStateMissing):
 		return nil, domain.Errorf(domain.CodeBadRequest, "The sign-in cookie is missing; start again from the sign-in page.")
@@ -218,16 +218,16 @@ func (s *Server) sessionOut(ctx context.Context, user store.User, sess store.Ses
 }
 
 type refreshInput struct {
-	Refresh   http.Cookie `cookie:"miyabi_refresh"`
-	UserAgent string      `header:"User-Agent"`
+	Refresh   string `cookie:"miyabi_refresh" maxLength:"4096" doc:"The refresh token the last sign-in or refresh set"`
+	UserAgent string `header:"User-Agent"`
 }
 
 func (s *Server) refresh(ctx context.Context, in *refreshInput) (*sessionOutput, error) {
-	if in.Refresh.Value == "" {
+	if in.Refresh == "" {
 		return nil, domain.Errorf(domain.CodeUnauthorized, "No session: sign in first.")
 	}
 	next, nextHash := auth.NewOpaqueToken("")
-	sess, err := s.store.RotateRefresh(ctx, auth.HashToken(in.Refresh.Value), nextHash)
+	sess, err := s.store.RotateRefresh(ctx, auth.HashToken(in.Refresh), nextHash)
 	if err != nil {
 		return nil, err
 	}

@@ -159,7 +159,12 @@ func loadExecution(s *Server, ctx context.Context, orgID, id uuid.UUID, needTeam
 // guard's permission where it can be checked without the object (401, 403; 404 for an
 // organization of the path the caller is not a member of).
 func (s *Server) admit(g guard) func(huma.Context, func(huma.Context)) {
-	return func(hctx huma.Context, next func(huma.Context)) {
+	return func(hctx huma.Context, nextOp func(huma.Context)) {
+		next := func(hctx huma.Context) {
+			if !s.refuseNulls(hctx) {
+				nextOp(hctx)
+			}
+		}
 		switch g.scope {
 		case scopePublic:
 			next(hctx)

@@ -1,59 +1,124 @@
 package httpapi
 
 import (
-	"bytes"
-	"html"
-	"net/http"
-	"os"
-	"path"
-	"path/filepath"
-	"regexp"
-	"strings"
+	"context"
+	"time"
 
-	"github.com/gin-gonic/gin"
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/miyabi/miyabi/app/internal/store"
 )
 
-var metaAPIBase = regexp.MustCompile(`<meta\s+name="miyabi-api-base"\s+content="[^"]*"\s*/?>`)
+var (
+	docDashboardSummary = huma.Operation{OperationID: "dashboard-summary", Tags: []string{"dashboard"},
+		Summary: "The active organization at a glance"}
+	docDashboardRecent = huma.Operation{OperationID: "dashboard-recent", Tags: []string{"dashboard"},
+		Summary: "The latest executions with their repository"}
+	docDashboardMetrics = huma.Operation{OperationID: "dashboard-metrics", Tags: []string{"dashboard"},
+		Summary:     "Executions per time bucket by status, for charts",
+		Description: "24h: 24 hourly buckets; 7d and 30d: daily buckets (UTC). Each bucket counts the executions created in it, by their current status; empty buckets are zeros."}
+)
 
-// injectAPIBase sets the dashboard's API base meta tag, as the deploy does per stack.
-func injectAPIBase(page []byte, apiBase string) []byte {
-	tag := []byte(`<meta name="miyabi-api-base" content="` + html.EscapeString(apiBase) + `">`)
-	if metaAPIBase.Match(page) {
-		return metaAPIBase.ReplaceAllLiteral(page, tag)
-	}
-	return bytes.Replace(page, []byte("<head>"), append([]byte("<head>"), tag...), 1)
+// WorkersSummary counts the organization's registered (not revoked) workers.
+type WorkersSummary struct {
+	Online  int64 `json:"online" doc:"A heartbeat in the last 60 s (busy ones included)"`
+	Busy    int64 `json:"busy" doc:"Online and running at least one task"`
+	Offline int64 `json:"offline"`
 }
 
-// serveDashboard serves the built dashboard for any path outside /api: a file when one
-// exists, else index.html (deep links). /api/* never falls back to the page.
-func (s *Server) serveDashboard(c *gin.Context) bool {
-	p := c.Request.URL.Path
-	if p == "/api" || strings.HasPrefix(p, "/api/") || (c.Request.Method != http.MethodGet && c.Request.Method != http.MethodHead) {
-		return false
-	}
-	dir := s.cfg.DashboardDir
-	if dir == "" {
-		return false
-	}
-	clean := path.Clean("/" + p)
-	if clean != "/" && !strings.HasSuffix(clean, "/index.html") {
-		f := filepath.Join(dir, filepath.FromSlash(clean))
-		if st, err := os.Stat(f); err == nil && !st.IsDir() {
-			if strings.HasPrefix(clean, "/assets/") {
-				c.Header("Cache-Control", "public, max-age=31536000, immutable")
-			}
-			c.File(f)
-			return true
-		}
-		if strings.HasPrefix(clean, "/assets/") {
-			return false // a missing asset is a 404, not the page
-		}
-	}
-	page, err := os.ReadFile(filepath.Join(dir, "index.html"))
+// SummaryOut is the dashboard's headline figures.
+type SummaryOut struct {
+	Executions struct {
+		Total    int64            `json:"total"`
+		ByStatus map[string]int64 `json:"by_status"`
+	} `json:"executions"`
+	Tasks struct {
+		ByStatus map[string]int64 `json:"by_status"`
+	} `json:"tasks"`
+	Repositories   int64          `json:"repositories"`
+	PRsCreated     int64          `json:"prs_created"`
+	Workers        WorkersSummary `json:"workers"`
+	SuccessRate    *float64       `json:"success_rate" doc:"completed / (completed + failed), 0..1; null before any ended"`
+	MeanDurationMS *float64       `json:"mean_duration_ms" doc:"Mean run time of completed executions; null when none"`
+}
+
+type summaryOutput struct{ Body SummaryOut }
+
+func (s *Server) dashboardSummary(ctx context.Context, _ *struct{}) (*summaryOutput, error) {
+	sum, err := s.store.DashboardSummary(ctx, principalFrom(ctx).OrgID)
 	if err != nil {
-		return false
+		return nil, err
 	}
-	c.Header("Cache-Control", "no-cache")
-	c.Data(http.StatusOK, "text/html; charset=utf-8", injectAPIBase(page, APIPrefix))
-	return true
+	out := &summaryOutput{}
+	b := &out.Body
+	b.Executions.Total, b.Executions.ByStatus = sum.ExecutionsTotal, sum.ExecutionsByStatus
+	b.Tasks.ByStatus = sum.TasksByStatus
+	b.Repositories, b.PRsCreated = sum.Repositories, sum.PRsCreated
+	b.Workers = WorkersSummary{Online: sum.WorkersOnline, Busy: sum.WorkersBusy, Offline: sum.WorkersOffline}
+	b.SuccessRate, b.MeanDurationMS = sum.SuccessRate, sum.MeanDurationMS
+	return out, nil
+}
+
+type recentInput struct {
+	Limit int `query:"limit" minimum:"1" maximum:"100" default:"10"`
+}
+
+type recentOutput struct {
+	Body struct {
+		Items []ExecutionOut `json:"items"`
+	}
+}
+
+func (s *Server) dashboardRecent(ctx context.Context, in *recentInput) (*recentOutput, error) {
+	items, err := s.store.RecentExecutions(ctx, principalFrom(ctx).OrgID, in.Limit)
+	if err != nil {
+		return nil, err
+	}
+	out := &recentOutput{}
+	out.Body.Items = mapSlice(items, executionOut)
+	return out, nil
+}
+
+type metricsInput struct {
+	Range string `query:"range" enum:"24h,7d,30d" default:"24h"`
+}
+
+// MetricsPointOut is one bucket: executions created in [at, at + bucket) by status.
+type MetricsPointOut struct {
+	At        time.Time `json:"at"`
+	Pending   int64     `json:"pending"`
+	Running   int64     `json:"running"`
+	Completed int64     `json:"completed"`
+	Failed    int64     `json:"failed"`
+	Cancelled int64     `json:"cancelled"`
+	Total     int64     `json:"total"`
+}
+
+type metricsOutput struct {
+	Body struct {
+		Range  string            `json:"range" enum:"24h,7d,30d"`
+		Bucket string            `json:"bucket" enum:"hour,day"`
+		Points []MetricsPointOut `json:"points"`
+	}
+}
+
+func (s *Server) dashboardMetrics(ctx context.Context, in *metricsInput) (*metricsOutput, error) {
+	unit, n := "hour", 24
+	switch in.Range {
+	case "7d":
+		unit, n = "day", 7
+	case "30d":
+		unit, n = "day", 30
+	}
+	points, err := s.store.ExecutionMetrics(ctx, principalFrom(ctx).OrgID, unit, n)
+	if err != nil {
+		return nil, err
+	}
+	out := &metricsOutput{}
+	out.Body.Range, out.Body.Bucket = in.Range, unit
+	out.Body.Points = mapSlice(points, func(p store.MetricsPoint) MetricsPointOut {
+		return MetricsPointOut{At: p.At.UTC(), Pending: p.Pending, Running: p.Running, Completed: p.Completed,
+			Failed: p.Failed, Cancelled: p.Cancelled, Total: p.Total}
+	})
+	return out, nil
 }

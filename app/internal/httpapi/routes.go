@@ -3,6 +3,10 @@ package httpapi
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"reflect"
+	"slices"
+	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -20,6 +24,13 @@ import (
 // handler checks the launch target), onTask/onRepository/onExecution(p) (loads the {id}
 // object of the active organization, 404 when absent, and checks p on it, team role included).
 func (s *Server) routes() {
+	defer func() {
+		doc := s.api.OpenAPI()
+		// health answers 503 with its usual body, saying what is down
+		health := doc.Paths["/health"].Get
+		health.Responses["503"].Content = health.Responses["200"].Content
+		documentHeaders(doc)
+	}()
 	// health
 	handle(s, "GET", "/health", public, s.health, docHealth)
 
@@ -134,6 +145,13 @@ const (
 func handle[I, O any](s *Server, method, path string, g guard, handler func(context.Context, *I) (*O, error), doc huma.Operation) {
 	o := doc
 	o.Method, o.Path = method, path
+	if doc.Responses != nil { // every server gets its own: huma and documentHeaders fill them in
+		o.Responses = make(map[string]*huma.Response, len(doc.Responses))
+		for code, r := range doc.Responses {
+			copied := *r
+			o.Responses[code] = &copied
+		}
+	}
 	if o.Extensions == nil {
 		o.Extensions = map[string]any{}
 	}
@@ -141,11 +159,16 @@ func handle[I, O any](s *Server, method, path string, g guard, handler func(cont
 	o.Extensions[scopeExt] = g.scope.String()
 	switch g.scope {
 	case scopePublic:
+		o.Security = []map[string][]string{} // `security: []`: no credentials needed
 	case scopeWorker:
 		o.Security = []map[string][]string{{"worker": {}}}
 	default:
 		o.Security = []map[string][]string{{"bearer": {}}}
 	}
+	o.Errors = slices.DeleteFunc(declaredErrors[I](g, method, path, o.Errors), func(code int) bool {
+		_, own := o.Responses[fmt.Sprint(code)] // an answer the operation documents itself (health's 503)
+		return own
+	})
 	if o.OperationID == "" {
 		panic(fmt.Sprintf("%s %s has no operation id", method, path))
 	}
@@ -161,4 +184,62 @@ func handle[I, O any](s *Server, method, path string, g guard, handler func(cont
 		}
 		return out, nil
 	})
+}
+
+// declaredErrors is every error status a route can answer, so the document is exact:
+// what the operation lists itself (409, 502...), plus what the engine and the guard
+// answer on their own: 401 on secured routes; 409 on writes; 403 (a role without the permission, or a
+// request that did not come through the distribution); 404 for an object of the path;
+// 400, 413, 415 for a body that cannot be read; 422 for invalid input; 500; 503 when the
+// database is away or the request deadline passes.
+func declaredErrors[I any](g guard, method, path string, listed []int) []int {
+	errs := slices.Clone(listed)
+	add := func(codes ...int) {
+		for _, c := range codes {
+			if !slices.Contains(errs, c) {
+				errs = append(errs, c)
+			}
+		}
+	}
+	add(http.StatusForbidden, http.StatusInternalServerError, http.StatusServiceUnavailable)
+	if g.scope != scopePublic {
+		add(http.StatusUnauthorized)
+	}
+	if method != http.MethodGet {
+		add(http.StatusConflict) // a write can meet the state of things: a taken slug, a last owner, a full seat count
+	}
+	if strings.Contains(path, "{") {
+		add(http.StatusNotFound, http.StatusUnprocessableEntity)
+	}
+	in := reflect.TypeFor[I]()
+	if in.Kind() == reflect.Struct && in.NumField() > 0 {
+		add(http.StatusUnprocessableEntity)
+	}
+	if f, ok := in.FieldByName("Body"); ok && f.Type != nil {
+		add(http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusUnprocessableEntity)
+	}
+	slices.Sort(errs)
+	return errs
+}
+
+// documentHeaders declares the headers every answer carries: X-Request-Id on all of
+// them, WWW-Authenticate on 401s.
+func documentHeaders(doc *huma.OpenAPI) {
+	str := &huma.Schema{Type: huma.TypeString}
+	for _, item := range doc.Paths {
+		for _, o := range []*huma.Operation{item.Get, item.Post, item.Put, item.Patch, item.Delete} {
+			if o == nil {
+				continue
+			}
+			for code, r := range o.Responses {
+				if r.Headers == nil {
+					r.Headers = map[string]*huma.Param{}
+				}
+				r.Headers["X-Request-Id"] = &huma.Param{Description: "Names this request in the server's logs (sent back when the client set one)", Schema: str}
+				if code == "401" {
+					r.Headers["WWW-Authenticate"] = &huma.Param{Description: `Bearer realm="miyabi"`, Schema: str}
+				}
+			}
+		}
+	}
 }

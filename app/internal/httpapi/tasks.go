@@ -28,7 +28,7 @@ type TaskOut struct {
 	WorkflowRunID  *uuid.UUID     `json:"workflow_run_id" nullable:"true"`
 	WorkflowNodeID *string        `json:"workflow_node_id"`
 	Metadata       map[string]any `json:"metadata"`
-	Result         map[string]any `json:"result"`
+	Result         map[string]any `json:"result" nullable:"true" doc:"What the agent reported; null until it completes"`
 	Error          *string        `json:"error"`
 	RetryCount     int            `json:"retry_count"`
 	MaxRetries     int            `json:"max_retries"`
