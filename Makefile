@@ -31,6 +31,7 @@ migrate: db
 	APP_ENV=development DATABASE_URL="$$(scripts/pg.sh url)" go run ./app migrate
 
 test: db
+	go mod tidy -diff
 	go vet ./...
 	$(MAKE) --no-print-directory test-go test-fuzz test-infra test-dashboard
 

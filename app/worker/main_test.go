@@ -25,6 +25,7 @@ import (
 
 	"github.com/miyabi/miyabi/app/internal/apitest"
 	"github.com/miyabi/miyabi/app/internal/domain"
+	"github.com/miyabi/miyabi/app/internal/poll"
 	"github.com/miyabi/miyabi/app/internal/store"
 )
 
@@ -154,17 +155,6 @@ func stateOf(t *testing.T, env *apitest.Env, id uuid.UUID) taskState {
 	return s
 }
 
-func waitFor(t *testing.T, what string, within time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", within, what)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-}
-
 func processGone(pid int) bool {
 	return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
 }
@@ -172,7 +162,7 @@ func processGone(pid int) bool {
 func readPID(t *testing.T, path string) int {
 	t.Helper()
 	var pid int
-	waitFor(t, "the agent to start", 15*time.Second, func() bool {
+	poll.Until(t, 15*time.Second, "the agent to start", func() bool {
 		b, err := os.ReadFile(path)
 		if err != nil || len(b) == 0 {
 			return false
@@ -190,7 +180,7 @@ func TestDaemonRunsATaskAndReportsWithLogs(t *testing.T) {
 	task, _ := queueTask(t, env, alice.OrgID)
 	startDaemon(t, env.URL+"/api/v1", token, "--steps 3 --step-delay 20ms")
 
-	waitFor(t, "the task to complete", 20*time.Second, func() bool { return stateOf(t, env, task).Status == "completed" })
+	poll.Until(t, 20*time.Second, "the task to complete", func() bool { return stateOf(t, env, task).Status == "completed" })
 	s := stateOf(t, env, task)
 	if s.ExecStatus != "completed" || s.PRNumber == nil || *s.PRNumber != 142 || s.Score == nil {
 		t.Fatalf("execution %+v, want completed with PR #142 and a score", s)
@@ -225,10 +215,10 @@ func TestKilledWorkerLeaseExpiresAndAnotherWorkerCompletes(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-a.exited
-	waitFor(t, "the orphaned agent to die with its worker", 10*time.Second, func() bool { return processGone(agentPID) })
+	poll.Until(t, 10*time.Second, "the orphaned agent to die with its worker", func() bool { return processGone(agentPID) })
 
 	// nobody renews the lease: it expires and the sweeper requeues the task
-	waitFor(t, "the sweeper to requeue the task", 15*time.Second, func() bool {
+	poll.Until(t, 15*time.Second, "the sweeper to requeue the task", func() bool {
 		n, err := env.Store.SweepExpiredLeases(context.Background())
 		if err != nil {
 			t.Fatal(err)
@@ -240,7 +230,7 @@ func TestKilledWorkerLeaseExpiresAndAnotherWorkerCompletes(t *testing.T) {
 	}
 
 	b := startDaemon(t, env.URL+"/api/v1", bToken, "--steps 1 --step-delay 1ms")
-	waitFor(t, "worker b to complete the task", 20*time.Second, func() bool { return stateOf(t, env, task).Status == "completed" })
+	poll.Until(t, 20*time.Second, "worker b to complete the task", func() bool { return stateOf(t, env, task).Status == "completed" })
 	if s := stateOf(t, env, task); s.ExecStatus != "completed" || s.PRNumber == nil || *s.PRNumber != 142 {
 		t.Fatalf("after b: %+v", s)
 	}
@@ -267,7 +257,7 @@ func TestCancelKillsTheRunningAgent(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "the agent process to be killed", 15*time.Second, func() bool { return processGone(pid) })
+	poll.Until(t, 15*time.Second, "the agent process to be killed", func() bool { return processGone(pid) })
 	if s := stateOf(t, env, task); s.Status != "cancelled" || s.ExecStatus != "cancelled" {
 		t.Fatalf("after cancel: %+v, want cancelled", s)
 	}
@@ -327,20 +317,20 @@ func TestDaemonKeepsAFinishedResultThroughAnAPIOutage(t *testing.T) {
 	goFile := filepath.Join(t.TempDir(), "go")
 	startDaemon(t, proxyURL+"/api/v1", token, "--steps 2 --step-delay 1ms --wait-file "+goFile)
 
-	waitFor(t, "the task to run", 15*time.Second, func() bool { return stateOf(t, env, task).Status == "running" })
+	poll.Until(t, 15*time.Second, "the task to run", func() bool { return stateOf(t, env, task).Status == "running" })
 	proxy.cut.Store(true)
 	if err := os.WriteFile(goFile, nil, 0o644); err != nil { // the agent finishes during the outage
 		t.Fatal(err)
 	}
 	// the agent's last lines, then its result, wait in the worker while every call fails
-	waitFor(t, "the worker to try reporting during the outage", 20*time.Second, func() bool {
+	poll.Until(t, 20*time.Second, "the worker to try reporting during the outage", func() bool {
 		return proxy.droppedFor("/logs")+proxy.droppedFor("/complete") >= 3
 	})
 	if s := stateOf(t, env, task); s.Status != "running" {
 		t.Fatalf("during the outage the task is %s", s.Status)
 	}
 	proxy.cut.Store(false)
-	waitFor(t, "the result to arrive after the outage", 20*time.Second, func() bool { return stateOf(t, env, task).Status == "completed" })
+	poll.Until(t, 20*time.Second, "the result to arrive after the outage", func() bool { return stateOf(t, env, task).Status == "completed" })
 	s := stateOf(t, env, task)
 	if s.PRNumber == nil || *s.PRNumber != 142 {
 		t.Fatalf("delivered %+v, want the agent's PR #142", s)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/miyabi/miyabi/app/internal/apitest"
 	"github.com/miyabi/miyabi/app/internal/config"
+	"github.com/miyabi/miyabi/app/internal/poll"
 	"github.com/miyabi/miyabi/app/internal/store"
 	"github.com/miyabi/miyabi/app/internal/testdb"
 )
@@ -66,20 +67,21 @@ func TestDatabaseRestartUnderLoad(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(300 * time.Millisecond)
-	cluster.Stop()
-	// while it is down, health says so
-	env.Anonymous().Do("GET", "/health", nil).Expect(503)
-	time.Sleep(500 * time.Millisecond)
-	cluster.Start()
-	deadline := time.Now().Add(15 * time.Second)
-	for env.Anonymous().Do("GET", "/health", nil).Status != 200 {
-		if time.Now().After(deadline) {
-			t.Fatal("the API did not recover after the database came back")
-		}
-		time.Sleep(50 * time.Millisecond)
+	count := func(status int) func() bool {
+		return func() bool { mu.Lock(); defer mu.Unlock(); return statuses[status] > 0 }
 	}
-	time.Sleep(300 * time.Millisecond) // writes succeed again
+	ackedNow := func() int { mu.Lock(); defer mu.Unlock(); return len(acked) }
+	poll.Until(t, 15*time.Second, "writes to be acknowledged before the outage", func() bool { return ackedNow() >= 5 })
+	cluster.Stop()
+	// while it is down, health says so, and writers get 503s
+	env.Anonymous().Do("GET", "/health", nil).Expect(503)
+	poll.Until(t, 15*time.Second, "a writer to get a 503 during the outage", count(http.StatusServiceUnavailable))
+	cluster.Start()
+	poll.Until(t, 15*time.Second, "the API to recover after the database came back", func() bool {
+		return env.Anonymous().Do("GET", "/health", nil).Status == 200
+	})
+	before := ackedNow()
+	poll.Until(t, 15*time.Second, "writes to succeed again", func() bool { return ackedNow() > before })
 	close(stop)
 	wg.Wait()
 

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/miyabi/miyabi/app/internal/apitest"
+	"github.com/miyabi/miyabi/app/internal/poll"
 	"github.com/miyabi/miyabi/app/internal/testdb"
 )
 
@@ -47,17 +48,9 @@ func TestHealthFollowsTheDatabase(t *testing.T) {
 	}
 
 	proxy.Restore(t)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		r := c.Do("GET", "/health", nil)
-		if r.Status == 200 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("health did not recover without a restart: %d %s", r.Status, r.Body)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	poll.Until(t, 10*time.Second, "health to recover without a restart", func() bool {
+		return c.Do("GET", "/health", nil).Status == 200
+	})
 }
 
 func TestErrorsAreProblems(t *testing.T) {

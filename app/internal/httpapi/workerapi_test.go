@@ -12,6 +12,7 @@ import (
 
 	"github.com/miyabi/miyabi/app/internal/apitest"
 	"github.com/miyabi/miyabi/app/internal/domain"
+	"github.com/miyabi/miyabi/app/internal/poll"
 	"github.com/miyabi/miyabi/app/internal/store"
 )
 
@@ -260,7 +261,7 @@ func TestOnlyTheLeaseHolderMovesATask(t *testing.T) {
 	}
 
 	// a's lease expires, the sweeper requeues, b takes it: a is now stale
-	waitFor(t, "a's lease to expire", func() bool {
+	poll.Until(t, 15*time.Second, "a's lease to expire", func() bool {
 		n, err := env.Store.SweepExpiredLeases(context.Background())
 		return err == nil && n == 1
 	})
@@ -288,18 +289,6 @@ func TestOnlyTheLeaseHolderMovesATask(t *testing.T) {
 		t.Fatalf("after b completed: %+v", st)
 	}
 	b.Do("POST", "/worker/tasks/"+task+"/complete", map[string]any{}).Problem(409)
-}
-
-// waitFor polls cond until it holds, failing the test after 15 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func TestHeartbeatRenewsLeasesAndAnswersCancels(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/miyabi/miyabi/app/internal/poll"
 	"github.com/miyabi/miyabi/app/internal/testdb"
 )
 
@@ -45,18 +46,11 @@ func TestEmulatorKilledMidInvoke(t *testing.T) {
 		done <- err
 	}()
 	// wait until the sweep is really waiting on the lock, then kill everything
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	poll.Until(t, 10*time.Second, "the sweep to wait on the lock in the database", func() bool {
 		var waiting int
 		_ = pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%tasks%'`).Scan(&waiting)
-		if waiting > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the sweep never reached the database")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return waiting > 0
+	})
 	first.Stop()
 	select {
 	case err := <-done:
