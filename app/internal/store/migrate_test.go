@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/miyabi/miyabi/app/internal/perm"
 	"github.com/miyabi/miyabi/app/internal/store"
 	"github.com/miyabi/miyabi/app/internal/testdb"
 )
@@ -98,6 +99,15 @@ func TestSeededRolesMatchTheContract(t *testing.T) {
 	}
 	sorted := slices.Clone(all)
 	sort.Strings(sorted)
+	// the typed constants routes are declared with are exactly the seeded permissions
+	var typed []string
+	for _, p := range perm.All {
+		typed = append(typed, string(p))
+	}
+	sort.Strings(typed)
+	if !slices.Equal(typed, got) {
+		t.Errorf("perm.All %v, seeded %v", typed, got)
+	}
 	if !slices.Equal(got, sorted) {
 		t.Fatalf("permissions:\n got %v\nwant %v", got, sorted)
 	}
