@@ -77,13 +77,14 @@ func newHTTPAPI(ctx *pulumi.Context, cfg Config, corsOrigin pulumi.StringInput) 
 	return &HTTPAPI{API: api, Host: host, InvokeURL: stage.InvokeUrl, Stage: stage}, nil
 }
 
-// routeToFunction sends ANY /api/{proxy+} to the Lambda (payload 2.0, what
-// ginadapter.NewV2 reads) and lets only this API invoke it.
-func routeToFunction(ctx *pulumi.Context, api *HTTPAPI, fn *lambda.Function) error {
+// routeToFunction sends ANY /api/{proxy+} to the Lambda's live alias (payload 2.0,
+// what ginadapter.NewV2 reads) and lets only this API invoke it. Through the alias a
+// deploy switches traffic at once, after the migrations, never to an unmigrated version.
+func routeToFunction(ctx *pulumi.Context, api *HTTPAPI, live *lambda.Alias) error {
 	integration, err := apigatewayv2.NewIntegration(ctx, "lambda", &apigatewayv2.IntegrationArgs{
 		ApiId:                api.API.ID(),
 		IntegrationType:      pulumi.String("AWS_PROXY"),
-		IntegrationUri:       fn.InvokeArn,
+		IntegrationUri:       live.InvokeArn,
 		IntegrationMethod:    pulumi.String("POST"),
 		PayloadFormatVersion: pulumi.String("2.0"),
 	})
@@ -99,7 +100,8 @@ func routeToFunction(ctx *pulumi.Context, api *HTTPAPI, fn *lambda.Function) err
 	}
 	_, err = lambda.NewPermission(ctx, "api", &lambda.PermissionArgs{
 		Action:    pulumi.String("lambda:InvokeFunction"),
-		Function:  fn.Name,
+		Function:  live.FunctionName,
+		Qualifier: live.Name,
 		Principal: pulumi.String("apigateway.amazonaws.com"),
 		SourceArn: pulumi.Sprintf("%s/*/*", api.API.ExecutionArn),
 	})

@@ -79,32 +79,54 @@ func newDashboardBucket(ctx *pulumi.Context, cfg Config) (*Bucket, error) {
 }
 
 // uploadDashboard puts every file of the build in the bucket. Only index.html
-// differs per stack: it carries apiBase; the rest are the build's bytes.
+// differs per stack: it carries apiBase; the rest are the build's bytes. index.html goes
+// last, after every asset it can name is in place, so no visitor gets an index whose
+// chunks are missing. Hashed assets are never deleted by a deploy (RetainOnDelete): a
+// tab opened before it still lazy-loads its chunks. An S3 lifecycle rule cannot tell a
+// retired chunk from a current one that has not changed for as long (both age from
+// their upload), so they are kept; docs/ops.md says how to prune them.
 func uploadDashboard(ctx *pulumi.Context, b *Bucket, files []webasset.File, apiBase pulumi.StringOutput) error {
-	for _, f := range files {
-		args := &s3.BucketObjectv2Args{
+	var assets []pulumi.Resource
+	var index *webasset.File
+	for i, f := range files {
+		if f.Key == "index.html" {
+			index = &files[i]
+			continue
+		}
+		var opts []pulumi.ResourceOption
+		if f.CacheControl == webasset.CacheImmutable {
+			opts = append(opts, pulumi.RetainOnDelete(true))
+		}
+		o, err := s3.NewBucketObjectv2(ctx, "dashboard/"+f.Key, &s3.BucketObjectv2Args{
 			Bucket:       b.Bucket.ID(),
 			Key:          pulumi.String(f.Key),
 			ContentType:  pulumi.String(f.ContentType),
 			CacheControl: pulumi.String(f.CacheControl),
-		}
-		if f.Key == "index.html" {
-			body, err := os.ReadFile(f.Path)
-			if err != nil {
-				return fmt.Errorf("dashboard: %w", err)
-			}
-			args.Content = apiBase.ApplyT(func(base string) (string, error) {
-				out, err := webasset.InjectAPIBase(body, base)
-				return string(out), err
-			}).(pulumi.StringOutput)
-		} else {
-			args.Source = pulumi.NewFileAsset(f.Path)
-		}
-		if _, err := s3.NewBucketObjectv2(ctx, "dashboard/"+f.Key, args); err != nil {
+			Source:       pulumi.NewFileAsset(f.Path),
+		}, opts...)
+		if err != nil {
 			return err
 		}
+		assets = append(assets, o)
 	}
-	return nil
+	if index == nil {
+		return fmt.Errorf("dashboard: no index.html")
+	}
+	body, err := os.ReadFile(index.Path)
+	if err != nil {
+		return fmt.Errorf("dashboard: %w", err)
+	}
+	_, err = s3.NewBucketObjectv2(ctx, "dashboard/index.html", &s3.BucketObjectv2Args{
+		Bucket:       b.Bucket.ID(),
+		Key:          pulumi.String(index.Key),
+		ContentType:  pulumi.String(index.ContentType),
+		CacheControl: pulumi.String(index.CacheControl),
+		Content: apiBase.ApplyT(func(base string) (string, error) {
+			out, err := webasset.InjectAPIBase(body, base)
+			return string(out), err
+		}).(pulumi.StringOutput),
+	}, pulumi.DependsOn(assets))
+	return err
 }
 
 // dashboardFiles lists the build and fails early when index.html cannot take the

@@ -23,7 +23,11 @@ type Network struct {
 // newNetwork builds a VPC over two AZs: public subnets with an internet gateway, and
 // private subnets (Lambda, RDS) whose only way out is the NAT.
 func newNetwork(ctx *pulumi.Context, cfg Config) (*Network, error) {
-	azs, err := aws.GetAvailabilityZones(ctx, &aws.GetAvailabilityZonesArgs{State: pulumi.StringRef("available")})
+	// Only zones every account has: an opt-in zone (a Local Zone) would fail the subnet.
+	azs, err := aws.GetAvailabilityZones(ctx, &aws.GetAvailabilityZonesArgs{
+		State:   pulumi.StringRef("available"),
+		Filters: []aws.GetAvailabilityZonesFilter{{Name: "opt-in-status", Values: []string{"opt-in-not-required"}}},
+	})
 	if err != nil {
 		return nil, fmt.Errorf("network: availability zones: %w", err)
 	}
@@ -129,7 +133,41 @@ func newNetwork(ctx *pulumi.Context, cfg Config) (*Network, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Production {
+		if err := newSecretsEndpoint(ctx, cfg, vpc, private, lambdaSG); err != nil {
+			return nil, err
+		}
+	}
 	return &Network{VpcID: vpc.ID().ToStringOutput(), PrivateSubnetIDs: private, LambdaSGID: lambdaSG.ID().ToStringOutput(), Egress: egress}, nil
+}
+
+// newSecretsEndpoint lets production's Lambda read Secrets Manager inside the VPC, in
+// both AZs: with the one NAT gateway's AZ down, cold starts still get their keys (and
+// IAM tokens are built locally). ~$15/month against ~$33 for a second NAT gateway;
+// GitHub calls still need the NAT (docs/ops.md).
+func newSecretsEndpoint(ctx *pulumi.Context, cfg Config, vpc *ec2.Vpc, subnets pulumi.StringArray, lambdaSG *ec2.SecurityGroup) error {
+	sg, err := ec2.NewSecurityGroup(ctx, "secrets-endpoint", &ec2.SecurityGroupArgs{
+		VpcId:       vpc.ID(),
+		Description: pulumi.String("Miyabi Secrets Manager endpoint: HTTPS from the API Lambda"),
+		Ingress: ec2.SecurityGroupIngressArray{ec2.SecurityGroupIngressArgs{
+			Protocol: pulumi.String("tcp"), FromPort: pulumi.Int(443), ToPort: pulumi.Int(443),
+			SecurityGroups: pulumi.StringArray{lambdaSG.ID()}, Description: pulumi.String("HTTPS from the API Lambda"),
+		}},
+		Tags: nameTag(cfg.name("secrets-endpoint")),
+	})
+	if err != nil {
+		return err
+	}
+	_, err = ec2.NewVpcEndpoint(ctx, "secretsmanager", &ec2.VpcEndpointArgs{
+		VpcId:             vpc.ID(),
+		ServiceName:       pulumi.String("com.amazonaws." + cfg.Region + ".secretsmanager"),
+		VpcEndpointType:   pulumi.String("Interface"),
+		PrivateDnsEnabled: pulumi.Bool(true),
+		SubnetIds:         subnets,
+		SecurityGroupIds:  pulumi.StringArray{sg.ID()},
+		Tags:              nameTag(cfg.name("secretsmanager")),
+	})
+	return err
 }
 
 // natUserData turns Amazon Linux 2023 into a NAT: forward and masquerade.

@@ -30,12 +30,23 @@ func newAppSecret(ctx *pulumi.Context, cfg Config) (*AppSecret, error) {
 	if err != nil {
 		return nil, err
 	}
-	body, err := json.Marshal(map[string]string{
+	keys := map[string]string{
 		"jwt_signing_key":      cfg.Secrets.JWTSigningKey,
 		"token_encryption_key": cfg.Secrets.TokenEncryptionKey,
 		"github_client_secret": cfg.Secrets.GitHubClientSecret,
 		"origin_verify_secret": cfg.Secrets.OriginVerifySecret,
-	})
+	}
+	// During a rotation (docs/ops.md): the retiring values, still accepted by the app.
+	for k, v := range map[string]string{
+		"jwt_signing_key_previous":      cfg.Secrets.JWTSigningKeyPrevious,
+		"token_encryption_key_previous": cfg.Secrets.TokenEncryptionKeyPrevious,
+		"origin_verify_secret_previous": cfg.Secrets.OriginVerifySecretPrevious,
+	} {
+		if v != "" {
+			keys[k] = v
+		}
+	}
+	body, err := json.Marshal(keys)
 	if err != nil {
 		return nil, err
 	}
