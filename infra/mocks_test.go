@@ -33,17 +33,17 @@ const (
 )
 
 // urnOf is the URN the engine gives a resource (type chain of its parents included).
-func urnOf(args pulumi.MockResourceArgs) string {
+func urnOf(stack string, args pulumi.MockResourceArgs) string {
 	parentType := ""
 	if r := args.RegisterRPC; r != nil && r.GetParent() != "" {
 		p := r.GetParent()
 		// urn:pulumi:stack::project::parentTypeChain::name
 		parts := strings.Split(p, "::")
-		if len(parts) >= 4 {
+		if len(parts) >= 4 && parts[2] != "pulumi:pulumi:Stack" {
 			parentType = parts[2] + "$"
 		}
 	}
-	return "urn:pulumi:stack::miyabi::" + parentType + args.TypeToken + "::" + args.Name
+	return "urn:pulumi:" + stack + "::miyabi::" + parentType + args.TypeToken + "::" + args.Name
 }
 
 // Values the tests put in the secret config keys; no recorded plain input may
@@ -74,7 +74,8 @@ type mocks struct {
 	res []recorded
 	// fail makes the registration of resources of this type fail with this error, as
 	// the provider would (a migration invocation whose function failed).
-	fail map[string]error
+	fail  map[string]error
+	stack string
 }
 
 func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
@@ -97,7 +98,7 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 			}
 		}
 	}
-	rec.URN = urnOf(args)
+	rec.URN = urnOf(m.stack, args)
 	m.mu.Lock()
 	m.res = append(m.res, rec)
 	err := m.fail[args.TypeToken]
@@ -368,6 +369,7 @@ func runStackWith(t *testing.T, stack string, cfg map[string]string, b Builders,
 	t.Setenv(pulumi.EnvConfig, string(raw))
 	t.Setenv(pulumi.EnvConfigSecretKeys, string(keys))
 
+	m.stack = stack
 	run := &stackRun{outputs: map[string]string{}}
 	var wg sync.WaitGroup
 	var mu sync.Mutex

@@ -26,7 +26,7 @@ var wantInventory = map[string]map[string]int{
 		"aws:apigatewayv2/route:Route": 1,
 		"aws:iam/role:Role":            2, "aws:iam/rolePolicy:RolePolicy": 2,
 		"aws:lambda/function:Function": 2, "aws:lambda/invocation:Invocation": 1, "aws:lambda/permission:Permission": 2,
-		"aws:lambda/alias:Alias": 1,
+		"aws:lambda/alias:Alias":             1,
 		"aws:cloudwatch/eventRule:EventRule": 1, "aws:cloudwatch/eventTarget:EventTarget": 1,
 	},
 }
