@@ -41,12 +41,16 @@ type CDN struct {
 
 // newCDN fronts the bucket and, when api is not nil, the API under /api/*.
 func newCDN(ctx *pulumi.Context, cfg Config, b *Bucket, api *HTTPAPI) (*CDN, error) {
+	opt, err := newLayer(ctx, "CDN", "cdn")
+	if err != nil {
+		return nil, err
+	}
 	oac, err := cloudfront.NewOriginAccessControl(ctx, "dashboard", &cloudfront.OriginAccessControlArgs{
 		Name:                          pulumi.String(cfg.name("dashboard")),
 		OriginAccessControlOriginType: pulumi.String("s3"),
 		SigningBehavior:               pulumi.String("always"),
 		SigningProtocol:               pulumi.String("sigv4"),
-	})
+	}, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -56,11 +60,11 @@ func newCDN(ctx *pulumi.Context, cfg Config, b *Bucket, api *HTTPAPI) (*CDN, err
 		Code:    pulumi.String(spaRewrite),
 		Publish: pulumi.Bool(true),
 		Comment: pulumi.String("Miyabi: client-side routes -> /index.html"),
-	})
+	}, opt)
 	if err != nil {
 		return nil, err
 	}
-	headers, err := newSecurityHeaders(ctx, cfg)
+	headers, err := newSecurityHeaders(ctx, cfg, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -138,7 +142,7 @@ func newCDN(ctx *pulumi.Context, cfg Config, b *Bucket, api *HTTPAPI) (*CDN, err
 			GeoRestriction: cloudfront.DistributionRestrictionsGeoRestrictionArgs{RestrictionType: pulumi.String("none")},
 		},
 		ViewerCertificate: cert,
-	})
+	}, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -156,6 +160,7 @@ func newCDN(ctx *pulumi.Context, cfg Config, b *Bucket, api *HTTPAPI) (*CDN, err
 // allowDistribution lets this distribution, and nothing else, read the bucket, and
 // refuses plain HTTP.
 func allowDistribution(ctx *pulumi.Context, b *Bucket, dist *cloudfront.Distribution) error {
+	opt := b.opt
 	policy := pulumi.All(b.Bucket.Arn, dist.Arn).ApplyT(func(v []any) (string, error) {
 		bucketArn, distArn := v[0].(string), v[1].(string)
 		doc, err := json.Marshal(policyDoc(
@@ -174,12 +179,12 @@ func allowDistribution(ctx *pulumi.Context, b *Bucket, dist *cloudfront.Distribu
 		return string(doc), err
 	}).(pulumi.StringOutput)
 	_, err := s3.NewBucketPolicy(ctx, "dashboard", &s3.BucketPolicyArgs{Bucket: b.Bucket.ID(), Policy: policy},
-		pulumi.DependsOn([]pulumi.Resource{b.Private}))
+		pulumi.DependsOn([]pulumi.Resource{b.Private}), opt)
 	return err
 }
 
 // newSecurityHeaders is the response-headers policy for both behaviours.
-func newSecurityHeaders(ctx *pulumi.Context, cfg Config) (*cloudfront.ResponseHeadersPolicy, error) {
+func newSecurityHeaders(ctx *pulumi.Context, cfg Config, opt pulumi.ResourceOption) (*cloudfront.ResponseHeadersPolicy, error) {
 	connect := "'self'"
 	if cfg.DashboardAPIBase == APIBaseGateway {
 		// A wildcard, not the API's own host: the API's CORS names the distribution,
@@ -204,5 +209,5 @@ func newSecurityHeaders(ctx *pulumi.Context, cfg Config) (*cloudfront.ResponseHe
 				ContentSecurityPolicy: pulumi.String(csp), Override: pulumi.Bool(true),
 			},
 		},
-	})
+	}, opt)
 }

@@ -34,6 +34,10 @@ const appDBUser = "miyabi_app"
 // newDatabase creates PostgreSQL 16 in the private subnets, reachable on 5432 only
 // from the Lambda's security group.
 func newDatabase(ctx *pulumi.Context, cfg Config, net *Network) (*Database, error) {
+	opt, err := newLayer(ctx, "Database", "database")
+	if err != nil {
+		return nil, err
+	}
 	sg, err := ec2.NewSecurityGroup(ctx, "db", &ec2.SecurityGroupArgs{
 		VpcId:       net.VpcID,
 		Description: pulumi.String("Miyabi PostgreSQL: only the API Lambda"),
@@ -45,14 +49,14 @@ func newDatabase(ctx *pulumi.Context, cfg Config, net *Network) (*Database, erro
 			},
 		},
 		Tags: nameTag(cfg.name("db")),
-	})
+	}, opt)
 	if err != nil {
 		return nil, err
 	}
 	subnets, err := rds.NewSubnetGroup(ctx, "db", &rds.SubnetGroupArgs{
 		SubnetIds:   net.PrivateSubnetIDs,
 		Description: pulumi.String("Miyabi private subnets"),
-	})
+	}, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +73,7 @@ func newDatabase(ctx *pulumi.Context, cfg Config, net *Network) (*Database, erro
 			// sessions idle this long, so old environments do not hold slots for hours.
 			rds.ParameterGroupParameterArgs{Name: pulumi.String("idle_session_timeout"), Value: pulumi.String(strconv.Itoa(idleSessionTimeoutMs))},
 		},
-	})
+	}, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +84,7 @@ func newDatabase(ctx *pulumi.Context, cfg Config, net *Network) (*Database, erro
 	logs, err := cloudwatch.NewLogGroup(ctx, "db-postgresql", &cloudwatch.LogGroupArgs{
 		Name:            pulumi.String(fmt.Sprintf("/aws/rds/instance/%s/postgresql", identifier)),
 		RetentionInDays: pulumi.Int(cfg.LogRetentionDays),
-	})
+	}, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +121,7 @@ func newDatabase(ctx *pulumi.Context, cfg Config, net *Network) (*Database, erro
 		ApplyImmediately: pulumi.Bool(!cfg.Production),
 		Tags:             nameTag(identifier),
 	}
-	opts := []pulumi.ResourceOption{pulumi.DependsOn([]pulumi.Resource{logs}), pulumi.Protect(cfg.Production)}
+	opts := []pulumi.ResourceOption{pulumi.DependsOn([]pulumi.Resource{logs}), pulumi.Protect(cfg.Production), opt}
 	if cfg.Production {
 		// Unique per instance: a destroyed and re-created stack would otherwise collide
 		// with the first one's final snapshot. Fixed at creation (ignored afterwards), so

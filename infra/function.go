@@ -43,6 +43,10 @@ type functionInputs struct {
 // live alias: new code never serves the old schema, and a failed migration leaves the
 // old version serving and `pulumi up` failing with the migration's error.
 func newFunction(ctx *pulumi.Context, cfg Config, in functionInputs) (*Function, error) {
+	opt, err := newLayer(ctx, "Compute", "compute")
+	if err != nil {
+		return nil, err
+	}
 	account, err := aws.GetCallerIdentity(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("function: account: %w", err)
@@ -70,7 +74,7 @@ func newFunction(ctx *pulumi.Context, cfg Config, in functionInputs) (*Function,
 	api, err := newLambda(ctx, cfg, lambdaSpec{
 		name: "api", timeout: cfg.LambdaTimeout, memory: cfg.LambdaMemoryMB, concurrency: cfg.LambdaReservedConcurrency,
 		env: env, secrets: []pulumi.StringInput{in.Secret.Arn}, connect: connect,
-	}, in)
+	}, in, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +91,7 @@ func newFunction(ctx *pulumi.Context, cfg Config, in functionInputs) (*Function,
 	migrate, err := newLambda(ctx, cfg, lambdaSpec{
 		name: "migrate", timeout: cfg.MigrateTimeout, memory: 512, concurrency: 1,
 		env: menv, secrets: []pulumi.StringInput{in.DB.MasterSecretArn, in.Secret.Arn},
-	}, in)
+	}, in, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +102,7 @@ func newFunction(ctx *pulumi.Context, cfg Config, in functionInputs) (*Function,
 		Qualifier:    migrate.Version,
 		Input:        pulumi.String(`{"action":"migrate"}`),
 		Triggers:     pulumi.StringMap{"artifactSha256": pulumi.String(in.Artifact.SHA256), "version": migrate.Version},
-	}, pulumi.DependsOn([]pulumi.Resource{migrate, in.DB.Instance, in.Secret.Version, in.Net.Egress}))
+	}, pulumi.DependsOn([]pulumi.Resource{migrate, in.DB.Instance, in.Secret.Version, in.Net.Egress}), opt)
 	if err != nil {
 		return nil, err
 	}
@@ -107,11 +111,11 @@ func newFunction(ctx *pulumi.Context, cfg Config, in functionInputs) (*Function,
 		Description:     pulumi.String("The version serving traffic; moves after its migrations succeeded"),
 		FunctionName:    api.Name,
 		FunctionVersion: api.Version,
-	}, pulumi.DependsOn([]pulumi.Resource{migrated}))
+	}, pulumi.DependsOn([]pulumi.Resource{migrated}), opt)
 	if err != nil {
 		return nil, err
 	}
-	if err := newSweepSchedule(ctx, cfg, live); err != nil {
+	if err := newSweepSchedule(ctx, cfg, live, opt); err != nil {
 		return nil, err
 	}
 	return &Function{Fn: api, Live: live, Migrate: migrate, Migrated: migrated}, nil
@@ -128,7 +132,7 @@ type lambdaSpec struct {
 
 // newLambda creates one function from the artifact with its log group and role, and
 // publishes a version of it (a new one whenever the code or configuration changes).
-func newLambda(ctx *pulumi.Context, cfg Config, spec lambdaSpec, in functionInputs) (*lambda.Function, error) {
+func newLambda(ctx *pulumi.Context, cfg Config, spec lambdaSpec, in functionInputs, opt pulumi.ResourceOption) (*lambda.Function, error) {
 	name := cfg.name(spec.name)
 	logName := "lambda"
 	if spec.name != "api" {
@@ -137,11 +141,11 @@ func newLambda(ctx *pulumi.Context, cfg Config, spec lambdaSpec, in functionInpu
 	logs, err := cloudwatch.NewLogGroup(ctx, logName, &cloudwatch.LogGroupArgs{
 		Name:            pulumi.String("/aws/lambda/" + name),
 		RetentionInDays: pulumi.Int(cfg.LogRetentionDays),
-	})
+	}, opt)
 	if err != nil {
 		return nil, err
 	}
-	role, policy, err := newFunctionRole(ctx, logName, logs, spec.secrets, spec.connect)
+	role, policy, err := newFunctionRole(ctx, logName, logs, spec.secrets, spec.connect, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -168,17 +172,17 @@ func newLambda(ctx *pulumi.Context, cfg Config, spec lambdaSpec, in functionInpu
 		LoggingConfig: lambda.FunctionLoggingConfigArgs{LogFormat: pulumi.String("Text"), LogGroup: logs.Name},
 		// ARNs and names only: the app fetches the secrets itself.
 		Environment: lambda.FunctionEnvironmentArgs{Variables: spec.env},
-	}, pulumi.DependsOn(append([]pulumi.Resource{logs, policy}, in.After...)))
+	}, pulumi.DependsOn(append([]pulumi.Resource{logs, policy}, in.After...)), opt)
 }
 
 // newSweepSchedule puts expired worker leases back in the queue every minute, through
 // the live alias.
-func newSweepSchedule(ctx *pulumi.Context, cfg Config, live *lambda.Alias) error {
+func newSweepSchedule(ctx *pulumi.Context, cfg Config, live *lambda.Alias, opt pulumi.ResourceOption) error {
 	rule, err := cloudwatch.NewEventRule(ctx, "sweep", &cloudwatch.EventRuleArgs{
 		Name:               pulumi.String(cfg.name("sweep")),
 		Description:        pulumi.String("Miyabi: return expired task leases to the queue"),
 		ScheduleExpression: pulumi.String("rate(1 minute)"),
-	})
+	}, opt)
 	if err != nil {
 		return err
 	}
@@ -188,7 +192,7 @@ func newSweepSchedule(ctx *pulumi.Context, cfg Config, live *lambda.Alias) error
 		Qualifier: live.Name,
 		Principal: pulumi.String("events.amazonaws.com"),
 		SourceArn: rule.Arn,
-	})
+	}, opt)
 	if err != nil {
 		return err
 	}
@@ -196,19 +200,19 @@ func newSweepSchedule(ctx *pulumi.Context, cfg Config, live *lambda.Alias) error
 		Rule:  rule.Name,
 		Arn:   live.Arn,
 		Input: pulumi.String(`{"action":"sweep"}`),
-	}, pulumi.DependsOn([]pulumi.Resource{perm}))
+	}, pulumi.DependsOn([]pulumi.Resource{perm}), opt)
 	return err
 }
 
 // newFunctionRole grants exactly: writing to its own log group, the VPC network
 // interfaces Lambda manages, X-Ray, reading the given secrets, and (the API) connecting
 // to the database as the app user with IAM authentication.
-func newFunctionRole(ctx *pulumi.Context, name string, logs *cloudwatch.LogGroup, secrets []pulumi.StringInput, connect pulumi.StringInput) (*iam.Role, *iam.RolePolicy, error) {
+func newFunctionRole(ctx *pulumi.Context, name string, logs *cloudwatch.LogGroup, secrets []pulumi.StringInput, connect pulumi.StringInput, opt pulumi.ResourceOption) (*iam.Role, *iam.RolePolicy, error) {
 	assume, _ := json.Marshal(policyDoc(statement{
 		Effect: "Allow", Action: []string{"sts:AssumeRole"},
 		Principal: map[string]string{"Service": "lambda.amazonaws.com"},
 	}))
-	role, err := iam.NewRole(ctx, name, &iam.RoleArgs{AssumeRolePolicy: pulumi.String(string(assume))})
+	role, err := iam.NewRole(ctx, name, &iam.RoleArgs{AssumeRolePolicy: pulumi.String(string(assume))}, opt)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -241,7 +245,7 @@ func newFunctionRole(ctx *pulumi.Context, name string, logs *cloudwatch.LogGroup
 		b, err := json.Marshal(policyDoc(st...))
 		return string(b), err
 	}).(pulumi.StringOutput)
-	policy, err := iam.NewRolePolicy(ctx, name, &iam.RolePolicyArgs{Role: role.Name, Policy: doc})
+	policy, err := iam.NewRolePolicy(ctx, name, &iam.RolePolicyArgs{Role: role.Name, Policy: doc}, opt)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -65,7 +65,8 @@ type recorded struct {
 	DependsOn      []string // URNs of explicit and input dependencies
 	IgnoreChanges  []string
 	Retain         bool
-	AliasNoParent  bool // an alias to the same name without a parent (see components.go)
+	AliasNoParent  bool     // an alias to the same name without a parent (see components.go)
+	AliasURNs      []string // aliases the SDK resolved to URNs itself
 	URN            string
 }
 
@@ -97,6 +98,7 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 				rec.AliasNoParent = true
 			}
 		}
+		rec.AliasURNs = r.GetAliasURNs()
 	}
 	rec.URN = urnOf(m.stack, args)
 	m.mu.Lock()
@@ -239,7 +241,7 @@ func (r *stackRun) one(t *testing.T, typ, name string) recorded {
 func (r *stackRun) inventory() map[string]int {
 	inv := map[string]int{}
 	for _, x := range r.res {
-		if !strings.HasPrefix(x.Type, "pulumi:") {
+		if !strings.HasPrefix(x.Type, "pulumi:") && !strings.HasPrefix(x.Type, "miyabi:") {
 			inv[x.Type]++
 		}
 	}

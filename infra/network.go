@@ -23,6 +23,10 @@ type Network struct {
 // newNetwork builds a VPC over two AZs: public subnets with an internet gateway, and
 // private subnets (Lambda, RDS) whose only way out is the NAT.
 func newNetwork(ctx *pulumi.Context, cfg Config) (*Network, error) {
+	opt, err := newLayer(ctx, "Network", "network")
+	if err != nil {
+		return nil, err
+	}
 	// Only zones every account has: an opt-in zone (a Local Zone) would fail the subnet.
 	azs, err := aws.GetAvailabilityZones(ctx, &aws.GetAvailabilityZonesArgs{
 		State:   pulumi.StringRef("available"),
@@ -40,25 +44,25 @@ func newNetwork(ctx *pulumi.Context, cfg Config) (*Network, error) {
 		EnableDnsHostnames: pulumi.Bool(true),
 		EnableDnsSupport:   pulumi.Bool(true),
 		Tags:               nameTag(cfg.name("vpc")),
-	})
+	}, opt)
 	if err != nil {
 		return nil, err
 	}
-	igw, err := ec2.NewInternetGateway(ctx, "igw", &ec2.InternetGatewayArgs{VpcId: vpc.ID(), Tags: nameTag(cfg.name("igw"))})
+	igw, err := ec2.NewInternetGateway(ctx, "igw", &ec2.InternetGatewayArgs{VpcId: vpc.ID(), Tags: nameTag(cfg.name("igw"))}, opt)
 	if err != nil {
 		return nil, err
 	}
 
-	publicRT, err := ec2.NewRouteTable(ctx, "public-rt", &ec2.RouteTableArgs{VpcId: vpc.ID(), Tags: nameTag(cfg.name("public"))})
+	publicRT, err := ec2.NewRouteTable(ctx, "public-rt", &ec2.RouteTableArgs{VpcId: vpc.ID(), Tags: nameTag(cfg.name("public"))}, opt)
 	if err != nil {
 		return nil, err
 	}
 	if _, err := ec2.NewRoute(ctx, "public-default", &ec2.RouteArgs{
 		RouteTableId: publicRT.ID(), DestinationCidrBlock: pulumi.String("0.0.0.0/0"), GatewayId: igw.ID(),
-	}); err != nil {
+	}, opt); err != nil {
 		return nil, err
 	}
-	privateRT, err := ec2.NewRouteTable(ctx, "private-rt", &ec2.RouteTableArgs{VpcId: vpc.ID(), Tags: nameTag(cfg.name("private"))})
+	privateRT, err := ec2.NewRouteTable(ctx, "private-rt", &ec2.RouteTableArgs{VpcId: vpc.ID(), Tags: nameTag(cfg.name("private"))}, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -70,7 +74,7 @@ func newNetwork(ctx *pulumi.Context, cfg Config) (*Network, error) {
 			VpcId: vpc.ID(), AvailabilityZone: pulumi.String(az),
 			CidrBlock: pulumi.String(fmt.Sprintf("10.40.%d.0/24", i)),
 			Tags:      nameTag(cfg.name(fmt.Sprintf("public-%s", az))),
-		})
+		}, opt)
 		if err != nil {
 			return nil, err
 		}
@@ -79,14 +83,14 @@ func newNetwork(ctx *pulumi.Context, cfg Config) (*Network, error) {
 			CidrBlock:           pulumi.String(fmt.Sprintf("10.40.%d.0/24", 10+i)),
 			MapPublicIpOnLaunch: pulumi.Bool(false),
 			Tags:                nameTag(cfg.name(fmt.Sprintf("private-%s", az))),
-		})
+		}, opt)
 		if err != nil {
 			return nil, err
 		}
-		if _, err := ec2.NewRouteTableAssociation(ctx, fmt.Sprintf("public-%d", i), &ec2.RouteTableAssociationArgs{SubnetId: pub.ID(), RouteTableId: publicRT.ID()}); err != nil {
+		if _, err := ec2.NewRouteTableAssociation(ctx, fmt.Sprintf("public-%d", i), &ec2.RouteTableAssociationArgs{SubnetId: pub.ID(), RouteTableId: publicRT.ID()}, opt); err != nil {
 			return nil, err
 		}
-		if _, err := ec2.NewRouteTableAssociation(ctx, fmt.Sprintf("private-%d", i), &ec2.RouteTableAssociationArgs{SubnetId: priv.ID(), RouteTableId: privateRT.ID()}); err != nil {
+		if _, err := ec2.NewRouteTableAssociation(ctx, fmt.Sprintf("private-%d", i), &ec2.RouteTableAssociationArgs{SubnetId: priv.ID(), RouteTableId: privateRT.ID()}, opt); err != nil {
 			return nil, err
 		}
 		public = append(public, pub)
@@ -95,7 +99,7 @@ func newNetwork(ctx *pulumi.Context, cfg Config) (*Network, error) {
 
 	route := &ec2.RouteArgs{RouteTableId: privateRT.ID(), DestinationCidrBlock: pulumi.String("0.0.0.0/0")}
 	if cfg.NatMode == "gateway" {
-		eip, err := ec2.NewEip(ctx, "nat", &ec2.EipArgs{Domain: pulumi.String("vpc"), Tags: nameTag(cfg.name("nat"))})
+		eip, err := ec2.NewEip(ctx, "nat", &ec2.EipArgs{Domain: pulumi.String("vpc"), Tags: nameTag(cfg.name("nat"))}, opt)
 		if err != nil {
 			return nil, err
 		}
@@ -103,19 +107,19 @@ func newNetwork(ctx *pulumi.Context, cfg Config) (*Network, error) {
 		// a while, which is cheaper than a second ~$33/month gateway.
 		nat, err := ec2.NewNatGateway(ctx, "nat", &ec2.NatGatewayArgs{
 			AllocationId: eip.ID(), SubnetId: public[0].ID(), Tags: nameTag(cfg.name("nat")),
-		}, pulumi.DependsOn([]pulumi.Resource{igw}))
+		}, pulumi.DependsOn([]pulumi.Resource{igw}), opt)
 		if err != nil {
 			return nil, err
 		}
 		route.NatGatewayId = nat.ID()
 	} else {
-		eni, err := newNatInstance(ctx, cfg, vpc, public[0], igw)
+		eni, err := newNatInstance(ctx, cfg, vpc, public[0], igw, opt)
 		if err != nil {
 			return nil, err
 		}
 		route.NetworkInterfaceId = eni
 	}
-	egress, err := ec2.NewRoute(ctx, "private-default", route)
+	egress, err := ec2.NewRoute(ctx, "private-default", route, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -129,12 +133,12 @@ func newNetwork(ctx *pulumi.Context, cfg Config) (*Network, error) {
 			ec2.SecurityGroupEgressArgs{Protocol: pulumi.String("tcp"), FromPort: pulumi.Int(5432), ToPort: pulumi.Int(5432), CidrBlocks: pulumi.StringArray{pulumi.String(vpcCIDR)}, Description: pulumi.String("PostgreSQL")},
 		},
 		Tags: nameTag(cfg.name("lambda")),
-	})
+	}, opt)
 	if err != nil {
 		return nil, err
 	}
 	if cfg.Production {
-		if err := newSecretsEndpoint(ctx, cfg, vpc, private, lambdaSG); err != nil {
+		if err := newSecretsEndpoint(ctx, cfg, vpc, private, lambdaSG, opt); err != nil {
 			return nil, err
 		}
 	}
@@ -145,7 +149,7 @@ func newNetwork(ctx *pulumi.Context, cfg Config) (*Network, error) {
 // both AZs: with the one NAT gateway's AZ down, cold starts still get their keys (and
 // IAM tokens are built locally). ~$15/month against ~$33 for a second NAT gateway;
 // GitHub calls still need the NAT (docs/ops.md).
-func newSecretsEndpoint(ctx *pulumi.Context, cfg Config, vpc *ec2.Vpc, subnets pulumi.StringArray, lambdaSG *ec2.SecurityGroup) error {
+func newSecretsEndpoint(ctx *pulumi.Context, cfg Config, vpc *ec2.Vpc, subnets pulumi.StringArray, lambdaSG *ec2.SecurityGroup, opt pulumi.ResourceOption) error {
 	sg, err := ec2.NewSecurityGroup(ctx, "secrets-endpoint", &ec2.SecurityGroupArgs{
 		VpcId:       vpc.ID(),
 		Description: pulumi.String("Miyabi Secrets Manager endpoint: HTTPS from the API Lambda"),
@@ -154,7 +158,7 @@ func newSecretsEndpoint(ctx *pulumi.Context, cfg Config, vpc *ec2.Vpc, subnets p
 			SecurityGroups: pulumi.StringArray{lambdaSG.ID()}, Description: pulumi.String("HTTPS from the API Lambda"),
 		}},
 		Tags: nameTag(cfg.name("secrets-endpoint")),
-	})
+	}, opt)
 	if err != nil {
 		return err
 	}
@@ -166,7 +170,7 @@ func newSecretsEndpoint(ctx *pulumi.Context, cfg Config, vpc *ec2.Vpc, subnets p
 		SubnetIds:         subnets,
 		SecurityGroupIds:  pulumi.StringArray{sg.ID()},
 		Tags:              nameTag(cfg.name("secretsmanager")),
-	})
+	}, opt)
 	return err
 }
 
@@ -185,7 +189,7 @@ systemctl enable --now iptables
 
 // newNatInstance is the staging alternative to a managed NAT gateway: a t4g.nano
 // costs ~$3/month against ~$33, at the price of being a single instance.
-func newNatInstance(ctx *pulumi.Context, cfg Config, vpc *ec2.Vpc, subnet *ec2.Subnet, igw *ec2.InternetGateway) (pulumi.StringOutput, error) {
+func newNatInstance(ctx *pulumi.Context, cfg Config, vpc *ec2.Vpc, subnet *ec2.Subnet, igw *ec2.InternetGateway, opt pulumi.ResourceOption) (pulumi.StringOutput, error) {
 	ami, err := ec2.LookupAmi(ctx, &ec2.LookupAmiArgs{
 		MostRecent: pulumi.BoolRef(true),
 		Owners:     []string{"amazon"},
@@ -207,7 +211,7 @@ func newNatInstance(ctx *pulumi.Context, cfg Config, vpc *ec2.Vpc, subnet *ec2.S
 			ec2.SecurityGroupEgressArgs{Protocol: pulumi.String("-1"), FromPort: pulumi.Int(0), ToPort: pulumi.Int(0), CidrBlocks: pulumi.StringArray{pulumi.String("0.0.0.0/0")}},
 		},
 		Tags: nameTag(cfg.name("nat")),
-	})
+	}, opt)
 	if err != nil {
 		return pulumi.StringOutput{}, err
 	}
@@ -223,7 +227,7 @@ func newNatInstance(ctx *pulumi.Context, cfg Config, vpc *ec2.Vpc, subnet *ec2.S
 		MetadataOptions:          ec2.InstanceMetadataOptionsArgs{HttpTokens: pulumi.String("required")},
 		RootBlockDevice:          ec2.InstanceRootBlockDeviceArgs{Encrypted: pulumi.Bool(true), VolumeType: pulumi.String("gp3")},
 		Tags:                     nameTag(cfg.name("nat")),
-	}, pulumi.DependsOn([]pulumi.Resource{igw}), pulumi.IgnoreChanges([]string{"ami"}))
+	}, pulumi.DependsOn([]pulumi.Resource{igw}), pulumi.IgnoreChanges([]string{"ami"}), opt)
 	if err != nil {
 		return pulumi.StringOutput{}, err
 	}

@@ -16,6 +16,10 @@ type AppSecret struct {
 // newAppSecret stores the app's keys as one JSON secret. The keys are the contract
 // with the app's config loader.
 func newAppSecret(ctx *pulumi.Context, cfg Config) (*AppSecret, error) {
+	opt, err := newLayer(ctx, "Secrets", "secrets")
+	if err != nil {
+		return nil, err
+	}
 	recovery := 30
 	if !cfg.Production {
 		// Staging is torn down and rebuilt; a 30-day recovery window would block
@@ -26,7 +30,7 @@ func newAppSecret(ctx *pulumi.Context, cfg Config) (*AppSecret, error) {
 		Name:                 pulumi.String("miyabi/" + cfg.Stack + "/app"),
 		Description:          pulumi.String("Miyabi app keys: JWT signing, token encryption, GitHub client secret, CloudFront origin secret"),
 		RecoveryWindowInDays: pulumi.Int(recovery),
-	})
+	}, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +57,7 @@ func newAppSecret(ctx *pulumi.Context, cfg Config) (*AppSecret, error) {
 	version, err := secretsmanager.NewSecretVersion(ctx, "app", &secretsmanager.SecretVersionArgs{
 		SecretId:     secret.ID(),
 		SecretString: pulumi.ToSecret(pulumi.String(string(body))).(pulumi.StringOutput),
-	})
+	}, opt)
 	if err != nil {
 		return nil, err
 	}
