@@ -67,73 +67,20 @@ func newNetwork(ctx *pulumi.Context, cfg Config) (*Network, error) {
 		return nil, err
 	}
 
-	var public []*ec2.Subnet
-	var private pulumi.StringArray
-	for i, az := range azs.Names[:2] {
-		pub, err := ec2.NewSubnet(ctx, fmt.Sprintf("public-%d", i), &ec2.SubnetArgs{
-			VpcId: vpc.ID(), AvailabilityZone: pulumi.String(az),
-			CidrBlock: pulumi.String(fmt.Sprintf("10.40.%d.0/24", i)),
-			Tags:      nameTag(cfg.name(fmt.Sprintf("public-%s", az))),
-		}, opt)
-		if err != nil {
-			return nil, err
-		}
-		priv, err := ec2.NewSubnet(ctx, fmt.Sprintf("private-%d", i), &ec2.SubnetArgs{
-			VpcId: vpc.ID(), AvailabilityZone: pulumi.String(az),
-			CidrBlock:           pulumi.String(fmt.Sprintf("10.40.%d.0/24", 10+i)),
-			MapPublicIpOnLaunch: pulumi.Bool(false),
-			Tags:                nameTag(cfg.name(fmt.Sprintf("private-%s", az))),
-		}, opt)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := ec2.NewRouteTableAssociation(ctx, fmt.Sprintf("public-%d", i), &ec2.RouteTableAssociationArgs{SubnetId: pub.ID(), RouteTableId: publicRT.ID()}, opt); err != nil {
-			return nil, err
-		}
-		if _, err := ec2.NewRouteTableAssociation(ctx, fmt.Sprintf("private-%d", i), &ec2.RouteTableAssociationArgs{SubnetId: priv.ID(), RouteTableId: privateRT.ID()}, opt); err != nil {
-			return nil, err
-		}
-		public = append(public, pub)
-		private = append(private, priv.ID())
+	public, private, err := newSubnets(ctx, cfg, vpc, azs.Names[:2], publicRT, privateRT, opt)
+	if err != nil {
+		return nil, err
 	}
-
 	route := &ec2.RouteArgs{RouteTableId: privateRT.ID(), DestinationCidrBlock: pulumi.String("0.0.0.0/0")}
-	if cfg.NatMode == "gateway" {
-		eip, err := ec2.NewEip(ctx, "nat", &ec2.EipArgs{Domain: pulumi.String("vpc"), Tags: nameTag(cfg.name("nat"))}, opt)
-		if err != nil {
-			return nil, err
-		}
-		// One gateway, not one per AZ: an AZ outage costs the Lambda its egress for
-		// a while, which is cheaper than a second ~$33/month gateway.
-		nat, err := ec2.NewNatGateway(ctx, "nat", &ec2.NatGatewayArgs{
-			AllocationId: eip.ID(), SubnetId: public[0].ID(), Tags: nameTag(cfg.name("nat")),
-		}, pulumi.DependsOn([]pulumi.Resource{igw}), opt)
-		if err != nil {
-			return nil, err
-		}
-		route.NatGatewayId = nat.ID()
-	} else {
-		eni, err := newNatInstance(ctx, cfg, vpc, public[0], igw, opt)
-		if err != nil {
-			return nil, err
-		}
-		route.NetworkInterfaceId = eni
+	if err := newEgress(ctx, cfg, vpc, public[0], igw, route, opt); err != nil {
+		return nil, err
 	}
 	egress, err := ec2.NewRoute(ctx, "private-default", route, opt)
 	if err != nil {
 		return nil, err
 	}
 
-	// The Lambda talks HTTPS out (GitHub, Secrets Manager) and PostgreSQL in the VPC.
-	lambdaSG, err := ec2.NewSecurityGroup(ctx, "lambda", &ec2.SecurityGroupArgs{
-		VpcId:       vpc.ID(),
-		Description: pulumi.String("Miyabi API Lambda"),
-		Egress: ec2.SecurityGroupEgressArray{
-			ec2.SecurityGroupEgressArgs{Protocol: pulumi.String("tcp"), FromPort: pulumi.Int(443), ToPort: pulumi.Int(443), CidrBlocks: pulumi.StringArray{pulumi.String("0.0.0.0/0")}, Description: pulumi.String("HTTPS: GitHub, AWS APIs")},
-			ec2.SecurityGroupEgressArgs{Protocol: pulumi.String("tcp"), FromPort: pulumi.Int(5432), ToPort: pulumi.Int(5432), CidrBlocks: pulumi.StringArray{pulumi.String(vpcCIDR)}, Description: pulumi.String("PostgreSQL")},
-		},
-		Tags: nameTag(cfg.name("lambda")),
-	}, opt)
+	lambdaSG, err := newLambdaSG(ctx, cfg, vpc, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -143,6 +90,82 @@ func newNetwork(ctx *pulumi.Context, cfg Config) (*Network, error) {
 		}
 	}
 	return &Network{VpcID: vpc.ID().ToStringOutput(), PrivateSubnetIDs: private, LambdaSGID: lambdaSG.ID().ToStringOutput(), Egress: egress}, nil
+}
+
+// newSubnets makes a public and a private subnet in each AZ, each on its route table.
+func newSubnets(ctx *pulumi.Context, cfg Config, vpc *ec2.Vpc, azs []string, publicRT, privateRT *ec2.RouteTable, opt pulumi.ResourceOption) ([]*ec2.Subnet, pulumi.StringArray, error) {
+	var public []*ec2.Subnet
+	var private pulumi.StringArray
+	for i, az := range azs {
+		pub, err := ec2.NewSubnet(ctx, fmt.Sprintf("public-%d", i), &ec2.SubnetArgs{
+			VpcId: vpc.ID(), AvailabilityZone: pulumi.String(az),
+			CidrBlock: pulumi.String(fmt.Sprintf("10.40.%d.0/24", i)),
+			Tags:      nameTag(cfg.name(fmt.Sprintf("public-%s", az))),
+		}, opt)
+		if err != nil {
+			return nil, nil, err
+		}
+		priv, err := ec2.NewSubnet(ctx, fmt.Sprintf("private-%d", i), &ec2.SubnetArgs{
+			VpcId: vpc.ID(), AvailabilityZone: pulumi.String(az),
+			CidrBlock:           pulumi.String(fmt.Sprintf("10.40.%d.0/24", 10+i)),
+			MapPublicIpOnLaunch: pulumi.Bool(false),
+			Tags:                nameTag(cfg.name(fmt.Sprintf("private-%s", az))),
+		}, opt)
+		if err != nil {
+			return nil, nil, err
+		}
+		if _, err := ec2.NewRouteTableAssociation(ctx, fmt.Sprintf("public-%d", i), &ec2.RouteTableAssociationArgs{SubnetId: pub.ID(), RouteTableId: publicRT.ID()}, opt); err != nil {
+			return nil, nil, err
+		}
+		if _, err := ec2.NewRouteTableAssociation(ctx, fmt.Sprintf("private-%d", i), &ec2.RouteTableAssociationArgs{SubnetId: priv.ID(), RouteTableId: privateRT.ID()}, opt); err != nil {
+			return nil, nil, err
+		}
+		public = append(public, pub)
+		private = append(private, priv.ID())
+	}
+
+	return public, private, nil
+}
+
+// newEgress gives the private subnets their way out through a NAT gateway or instance,
+// completing route.
+func newEgress(ctx *pulumi.Context, cfg Config, vpc *ec2.Vpc, publicSubnet *ec2.Subnet, igw *ec2.InternetGateway, route *ec2.RouteArgs, opt pulumi.ResourceOption) error {
+	if cfg.NatMode == "gateway" {
+		eip, err := ec2.NewEip(ctx, "nat", &ec2.EipArgs{Domain: pulumi.String("vpc"), Tags: nameTag(cfg.name("nat"))}, opt)
+		if err != nil {
+			return err
+		}
+		// One gateway, not one per AZ: an AZ outage costs the Lambda its egress for
+		// a while, which is cheaper than a second ~$33/month gateway.
+		nat, err := ec2.NewNatGateway(ctx, "nat", &ec2.NatGatewayArgs{
+			AllocationId: eip.ID(), SubnetId: publicSubnet.ID(), Tags: nameTag(cfg.name("nat")),
+		}, pulumi.DependsOn([]pulumi.Resource{igw}), opt)
+		if err != nil {
+			return err
+		}
+		route.NatGatewayId = nat.ID()
+	} else {
+		eni, err := newNatInstance(ctx, cfg, vpc, publicSubnet, igw, opt)
+		if err != nil {
+			return err
+		}
+		route.NetworkInterfaceId = eni
+	}
+	return nil
+}
+
+// newLambdaSG: the Lambda talks HTTPS out (GitHub, Secrets Manager) and PostgreSQL in
+// the VPC.
+func newLambdaSG(ctx *pulumi.Context, cfg Config, vpc *ec2.Vpc, opt pulumi.ResourceOption) (*ec2.SecurityGroup, error) {
+	return ec2.NewSecurityGroup(ctx, "lambda", &ec2.SecurityGroupArgs{
+		VpcId:       vpc.ID(),
+		Description: pulumi.String("Miyabi API Lambda"),
+		Egress: ec2.SecurityGroupEgressArray{
+			ec2.SecurityGroupEgressArgs{Protocol: pulumi.String("tcp"), FromPort: pulumi.Int(443), ToPort: pulumi.Int(443), CidrBlocks: pulumi.StringArray{pulumi.String("0.0.0.0/0")}, Description: pulumi.String("HTTPS: GitHub, AWS APIs")},
+			ec2.SecurityGroupEgressArgs{Protocol: pulumi.String("tcp"), FromPort: pulumi.Int(5432), ToPort: pulumi.Int(5432), CidrBlocks: pulumi.StringArray{pulumi.String(vpcCIDR)}, Description: pulumi.String("PostgreSQL")},
+		},
+		Tags: nameTag(cfg.name("lambda")),
+	}, opt)
 }
 
 // newSecretsEndpoint lets production's Lambda read Secrets Manager inside the VPC, in
