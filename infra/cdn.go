@@ -69,52 +69,8 @@ func newCDN(ctx *pulumi.Context, cfg Config, b *Bucket, api *HTTPAPI) (*CDN, err
 		return nil, err
 	}
 
-	origins := cloudfront.DistributionOriginArray{cloudfront.DistributionOriginArgs{
-		OriginId:              pulumi.String("dashboard"),
-		DomainName:            b.Bucket.BucketRegionalDomainName,
-		OriginAccessControlId: oac.ID(),
-	}}
-	var behaviours cloudfront.DistributionOrderedCacheBehaviorArray
-	if api != nil {
-		origins = append(origins, cloudfront.DistributionOriginArgs{
-			OriginId:   pulumi.String("api"),
-			DomainName: api.Host,
-			CustomOriginConfig: cloudfront.DistributionOriginCustomOriginConfigArgs{
-				HttpPort: pulumi.Int(80), HttpsPort: pulumi.Int(443),
-				OriginProtocolPolicy: pulumi.String("https-only"),
-				OriginSslProtocols:   pulumi.StringArray{pulumi.String("TLSv1.2")},
-			},
-			CustomHeaders: cloudfront.DistributionOriginCustomHeaderArray{cloudfront.DistributionOriginCustomHeaderArgs{
-				Name:  pulumi.String(OriginVerifyHeader),
-				Value: pulumi.ToSecret(pulumi.String(cfg.Secrets.OriginVerifySecret)).(pulumi.StringOutput),
-			}},
-		})
-		// Never cached; every viewer header but Host goes to API Gateway, which
-		// needs its own Host to route.
-		behaviours = cloudfront.DistributionOrderedCacheBehaviorArray{cloudfront.DistributionOrderedCacheBehaviorArgs{
-			PathPattern:             pulumi.String("/api/*"),
-			TargetOriginId:          pulumi.String("api"),
-			ViewerProtocolPolicy:    pulumi.String("https-only"),
-			AllowedMethods:          pulumi.ToStringArray([]string{"GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"}),
-			CachedMethods:           pulumi.ToStringArray([]string{"GET", "HEAD"}),
-			CachePolicyId:           pulumi.String(cachingDisabled),
-			OriginRequestPolicyId:   pulumi.String(allViewerExceptHostHeader),
-			ResponseHeadersPolicyId: headers.ID(),
-			Compress:                pulumi.Bool(true),
-		}}
-	}
-
-	cert := cloudfront.DistributionViewerCertificateArgs{CloudfrontDefaultCertificate: pulumi.Bool(true)}
-	var aliases pulumi.StringArray
-	if cfg.DomainName != "" {
-		aliases = pulumi.StringArray{pulumi.String(cfg.DomainName)}
-		cert = cloudfront.DistributionViewerCertificateArgs{
-			AcmCertificateArn:      pulumi.String(cfg.CertificateArn),
-			SslSupportMethod:       pulumi.String("sni-only"),
-			MinimumProtocolVersion: pulumi.String("TLSv1.2_2021"),
-		}
-	}
-
+	origins, behaviours := cdnOrigins(cfg, b, api, oac, headers)
+	cert, aliases := viewerCertificate(cfg)
 	dist, err := cloudfront.NewDistribution(ctx, "cdn", &cloudfront.DistributionArgs{
 		Enabled:           pulumi.Bool(true),
 		Comment:           pulumi.String(cfg.name("cdn")),
@@ -155,6 +111,63 @@ func newCDN(ctx *pulumi.Context, cfg Config, b *Bucket, api *HTTPAPI) (*CDN, err
 		url = pulumi.Sprintf("https://%s", cfg.DomainName)
 	}
 	return &CDN{Distribution: dist, URL: url}, nil
+}
+
+// cdnOrigins are the bucket (through origin access control) and, when api is not nil,
+// the API under /api/* with the origin secret header.
+func cdnOrigins(cfg Config, b *Bucket, api *HTTPAPI, oac *cloudfront.OriginAccessControl, headers *cloudfront.ResponseHeadersPolicy) (cloudfront.DistributionOriginArray, cloudfront.DistributionOrderedCacheBehaviorArray) {
+	origins := cloudfront.DistributionOriginArray{cloudfront.DistributionOriginArgs{
+		OriginId:              pulumi.String("dashboard"),
+		DomainName:            b.Bucket.BucketRegionalDomainName,
+		OriginAccessControlId: oac.ID(),
+	}}
+	var behaviours cloudfront.DistributionOrderedCacheBehaviorArray
+	if api != nil {
+		origins = append(origins, cloudfront.DistributionOriginArgs{
+			OriginId:   pulumi.String("api"),
+			DomainName: api.Host,
+			CustomOriginConfig: cloudfront.DistributionOriginCustomOriginConfigArgs{
+				HttpPort: pulumi.Int(80), HttpsPort: pulumi.Int(443),
+				OriginProtocolPolicy: pulumi.String("https-only"),
+				OriginSslProtocols:   pulumi.StringArray{pulumi.String("TLSv1.2")},
+			},
+			CustomHeaders: cloudfront.DistributionOriginCustomHeaderArray{cloudfront.DistributionOriginCustomHeaderArgs{
+				Name:  pulumi.String(OriginVerifyHeader),
+				Value: pulumi.ToSecret(pulumi.String(cfg.Secrets.OriginVerifySecret)).(pulumi.StringOutput),
+			}},
+		})
+		// Never cached; every viewer header but Host goes to API Gateway, which
+		// needs its own Host to route.
+		behaviours = cloudfront.DistributionOrderedCacheBehaviorArray{cloudfront.DistributionOrderedCacheBehaviorArgs{
+			PathPattern:             pulumi.String("/api/*"),
+			TargetOriginId:          pulumi.String("api"),
+			ViewerProtocolPolicy:    pulumi.String("https-only"),
+			AllowedMethods:          pulumi.ToStringArray([]string{"GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"}),
+			CachedMethods:           pulumi.ToStringArray([]string{"GET", "HEAD"}),
+			CachePolicyId:           pulumi.String(cachingDisabled),
+			OriginRequestPolicyId:   pulumi.String(allViewerExceptHostHeader),
+			ResponseHeadersPolicyId: headers.ID(),
+			Compress:                pulumi.Bool(true),
+		}}
+	}
+
+	return origins, behaviours
+}
+
+// viewerCertificate is CloudFront's default certificate, or the custom domain's.
+func viewerCertificate(cfg Config) (cloudfront.DistributionViewerCertificateArgs, pulumi.StringArray) {
+	cert := cloudfront.DistributionViewerCertificateArgs{CloudfrontDefaultCertificate: pulumi.Bool(true)}
+	var aliases pulumi.StringArray
+	if cfg.DomainName != "" {
+		aliases = pulumi.StringArray{pulumi.String(cfg.DomainName)}
+		cert = cloudfront.DistributionViewerCertificateArgs{
+			AcmCertificateArn:      pulumi.String(cfg.CertificateArn),
+			SslSupportMethod:       pulumi.String("sni-only"),
+			MinimumProtocolVersion: pulumi.String("TLSv1.2_2021"),
+		}
+	}
+
+	return cert, aliases
 }
 
 // allowDistribution lets this distribution, and nothing else, read the bucket, and
