@@ -127,7 +127,7 @@ func TestConnectionBudget(t *testing.T) {
 		{"pool too big", "db.t4g.micro", "15", "3", false, false},
 		{"production as shipped", "db.t4g.medium", "80", "2", true, false},
 		{"larger concurrency needs the proxy", "db.t4g.medium", "200", "2", false, false},
-		{"through RDS Proxy", "db.t4g.medium", "200", "2", true, true},
+		{"RDS Proxy is refused until the program creates one", "db.t4g.medium", "15", "2", false, true},
 		{"cap of 5000", "db.r6g.16xlarge", "499", "5", true, false},
 		{"cap of 5000 exceeded", "db.r6g.16xlarge", "500", "5", false, false},
 	}
@@ -144,13 +144,29 @@ func TestConnectionBudget(t *testing.T) {
 				if err == nil {
 					t.Fatal("want the budget rule to fail")
 				}
-				for _, s := range []string{"connection budget", "(" + tc.conc + ")", "(" + tc.pool + ")", "max_connections"} {
+				want := []string{"connection budget", "(" + tc.conc + ")", "(" + tc.pool + ")", "max_connections"}
+				if tc.proxy {
+					want = []string{"miyabi:rdsProxy", "not available"}
+				}
+				for _, s := range want {
 					if !strings.Contains(err.Error(), s) {
 						t.Errorf("error %q does not name %s", err, s)
 					}
 				}
 			}
 		})
+	}
+}
+
+// Through RDS Proxy the environments share the proxy's pool: the budget counts its share.
+func TestConnectionBudgetWithAProxy(t *testing.T) {
+	c := Config{DBMaxConnections: 337, LambdaReservedConcurrency: 200, DBPoolMax: 2, RDSProxy: true}
+	if got := ConnectionBudget(c); got != 337*80/100+10 || got > c.DBMaxConnections {
+		t.Fatalf("budget with a proxy = %d", got)
+	}
+	c.RDSProxy = false
+	if got := ConnectionBudget(c); got != 2*200*2+10 {
+		t.Fatalf("budget without = %d", got)
 	}
 }
 
