@@ -36,7 +36,7 @@ export function DataRows<T>({ caption, rowKey, empty, onPage, rows, page, ...bod
   return (
     <>
       {body.columns ? (
-        <div className="table-wrap" tabIndex={0} role="region" aria-label={caption}>
+        <div className="table-wrap" tabIndex={0}>
           <table className="data-table">
             <caption className="visually-hidden">{caption}</caption>
             <thead>

@@ -1,7 +1,8 @@
 import { useEffect, useRef, useState } from "react";
 import { unwrap } from "../api/client";
 import type { paths } from "../api/schema";
-import { isConnected, onConnectionChange, subscribe } from "../events/bus";
+import { isConnected, onConnectionChange } from "../events/bus";
+import { useRefreshOn } from "./useRefreshOn";
 import { navigate, useLocation, withQuery } from "../router/router";
 import { useSession } from "../session/session";
 import { useApiData } from "../ui/useApiData";
@@ -60,18 +61,7 @@ export function useListQuery<P extends ListPath>(path: P, filterNames: readonly 
   const reloadRef = useRef(list.reload);
   reloadRef.current = list.reload;
   const refreshKey = (opts.refreshOn ?? []).join(",");
-  useEffect(() => {
-    if (!refreshKey) return;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const off = subscribe(refreshKey.split(","), () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => reloadRef.current(), debounceMs);
-    });
-    return () => {
-      off();
-      clearTimeout(timer);
-    };
-  }, [refreshKey]);
+  useRefreshOn(opts.refreshOn, list.reload, debounceMs);
 
   // Without the live connection, lists fall back to looking again now and then.
   const [live, setLive] = useState(isConnected());

@@ -20,7 +20,7 @@ export default function AcceptInvitation({ params }: PageProps) {
   const accept = useAction(async () => {
     const org = await unwrap(api.POST("/invitations/{token}/accept", { params: { path: { token: params.token ?? "" } } }));
     setJoined(org);
-    await switchOrganization(org.id, "/settings");
+    await switchOrganization(org.id);
   });
   return (
     <Page title={t.invitations.acceptTitle}>

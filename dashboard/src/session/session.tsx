@@ -4,6 +4,7 @@ import type { components } from "../api/schema";
 import { ApiError, toApiError } from "../api/problem";
 import { apiBaseFrom } from "../api/base";
 import { navigate } from "../router/router";
+import { clearDrafts } from "../ui/useDraft";
 
 export type Me = components["schemas"]["MeOut"];
 
@@ -101,6 +102,9 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     try {
       await unwrap(api.POST("/auth/logout"));
     } finally {
+      // Signing out on purpose forgets unsent drafts (a shared computer); a session that
+      // ends by itself keeps them for the next sign-in.
+      clearDrafts();
       handle.tokens.set(null);
       setState({ status: "signed-out" });
       navigate("/sign-in");

@@ -2,6 +2,18 @@ import { useCallback, useEffect, useRef, useState } from "react";
 
 const prefix = "miyabi.draft.";
 
+/** clearDrafts forgets every kept draft (an explicit sign-out). */
+export function clearDrafts(): void {
+  try {
+    for (let i = window.sessionStorage.length - 1; i >= 0; i--) {
+      const k = window.sessionStorage.key(i);
+      if (k?.startsWith(prefix)) window.sessionStorage.removeItem(k);
+    }
+  } catch {
+    // nothing kept
+  }
+}
+
 function read<T>(key: string): T | null {
   try {
     const raw = window.sessionStorage.getItem(prefix + key);

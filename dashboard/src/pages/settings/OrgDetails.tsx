@@ -61,14 +61,14 @@ export function OrgDetails() {
       {editable && (
         <form
           className="form-row"
-          aria-label={t.org.slug}
+          aria-label={t.org.changeSlug}
           onSubmit={(e) => {
             e.preventDefault();
             void rename.exec();
           }}
         >
           <div className="field">
-            <label htmlFor="org-edit-slug">{t.slug.label}</label>
+            <label htmlFor="org-edit-slug">{t.org.slug}</label>
             <input id="org-edit-slug" value={slug} spellCheck={false} autoCapitalize="none" onChange={(e) => setSlug(e.target.value)} />
           </div>
           <button type="submit" disabled={rename.pending || slug.trim() === "" || slug.trim() === org.slug}>
