@@ -215,9 +215,10 @@ describe.skipIf(!hasRoute("post", "/agents/execute"))("launching an agent", () =
     await page.waitForURL(/\/executions\/[0-9a-f-]{36}$/);
     // The run page is named as people say it.
     await heading("codegen · agent-playground#7").waitFor();
-    const issue = page.locator(".details").getByRole("link", { name: "#7" });
+    const details = page.locator("dl.panel.details");
+    const issue = details.getByRole("link", { name: "#7" });
     expect(await issue.getAttribute("href")).toBe("https://github.com/miyabi-demo/agent-playground/issues/7");
-    expect(await page.locator(".details").textContent()).toContain("Launched byalice");
+    expect(await details.textContent()).toContain("Launched byalice");
     if (!workerStarted) return; // nobody to run it: the rest needs the worker
     const logs = page.getByRole("log", { name: "Execution logs" });
     await expect.poll(() => logs.textContent(), { timeout: 60_000 }).toMatch(/codegen agent starting/);
@@ -230,7 +231,7 @@ describe.skipIf(!hasRoute("post", "/agents/execute"))("launching an agent", () =
     expect(await result.getByRole("link", { name: "#107" }).getAttribute("href")).toBe("https://github.com/miyabi-demo/agent-playground/pull/107");
     expect(await logs.textContent()).not.toContain('"quality_score"');
     expect(await logs.textContent()).toContain("reported its result");
-    expect(await page.locator(".details").textContent()).toMatch(/Run time\d/);
+    expect(await details.textContent()).toMatch(/Run time\d/);
     // Numbered lines with permalinks; stderr marked but not painted red.
     await logs.getByRole("link", { name: "Line 1", exact: true }).waitFor();
     await logs.getByRole("link", { name: "Line 2", exact: true }).click();
@@ -324,7 +325,7 @@ describe.skipIf(!hasRoute("post", "/workflows"))("workflows", () => {
       // The DAG's nodes lead to their executions.
       await page.getByRole("button", { name: "Re-run" }).waitFor();
       await check("workflow-run", /^Run of/);
-      await page.getByRole("link", { name: /^Code \(completed\): open its execution/ }).click();
+      await page.getByRole("link", { name: /^Code codegen · completed/ }).click();
       await page.waitForURL(/\/executions\/[0-9a-f-]{36}$/);
       await heading(/^codegen · agent-playground#8/).waitFor();
       await page.goBack();
@@ -457,6 +458,7 @@ describe.skipIf(!hasRoute("get", "/dashboard/summary"))("overview with data", ()
 
   it("works on a phone-sized screen: a menu, the current page shown, cards that keep their actions", async () => {
     await page.setViewportSize({ width: 390, height: 844 });
+    try {
     await page.reload();
     await heading("Overview").waitFor();
     // The bar takes little room; the navigation opens from the menu button.
@@ -484,9 +486,11 @@ describe.skipIf(!hasRoute("get", "/dashboard/summary"))("overview with data", ()
     // Rows are cards with their actions.
     await menu.click();
     await nav("Tasks").click();
-    const card = page.getByRole("row", { name: /Review the notes/ });
-    expect(await card.getByRole("button", { name: /^Start/ }).isVisible()).toBe(true);
-    await page.setViewportSize({ width: 1280, height: 860 });
+    const card = page.locator("tr").filter({ has: page.locator("strong", { hasText: /^Review the notes$/ }) });
+    await card.getByRole("button", { name: /^Start/ }).waitFor({ state: "visible" });
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 860 });
+    }
   });
 
   it("shows the interface in Japanese when chosen, dates and numbers formatted for it", async () => {

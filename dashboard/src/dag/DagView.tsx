@@ -63,7 +63,6 @@ export function DagView({ nodes, edges, title }: { nodes: DagViewNode[]; edges: 
             <a
               key={p.id}
               href={n.href}
-              aria-label={t.dag.open(n.label, status ?? "")}
               onClick={(e) => {
                 if (e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey) return;
                 e.preventDefault();

@@ -311,7 +311,6 @@ export const en = {
   dag: {
     noNodes: "No nodes.",
     label: (title: string, nodes: number, edges: number) => `${title}: ${nodes} ${plural(nodes, "node", "nodes")}, ${edges} ${plural(edges, "edge", "edges")}`,
-    open: (label: string, status: string) => `${label}${status ? ` (${status})` : ""}: open its execution`,
     after: (names: string) => `after ${names}`,
     cycle: (names: string) => `Cycle through: ${names}`,
   },

@@ -310,7 +310,6 @@ export const ja: Messages = {
   dag: {
     noNodes: "ノードはありません。",
     label: (title: string, nodes: number, edges: number) => `${title}: ノード ${nodes}、エッジ ${edges}`,
-    open: (label: string, status: string) => `${label}${status ? `（${status}）` : ""}: 実行を開く`,
     after: (names: string) => `${names} の後`,
     cycle: (names: string) => `循環しています: ${names}`,
   },

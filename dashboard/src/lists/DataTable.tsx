@@ -57,7 +57,8 @@ export function DataRows<T>({ caption, rowKey, empty, onPage, rows, page, ...bod
                     .filter((c) => c.show !== false)
                     .map((c) => (
                       <td key={c.header} data-label={c.header} className={c.priority === "low" ? "col-low" : undefined}>
-                        {c.cell(r)}
+                        {/* one box per cell: on a phone the label sits beside it */}
+                        <div className="cell">{c.cell(r)}</div>
                       </td>
                     ))}
                 </tr>

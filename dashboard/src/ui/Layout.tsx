@@ -60,11 +60,11 @@ export function Layout({ children }: { children: ReactNode }) {
   const current = nav.find((r) => active(r.path));
   const navRef = useRef<HTMLElement>(null);
 
-  // A navigation closes the phone menu; the current item is scrolled into view.
+  // A navigation closes the phone menu; opening it shows the current item.
+  useEffect(() => setMenuOpen(false), [path]);
   useEffect(() => {
-    setMenuOpen(false);
-    navRef.current?.querySelector('[aria-current="page"]')?.scrollIntoView?.({ block: "nearest", inline: "nearest" });
-  }, [path]);
+    if (menuOpen) navRef.current?.querySelector('[aria-current="page"]')?.scrollIntoView?.({ block: "nearest", inline: "nearest" });
+  }, [menuOpen]);
 
   return (
     <div className={`shell${menuOpen ? " menu-open" : ""}`}>
