@@ -134,3 +134,21 @@ func SlugSuffix() string {
 	}
 	return string(buf[:])
 }
+
+// CreateWithSlug runs create with the given slug; without one, with a slug made from the
+// name, and while that made-up slug is taken (a conflict), again with a random suffix. A slug
+// the person chose is never changed behind their back: its conflict is answered as it is.
+func CreateWithSlug[T any](given, name, prefix string, create func(slug string) (T, error)) (T, error) {
+	if given != "" {
+		return create(given)
+	}
+	base := Slugify(name, prefix)
+	slug := base
+	for attempt := 0; ; attempt++ {
+		v, err := create(slug)
+		if err == nil || ErrorCode(err) != CodeConflict || attempt == 4 {
+			return v, err
+		}
+		slug = strings.TrimRight(base[:min(len(base), 57)], "-") + "-" + SlugSuffix()
+	}
+}

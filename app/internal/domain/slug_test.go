@@ -37,3 +37,21 @@ func TestSlugifyNeverCollapsesUnspellableNames(t *testing.T) {
 		}
 	}
 }
+
+func TestCreateWithSlugRetriesOnlyMadeUpSlugs(t *testing.T) {
+	taken := map[string]bool{"acme": true}
+	create := func(slug string) (string, error) {
+		if taken[slug] {
+			return "", Errorf(CodeConflict, "the slug %q is taken", slug)
+		}
+		taken[slug] = true
+		return slug, nil
+	}
+	got, err := CreateWithSlug("", "Acme", "org", create)
+	if err != nil || !strings.HasPrefix(got, "acme-") || !slugSchema.MatchString(got) {
+		t.Fatalf("a made-up slug that is taken gets a suffix: %q, %v", got, err)
+	}
+	if _, err := CreateWithSlug("acme", "Acme", "org", create); ErrorCode(err) != CodeConflict {
+		t.Fatalf("a chosen slug that is taken is a conflict, got %v", err)
+	}
+}
