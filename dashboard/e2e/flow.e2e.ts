@@ -629,7 +629,7 @@ describe.skipIf(!hasRoute("post", "/agents/executions/{id}/cancel"))("cancelling
     await page.getByLabel("Task name").fill("Half-written task");
     // The session ends under the user (as when it is revoked elsewhere).
     stack.sql("UPDATE sessions SET revoked_at = now(), revoked_reason = 'logout' WHERE revoked_at IS NULL");
-    await page.getByLabel("Status").selectOption("failed"); // any request now finds the session gone
+    await page.getByLabel("Status", { exact: true }).selectOption("failed"); // any request now finds the session gone
     await page.waitForURL(/\/sign-in\?next=/);
     await page.getByText("Your session ended, so you were signed out").waitFor();
     await page.getByLabel("GitHub login").fill("alice");
