@@ -97,7 +97,19 @@ CREATE UNLOGGED TABLE rate_limit_windows (
 );
 CREATE INDEX rate_limit_windows_start_idx ON rate_limit_windows (window_start);
 
+-- What each execution's log holds, so the per-execution caps cost one row lock per
+-- batch instead of a count over the log.
+CREATE TABLE execution_log_usage (
+  execution_id    uuid PRIMARY KEY,
+  organization_id uuid NOT NULL,
+  lines           bigint NOT NULL DEFAULT 0,
+  bytes           bigint NOT NULL DEFAULT 0,
+  truncated       boolean NOT NULL DEFAULT false,
+  FOREIGN KEY (organization_id, execution_id) REFERENCES agent_executions (organization_id, id) ON DELETE CASCADE
+);
+
 -- +goose Down
+DROP TABLE execution_log_usage;
 DROP TABLE rate_limit_windows;
 ALTER TABLE workers DROP COLUMN revoked_reason;
 ALTER TABLE invitations DROP COLUMN github_user_id;

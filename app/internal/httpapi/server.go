@@ -60,7 +60,9 @@ type Server struct {
 	tokens *auth.Tokens
 	sealer *auth.Sealer
 	states *auth.StateSigner
-	github *github.Client
+	// successors derives the token a refresh token rotates into (see auth.RefreshGrace)
+	successors *auth.SuccessorSigner
+	github     *github.Client
 }
 
 // NewServer builds the whole API. What is tested is what ships: the local server and the
@@ -89,7 +91,7 @@ func NewServer(deps Deps) (*Server, error) {
 	}
 	s := &Server{deps: deps, cfg: cfg, store: deps.Store, log: deps.Logger, now: deps.Now, engine: engine,
 		tokens: auth.NewTokens(cfg.JWTSigningKey, deps.Now), sealer: sealer,
-		states: auth.NewStateSigner(cfg.JWTSigningKey), github: deps.GitHub}
+		states: auth.NewStateSigner(cfg.JWTSigningKey), successors: auth.NewSuccessorSigner(cfg.JWTSigningKey), github: deps.GitHub}
 	engine.Use(s.requestID, s.securityHeaders, s.accessLog, s.recoverPanics, s.deadline, s.limitBody, s.requireOrigin)
 	engine.NoRoute(s.noRoute)
 	engine.NoMethod(func(c *gin.Context) {
