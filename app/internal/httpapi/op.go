@@ -37,7 +37,7 @@ func op[I, O any](s *Server, o huma.Operation, perm string, handler func(context
 	}
 	o.Middlewares = append(o.Middlewares, s.authenticate(perm))
 	huma.Register(s.api, o, func(ctx context.Context, in *I) (*O, error) {
-		out, err := handler(ctx, in)
+		out, err := handler(s.withActor(ctx), in)
 		if err != nil {
 			return nil, problemFor(ctx, s.log, err)
 		}

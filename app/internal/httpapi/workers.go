@@ -45,7 +45,7 @@ type WorkerOut struct {
 	LastHeartbeatAt *time.Time `json:"last_heartbeat_at"`
 	CreatedBy       *uuid.UUID `json:"created_by" nullable:"true" doc:"Who registered it; the worker belongs to the organization"`
 	RevokedAt       *time.Time `json:"revoked_at" nullable:"true"`
-	RevokedReason   *string    `json:"revoked_reason" nullable:"true" enum:"creator_removed,creator_suspended,creator_demoted"`
+	RevokedReason   *string    `json:"revoked_reason" nullable:"true" doc:"creator_removed, creator_suspended or creator_demoted"`
 	CreatedAt       time.Time  `json:"created_at"`
 }
 
