@@ -74,8 +74,8 @@ type Server struct {
 	// missing are logins no account holds (GET /users/{login} answers 404); every other
 	// login exists, as the fake makes up accounts on first use
 	missing map[string]bool
-	repos map[string]Repo
-	codes map[string]grant
+	repos   map[string]Repo
+	codes   map[string]grant
 }
 
 type grant struct {
