@@ -78,6 +78,15 @@ func NewOn(t testing.TB, st *store.Store, opts ...Option) *Env {
 		t.Fatalf("NewServer: %v", err)
 	}
 	handler = srv
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, line := range strings.Split(e.Logs(), "\n") {
+				if strings.Contains(line, "level=ERROR") {
+					t.Logf("server: %s", line)
+				}
+			}
+		}
+	})
 	e.URL, e.Config, e.Server, e.HTTP = hs.URL, cfg, srv, hs
 	return e
 }

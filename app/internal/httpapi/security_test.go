@@ -93,10 +93,10 @@ func TestOneTenantDoesNotSlowAnotherDependencyLockPerOrganization(t *testing.T) 
 		t.Fatalf("per-task cap: %+v", p)
 	}
 	setSetting(t, env, store.SettingMaxDependencyDepth, 3)
-	prev := a.ID
-	for i := range 3 {
+	prev := a.ID // depth 0: the chain below puts 1, 2, 3 tasks above a task, then 4
+	for i := range 4 {
 		r := createTask(t, alice, fmt.Sprintf("chain%d", i), prev)
-		if i < 2 {
+		if i < 3 {
 			var x taskBody
 			r.Expect(201).JSON(&x)
 			prev = x.ID

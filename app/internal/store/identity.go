@@ -73,8 +73,8 @@ func (s *Store) UpsertUser(ctx context.Context, in SignIn) (User, uuid.UUID, err
 		a := ActorFrom(ctx)
 		_, err = tx.Exec(ctx, `
 			INSERT INTO audit_events (organization_id, actor_user_id, actor_login, action, target_type, target_id, client_address)
-			SELECT m.organization_id, $1, $2, $3, 'user', $1::text, $4
-			FROM organization_members m WHERE m.user_id = $1 AND m.status = 'active'`,
+			SELECT m.organization_id, $1::uuid, $2, $3, 'user', $1::uuid::text, $4
+			FROM organization_members m WHERE m.user_id = $1::uuid AND m.status = 'active'`,
 			u.ID, u.Login, AuditMemberSignedIn, a.ClientAddress)
 		if err != nil {
 			return fmt.Errorf("record the sign-in: %w", err)
