@@ -205,8 +205,16 @@ func (s *Store) RotateRefresh(ctx context.Context, oldHash, newHash []byte, grac
 			return ErrRefreshRefused
 		}
 		if rotated != nil && now.Sub(*rotated) < grace && bytes.Equal(successor, newHash) {
-			// the legitimate race: answer with the successor the first refresh created
-			return nil
+			// the legitimate race: answer with the successor the first refresh created,
+			// as long as that successor was not itself used (then this is a replay)
+			var successorRotated *time.Time
+			err := tx.QueryRow(ctx, `SELECT rotated_at FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE`, successor).Scan(&successorRotated)
+			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+				return fmt.Errorf("find successor: %w", err)
+			}
+			if err == nil && successorRotated == nil {
+				return nil
+			}
 		}
 		if rotated != nil {
 			reuse = true
