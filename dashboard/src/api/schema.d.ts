@@ -347,7 +347,7 @@ export interface paths {
         };
         /**
          * Service health
-         * @description 200 when the API can reach its database, 503 when it cannot.
+         * @description 200 when the API can reach its database, 503 when it cannot. An anonymous caller learns only up or down; the version, latency and pool figures are for operators (Authorization: Bearer OPERATOR_TOKEN).
          */
         get: operations["health"];
         put?: never;
@@ -367,8 +367,31 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Accept an invitation addressed to my GitHub login */
+        /**
+         * Accept an invitation (deprecated: the token is in the path; use POST /invitations/accept)
+         * @deprecated
+         */
         post: operations["accept-invitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/invitations/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept an invitation addressed to my GitHub account
+         * @description The token rides in the body, so no access log records it.
+         */
+        post: operations["accept-invitation-token"];
         delete?: never;
         options?: never;
         head?: never;
@@ -412,6 +435,26 @@ export interface paths {
         patch: operations["update-organization"];
         trace?: never;
     };
+    "/organizations/{id}/audit-events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The organization's audit trail, newest first
+         * @description Member invited, joined, role changed, suspended, removed; team changes; repositories connected or removed; workers registered or revoked; settings and slug changes; members' sign-ins with their client address. Filter by actor, action (exact, or a prefix ending in a dot such as member.) and time.
+         */
+        get: operations["list-audit-events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/organizations/{id}/invitations": {
         parameters: {
             query?: never;
@@ -424,7 +467,7 @@ export interface paths {
         put?: never;
         /**
          * Invite a GitHub user
-         * @description The token is shown once; the invited GitHub login accepts it with POST /invitations/{token}/accept. max_members counts members and pending invitations.
+         * @description The login is resolved to GitHub's numeric account id, which the invitation is bound to (422 when no account has the login). The token is shown once; the invited account accepts it with POST /invitations/accept {token}. max_members counts members and pending invitations.
          */
         post: operations["create-invitation"];
         delete?: never;
@@ -1003,6 +1046,10 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        AcceptInvitationBodyInputBody: {
+            /** @description The invitation token (inv_...) */
+            token: string;
+        };
         AddTeamMemberInputBody: {
             /**
              * @default member
@@ -1026,6 +1073,28 @@ export interface components {
         };
         AgentsOutputBody: {
             items: components["schemas"]["AgentOut"][] | null;
+        };
+        AuditEventOut: {
+            /** @description What happened, such as member.role_changed */
+            action: string;
+            actor_login: string;
+            /**
+             * Format: uuid
+             * @description Who did it (null: the system)
+             */
+            actor_user_id: string | null;
+            /** @description The address the change came from */
+            client_address: string;
+            /** Format: date-time */
+            created_at: string;
+            details: {
+                [key: string]: unknown;
+            };
+            /** Format: int64 */
+            id: number;
+            target_id: string;
+            /** @description user, team, repository, worker, invitation or organization */
+            target_type: string;
         };
         ClaimInputBody: {
             /** @description Only these of the worker's agent types */
@@ -1119,6 +1188,11 @@ export interface components {
             coordinator_id: string | null;
             /** Format: date-time */
             created_at: string;
+            /**
+             * Format: uuid
+             * @description Who registered it; the worker belongs to the organization
+             */
+            created_by: string | null;
             /** Format: uuid */
             id: string;
             /** Format: date-time */
@@ -1126,10 +1200,17 @@ export interface components {
             /** Format: int64 */
             max_concurrency: number;
             name: string;
+            /** Format: date-time */
+            revoked_at: string | null;
+            /** @description creator_removed, creator_suspended or creator_demoted */
+            revoked_reason: string | null;
             /** Format: int64 */
             running_tasks: number;
-            /** @enum {string} */
-            status: "online" | "busy" | "offline";
+            /**
+             * @description revoked: the token died with its creator's right to manage workers (see revoked_reason)
+             * @enum {string}
+             */
+            status: "online" | "busy" | "offline" | "revoked";
             /** @description The worker's bearer token (mw_...): store it now, it is never shown again */
             token: string;
             /** @description As the worker last reported it */
@@ -1200,9 +1281,13 @@ export interface components {
             name: string;
         };
         DatabaseHealth: {
-            /** Format: double */
-            latency_ms: number;
-            pool: components["schemas"]["PoolStats"];
+            /**
+             * Format: double
+             * @description Operators only
+             */
+            latency_ms?: number;
+            /** @description Operators only */
+            pool?: components["schemas"]["PoolStats"];
             /** @enum {string} */
             status: "up" | "down";
         };
@@ -1290,7 +1375,8 @@ export interface components {
             database: components["schemas"]["DatabaseHealth"];
             /** @enum {string} */
             status: "ok" | "degraded";
-            version: string;
+            /** @description Operators only */
+            version?: string;
         };
         HeartbeatInputBody: {
             /**
@@ -1428,6 +1514,18 @@ export interface components {
             slug: string;
             /** Format: date-time */
             updated_at: string;
+        };
+        PageAuditEventOut: {
+            items: components["schemas"]["AuditEventOut"][] | null;
+            /** Format: int64 */
+            limit: number;
+            /** Format: int64 */
+            page: number;
+            /**
+             * Format: int64
+             * @description Items across all pages
+             */
+            total: number;
         };
         PageCoordinatorOut: {
             items: components["schemas"]["CoordinatorOut"][] | null;
@@ -1864,6 +1962,11 @@ export interface components {
             coordinator_id: string | null;
             /** Format: date-time */
             created_at: string;
+            /**
+             * Format: uuid
+             * @description Who registered it; the worker belongs to the organization
+             */
+            created_by: string | null;
             /** Format: uuid */
             id: string;
             /** Format: date-time */
@@ -1871,10 +1974,17 @@ export interface components {
             /** Format: int64 */
             max_concurrency: number;
             name: string;
+            /** Format: date-time */
+            revoked_at: string | null;
+            /** @description creator_removed, creator_suspended or creator_demoted */
+            revoked_reason: string | null;
             /** Format: int64 */
             running_tasks: number;
-            /** @enum {string} */
-            status: "online" | "busy" | "offline";
+            /**
+             * @description revoked: the token died with its creator's right to manage workers (see revoked_reason)
+             * @enum {string}
+             */
+            status: "online" | "busy" | "offline" | "revoked";
             /** @description As the worker last reported it */
             version: string;
         };
@@ -2834,7 +2944,10 @@ export interface operations {
     health: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Bearer OPERATOR_TOKEN shows the version and pool figures */
+                Authorization?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2868,6 +2981,39 @@ export interface operations {
             cookie?: never;
         };
         requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrganizationOut"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "accept-invitation-token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AcceptInvitationBodyInputBody"];
+            };
+        };
         responses: {
             /** @description OK */
             200: {
@@ -3040,6 +3186,51 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["OrganizationOut"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "list-audit-events": {
+        parameters: {
+            query?: {
+                /** @description An action (member.removed) or a prefix ending in a dot (member.) */
+                action?: string;
+                /** @description Only what this user did */
+                actor?: string;
+                /** @description Items per page */
+                limit?: number;
+                /** @description Page number, from 1 */
+                page?: number;
+                /** @description From this time (RFC 3339), inclusive */
+                since?: string;
+                /** @description Until this time (RFC 3339), exclusive */
+                until?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Organization id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PageAuditEventOut"];
                 };
             };
             /** @description Error */
@@ -4699,7 +4890,7 @@ export interface operations {
                 /** @description Page number, from 1 */
                 page?: number;
                 /** @description Only workers in this status */
-                status?: "online" | "busy" | "offline";
+                status?: "online" | "busy" | "offline" | "revoked";
             };
             header?: never;
             path?: never;
