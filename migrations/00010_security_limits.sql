@@ -52,7 +52,9 @@ BEGIN
     RAISE EXCEPTION 'task dependency chain deeper than % tasks', max_depth
       USING ERRCODE = '23514', CONSTRAINT = 'task_dependencies_depth';
   END IF;
-  IF EXISTS (
+  -- only a task that others already depend on can close a cycle: a new task (the
+  -- usual case) skips the walk over its ancestors
+  IF EXISTS (SELECT 1 FROM task_dependencies WHERE depends_on_task_id = NEW.task_id) AND EXISTS (
     WITH RECURSIVE reach(id) AS (
       SELECT NEW.depends_on_task_id
       UNION
