@@ -102,6 +102,7 @@ func (s *Server) inOrganization(ctx context.Context, orgID uuid.UUID, perm strin
 // authenticate is the one permission check, run before every operation.
 func (s *Server) authenticate(perm string) func(huma.Context, func(huma.Context)) {
 	return func(hctx huma.Context, next func(huma.Context)) {
+		perm := perm // narrowed below for this request only
 		if perm == permPublic {
 			next(hctx)
 			return
@@ -111,7 +112,7 @@ func (s *Server) authenticate(perm string) func(huma.Context, func(huma.Context)
 			s.deny(hctx, http.StatusUnauthorized, "Sign in first: this route needs an Authorization: Bearer token.")
 			return
 		}
-		if perm == permWorker {
+		if perm == permWorker || (perm == permPersonOrWorker && auth.IsWorkerToken(raw)) {
 			if !auth.IsWorkerToken(raw) {
 				s.deny(hctx, http.StatusUnauthorized, "Worker routes take a worker token (mw_...).")
 				return
@@ -142,6 +143,9 @@ func (s *Server) authenticate(perm string) func(huma.Context, func(huma.Context)
 		}
 		// A person removed from their active organization keeps the person routes (me,
 		// switch, invitations, logout) but nothing inside that organization.
+		if perm == permPersonOrWorker {
+			perm = permPerson // the handler asks for an active membership
+		}
 		if caller.Role == nil && perm != permPerson && !strings.HasPrefix(perm, pathOrgPrefix) {
 			s.deny(hctx, http.StatusForbidden, "You are not an active member of this organization; switch organization or sign in again.")
 			return

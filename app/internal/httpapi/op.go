@@ -12,6 +12,9 @@ const (
 	permPublic = "public" // anyone, signed in or not
 	permPerson = "person" // any signed-in person, whatever their role
 	permWorker = "worker" // a worker token, on /worker/* only
+	// permPersonOrWorker is a signed-in person (an active member of their active
+	// organization) or a worker token: the events ticket.
+	permPersonOrWorker = "person-or-worker"
 )
 
 // permissionExt is the OpenAPI extension that records each operation's permission, so a
@@ -32,6 +35,8 @@ func op[I, O any](s *Server, o huma.Operation, perm string, handler func(context
 	case permPublic:
 	case permWorker:
 		o.Security = []map[string][]string{{"worker": {}}}
+	case permPersonOrWorker:
+		o.Security = []map[string][]string{{"bearer": {}}, {"worker": {}}}
 	default:
 		o.Security = []map[string][]string{{"bearer": {}}}
 	}
