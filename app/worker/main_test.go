@@ -377,3 +377,18 @@ func TestSigtermFailsUnfinishedTasksAsRetryable(t *testing.T) {
 		t.Fatalf("after SIGTERM: %+v, want requeued (pending, retry 1) with a log line saying why", s)
 	}
 }
+
+// Subscribed to live events, an idle worker claims as soon as work is announced, not at
+// its next poll (here a minute away).
+func TestDaemonClaimsWhenWorkIsAnnounced(t *testing.T) {
+	env := apitest.New(t)
+	alice := env.Login("alice")
+	_, token := newWorker(t, alice, "live")
+	startDaemon(t, env.URL+"/api/v1", token, "--steps 1 --step-delay 10ms", "--poll", "1m", "--idle-poll", "1m")
+	waitFor(t, "the worker to subscribe", 20*time.Second, func() bool { return env.Server.Hub().Connections() == 1 })
+	first, _ := queueTask(t, env, alice.OrgID)
+	waitFor(t, "the announced task to complete", 10*time.Second, func() bool { return stateOf(t, env, first).Status == "completed" })
+	// and again, once the worker is surely idle on its minute-long poll
+	second, _ := queueTask(t, env, alice.OrgID)
+	waitFor(t, "the second announced task to complete", 10*time.Second, func() bool { return stateOf(t, env, second).Status == "completed" })
+}
