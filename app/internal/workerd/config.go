@@ -33,7 +33,7 @@ type Config struct {
 	IdlePoll time.Duration
 	// Live subscribes to the events WebSocket (work.available) instead of polling.
 	Live  bool
-	Grace       time.Duration // how long SIGTERM waits for running tasks
+	Grace time.Duration // how long SIGTERM waits for running tasks
 	// Deliver bounds how long a stopping daemon keeps trying to hand over finished results.
 	Deliver time.Duration
 	Version string
