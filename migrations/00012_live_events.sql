@@ -156,8 +156,8 @@ $$;
 -- +goose StatementEnd
 
 -- +goose StatementBegin
-CREATE FUNCTION miyabi_work_available(org uuid, agent_types text[]) RETURNS void LANGUAGE sql AS $$
-  SELECT miyabi_emit(org, 'work.available', org, NULL, jsonb_build_object('agent_types', to_jsonb(agent_types)))
+CREATE FUNCTION miyabi_work_available(org uuid, agent_types text[], n bigint) RETURNS void LANGUAGE sql AS $$
+  SELECT miyabi_emit(org, 'work.available', org, NULL, jsonb_build_object('agent_types', to_jsonb(agent_types), 'count', n))
 $$;
 -- +goose StatementEnd
 
@@ -166,7 +166,7 @@ CREATE FUNCTION miyabi_tasks_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   PERFORM miyabi_task_event(n, NULL, true) FROM new_rows n ORDER BY n.id;
   -- one nudge per organization and statement, naming the agent types that got work
-  PERFORM miyabi_work_available(organization_id, array_agg(DISTINCT agent_type ORDER BY agent_type))
+  PERFORM miyabi_work_available(organization_id, array_agg(DISTINCT agent_type ORDER BY agent_type), count(*))
   FROM new_rows WHERE status = 'pending' AND deps_pending = 0 AND agent_type IS NOT NULL
   GROUP BY organization_id ORDER BY organization_id;
   RETURN NULL;
@@ -182,7 +182,7 @@ BEGIN
   WHERE (o.status, o.priority, o.name, o.description, o.metadata, o.retry_count, o.deps_pending, o.lease_owner, o.cancel_requested, o.repository_id)
     IS DISTINCT FROM (n.status, n.priority, n.name, n.description, n.metadata, n.retry_count, n.deps_pending, n.lease_owner, n.cancel_requested, n.repository_id)
   ORDER BY n.id;
-  PERFORM miyabi_work_available(n.organization_id, array_agg(DISTINCT n.agent_type ORDER BY n.agent_type))
+  PERFORM miyabi_work_available(n.organization_id, array_agg(DISTINCT n.agent_type ORDER BY n.agent_type), count(*))
   FROM new_rows n JOIN old_rows o ON o.id = n.id
   WHERE n.status = 'pending' AND n.deps_pending = 0 AND n.agent_type IS NOT NULL
     AND NOT (o.status = 'pending' AND o.deps_pending = 0)
@@ -380,7 +380,7 @@ DROP TRIGGER tasks_events_insert ON tasks;
 DROP FUNCTION miyabi_tasks_deleted();
 DROP FUNCTION miyabi_tasks_updated();
 DROP FUNCTION miyabi_tasks_inserted();
-DROP FUNCTION miyabi_work_available(uuid, text[]);
+DROP FUNCTION miyabi_work_available(uuid, text[], bigint);
 DROP FUNCTION miyabi_task_event(tasks, uuid, boolean);
 DROP TRIGGER agent_executions_events_update ON agent_executions;
 DROP TRIGGER agent_executions_events_insert ON agent_executions;

@@ -46,6 +46,7 @@ type Event struct {
 	Data           json.RawMessage `json:"data"`
 
 	agentTypes []string // work.available: which agent types got work
+	count      int      // work.available: how many tasks
 }
 
 // parseEvent reads a trigger's payload.
@@ -57,9 +58,10 @@ func parseEvent(payload []byte) (Event, error) {
 	if ev.Type == TypeWorkAvailable {
 		var d struct {
 			AgentTypes []string `json:"agent_types"`
+			Count      int      `json:"count"`
 		}
 		_ = json.Unmarshal(ev.Data, &d)
-		ev.agentTypes = d.AgentTypes
+		ev.agentTypes, ev.count = d.AgentTypes, d.Count
 	}
 	if len(ev.Data) == 0 {
 		ev.Data = json.RawMessage(`{}`)
@@ -174,6 +176,11 @@ func followingMessage(org, id uuid.UUID, following bool, now time.Time) []byte {
 	b, _ := json.Marshal(Event{Type: TypeFollowing, OrganizationID: org, ID: id, At: now.UTC().Format(time.RFC3339Nano), Data: d})
 	return b
 }
+
+// nudgeLimit is how many workers hear of n claimable tasks: enough that a busy or
+// unlucky one does not matter, few enough that 1,000 idle workers do not all claim at
+// once for one task (a worker not told claims at its safety poll).
+func nudgeLimit(n int) int { return 2*max(n, 1) + 2 }
 
 // MaxFollowing bounds how many executions one connection follows at once.
 const MaxFollowing = 20

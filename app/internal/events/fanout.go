@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
@@ -265,6 +266,11 @@ func (f *Fanout) deliver(ctx context.Context, batch []json.RawMessage) (int, err
 	}
 	posted := 0
 	var gone []string
+	nudges := make([]int, len(evs))
+	for i := range evs {
+		nudges[i] = nudgeLimit(evs[i].count)
+	}
+	rand.Shuffle(len(conns), func(i, j int) { conns[i], conns[j] = conns[j], conns[i] })
 	for _, c := range conns {
 		g, err := f.Store.LoadEventGrants(ctx, c.Caller)
 		if errors.Is(err, store.ErrCallerGone) {
@@ -283,6 +289,12 @@ func (f *Fanout) deliver(ctx context.Context, batch []json.RawMessage) (int, err
 			ev := &evs[i]
 			if !caller.May(ev) || (ev.Type == TypeExecutionLog && !following[ev.ID]) {
 				continue
+			}
+			if ev.Type == TypeWorkAvailable {
+				if nudges[i] == 0 {
+					continue
+				}
+				nudges[i]--
 			}
 			msg, _ := json.Marshal(ev)
 			err := f.Poster.Post(ctx, c.ID, msg)

@@ -243,9 +243,20 @@ func (h *Hub) Deliver(ev Event) {
 		h.summaries[ev.OrganizationID] = true
 	}
 	h.mu.Unlock()
-	for _, c := range targets {
-		if c.wants(&ev) {
-			c.offer(msg)
+	if ev.Type == TypeWorkAvailable {
+		// map order is random: a different few workers each time
+		limit := nudgeLimit(ev.count)
+		for _, c := range targets {
+			if limit > 0 && c.wants(&ev) {
+				c.offer(msg)
+				limit--
+			}
+		}
+	} else {
+		for _, c := range targets {
+			if c.wants(&ev) {
+				c.offer(msg)
+			}
 		}
 	}
 	if scheduleSummary {
