@@ -42,6 +42,7 @@ export function LogView({ executionId, follow }: { executionId: string; follow: 
   useLiveEvent(
     ["following", "execution.log"],
     (ev) => {
+      if (ev.type === "following" && ev.data.following !== true) return; // an unfollow's ack
       const lines = ev.data.lines as Line[] | undefined;
       if (ev.type === "execution.log" && Array.isArray(lines) && !ev.data.truncated) {
         setLines((l) => appendNew(l, lines));
