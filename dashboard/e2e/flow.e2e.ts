@@ -180,6 +180,13 @@ describe.skipIf(!hasRoute("post", "/agents/execute"))("launching an agent", () =
       if (/\/agents\/executions\/[0-9a-f-]{36}\/logs/.test(r.url())) logReads.push(r.url());
     };
     page.on("request", onRequest);
+    // Another tab on the overview: the new execution appears there and completes without
+    // a reload (summary.changed; its 15 s poll runs only while disconnected).
+    const other = await context.newPage();
+    await other.goto("/");
+    await other.getByRole("heading", { level: 1, name: "Overview" }).waitFor();
+    const otherRecent = other.getByRole("table", { name: "Recent executions" });
+    const rowsBefore = await otherRecent.getByRole("row").count();
     await page.getByRole("button", { name: "Launch", exact: true }).click();
     await page.waitForURL(/\/executions\/[0-9a-f-]{36}$/);
     await heading("Execution").waitFor();
@@ -191,6 +198,9 @@ describe.skipIf(!hasRoute("post", "/agents/execute"))("launching an agent", () =
     await page.getByText("(following live)").waitFor({ state: "detached" });
     page.off("request", onRequest);
     expect(await page.getByText("(reconnecting…)").count()).toBe(0);
+    await expect.poll(() => otherRecent.getByRole("row").count(), { timeout: 10_000 }).toBeGreaterThan(rowsBefore);
+    await expect.poll(() => otherRecent.getByRole("row").nth(1).textContent(), { timeout: 10_000 }).toMatch(/completed/);
+    await other.close();
     expect(logReads.length, `log reads while connected: ${logReads.join(", ")}`).toBeLessThanOrEqual(3);
     await check("execution-detail", /^Execution/);
   });
