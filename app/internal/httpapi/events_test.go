@@ -453,3 +453,20 @@ func joinAs(t *testing.T, env *apitest.Env, c *apitest.Client, org uuid.UUID, ro
 		VALUES ($1, $2, $3, 'active', now())`, org, c.UserID, role)
 	switchTo(t, c, org)
 }
+
+// When the server's LISTEN connection dies, its clients are told to reconnect (1012)
+// rather than left connected to a feed that no longer comes; reconnecting works.
+func TestEventsListenerLossClosesClientsWhoReconnect(t *testing.T) {
+	env := apitest.New(t)
+	alice := env.Login("alice")
+	lc := dialLive(t, env.URL, alice, true)
+	exec(t, env, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE datname = current_database() AND query LIKE 'LISTEN%' AND pid <> pg_backend_pid()`)
+	if code, _ := lc.closedWith(); code != websocket.StatusServiceRestart {
+		t.Fatalf("after the listener died: closed with %d, want 1012", code)
+	}
+	again := dialLive(t, env.URL, alice, true)
+	var task taskJSON
+	alice.Do("POST", "/tasks", map[string]any{"name": "after the restart"}).Expect(201).JSON(&task)
+	again.expect("task.updated", func(e liveEvent) bool { return e.ID == task.ID })
+}
