@@ -386,7 +386,7 @@ func (s *Server) listIssuesLocked(w http.ResponseWriter, r *http.Request, repo s
 		}
 		items = append(items, map[string]any{"number": i.Number, "title": i.Title, "state": "open", "labels": labels,
 			"html_url": fmt.Sprintf("https://github.com/%s/issues/%d", facts.FullName, i.Number),
-			"user": map[string]any{"login": i.Author}, "comments": s.commentCountLocked(repo, i.Number),
+			"user":     map[string]any{"login": i.Author}, "comments": s.commentCountLocked(repo, i.Number),
 			"created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"})
 	}
 	if end < len(sorted) {

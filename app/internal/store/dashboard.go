@@ -17,7 +17,8 @@ type DashboardSummary struct {
 	ExecutionsTotal    int64
 	TasksByStatus      map[string]int64
 	Repositories       int64
-	PRsCreated         int64
+	PRsCreated         int64 // distinct pull requests (pull_requests), each once
+	PRsMerged          int64
 	WorkersOnline      int64
 	WorkersBusy        int64
 	WorkersOffline     int64
@@ -63,7 +64,7 @@ func (s *Store) DashboardSummary(ctx context.Context, orgID uuid.UUID) (Dashboar
 		// manual tasks are counted live
 		out.TasksByStatus[status] += n
 		out.ExecutionsTotal += n
-		out.PRsCreated += prs
+		_ = prs // the counters' per-execution PR figure counted a PR once per execution reporting it
 		switch status {
 		case "completed":
 			completedMS, completedN = ms, n
@@ -74,6 +75,9 @@ func (s *Store) DashboardSummary(ctx context.Context, orgID uuid.UUID) (Dashboar
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return out, fmt.Errorf("execution counters: %w", err)
+	}
+	if out.PRsCreated, out.PRsMerged, err = pullRequestCountsTx(ctx, tx, orgID); err != nil {
+		return out, err
 	}
 	rows, err = tx.Query(ctx, `SELECT status, count(*) FROM tasks WHERE organization_id = $1 AND execution_id IS NULL GROUP BY status`, orgID)
 	if err != nil {

@@ -127,6 +127,9 @@ func MoveTaskTx(ctx context.Context, tx pgx.Tx, orgID, taskID uuid.UUID, m Move)
 	if err := mirrorExecution(ctx, tx, orgID, out.ExecutionID, to, m); err != nil {
 		return out, err
 	}
+	if err := githubOnMoveTx(ctx, tx, orgID, out.ExecutionID, m); err != nil {
+		return out, err
+	}
 	if m.Action == domain.ActRetry {
 		if err := reviveDependents(ctx, tx, orgID, taskID); err != nil {
 			return out, err
