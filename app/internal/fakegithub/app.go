@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"net/http"
 	"sort"
@@ -135,7 +136,7 @@ func (s *Server) installationForLocked(repo string) *Installation {
 			return in
 		}
 	}
-	in := &Installation{ID: int64(1000 + len(s.app.installations) + 1), Account: owner, Repos: map[string]bool{}}
+	in := &Installation{ID: InstallationID(owner), Account: owner, Repos: map[string]bool{}}
 	for name := range s.repos {
 		if strings.HasPrefix(name, owner+"/") && !s.app.notInstalled[name] {
 			in.Repos[name] = true
@@ -174,6 +175,14 @@ func (s *Server) issuesLocked(repo string) []*Issue {
 		s.app.issues[repo] = []*Issue{{Number: 1, Title: "Say hello in the README", Author: strings.SplitN(repo, "/", 2)[0], Labels: []string{}}}
 	}
 	return s.app.issues[repo]
+}
+
+// InstallationID is the id the fake gives the App's installation on account (stable
+// across runs, so the demo seed can name it).
+func InstallationID(account string) int64 {
+	h := fnv.New32a()
+	h.Write([]byte("installation:" + strings.ToLower(account)))
+	return 10_000 + int64(h.Sum32()%90_000_000)
 }
 
 // InstallationFor returns the id of the installation reaching repo (0: none).
