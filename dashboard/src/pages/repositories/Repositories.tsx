@@ -2,6 +2,7 @@ import { useState, type FormEvent } from "react";
 import { unwrap } from "../../api/client";
 import type { Schema } from "../../api/types";
 import { useSession } from "../../session/session";
+import { Link } from "../../router/router";
 import { Empty, ErrorView, Page, Pagination, Show, StatusBadge } from "../../ui/states";
 import { useAction, useApiData } from "../../ui/useApiData";
 
@@ -84,13 +85,15 @@ export default function Repositories() {
                     {(p.items ?? []).map((r) => (
                       <tr key={r.id}>
                         <td>
-                          <strong>{r.full_name}</strong> {r.is_private && <span className="badge">private</span>}
+                          <strong>{r.full_name}</strong> {r.is_private && <span className="badge">private</span>}{" "}
+                          {r.app_installed && <Link to={`/repositories/${r.id}/issues`}>Issues</Link>}
                         </td>
                         <td>
                           <code>{r.default_branch}</code>
                         </td>
                         <td>
                           <StatusBadge status={r.is_active ? "active" : "inactive"} />
+                          {r.inactive_reason && <p className="muted small">{r.inactive_reason}</p>}
                         </td>
                         <td>
                           {write && teams.status === "ready" && teams.data ? (
