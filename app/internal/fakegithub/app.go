@@ -155,8 +155,7 @@ func (s *Server) knownRepoLocked(repo string) bool {
 		return true
 	}
 	owner, name, _ := strings.Cut(repo, "/")
-	_, user := s.users[owner]
-	return name == "hello-world" && user
+	return name == "hello-world" && owner != "" // everyone has one, as in the OAuth side
 }
 
 func (s *Server) repoFactsLocked(repo string) (Repo, bool) {
@@ -164,8 +163,12 @@ func (s *Server) repoFactsLocked(repo string) (Repo, bool) {
 		return r, true
 	}
 	owner, name, _ := strings.Cut(repo, "/")
-	if u, ok := s.users[owner]; ok && name == "hello-world" {
-		return Repo{ID: UserID(u.Login) + 1, FullName: u.Login + "/hello-world", DefaultBranch: "main"}, true
+	if name == "hello-world" && owner != "" {
+		login := owner
+		if u, ok := s.users[owner]; ok {
+			login = u.Login
+		}
+		return Repo{ID: UserID(login) + 1, FullName: login + "/hello-world", DefaultBranch: "main"}, true
 	}
 	return Repo{}, false
 }
@@ -361,7 +364,8 @@ func (s *Server) repoAsInstallation(w http.ResponseWriter, r *http.Request) {
 }
 
 // permissionLocked: the owner of a repository is admin on it; every known user may
-// write to the organizations' repositories (miyabi-demo/*, octo-org/*); others none.
+// write to the organizations' repositories (miyabi-demo/*, octo-org/*); others none
+// (someone else's hello-world is as invisible as on the OAuth side).
 func (s *Server) permissionLocked(repo, login string) string {
 	login = strings.ToLower(login)
 	owner, _, _ := strings.Cut(repo, "/")

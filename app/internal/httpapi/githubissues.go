@@ -157,7 +157,8 @@ func (s *Server) createRepositoryThroughApp(ctx context.Context, in *createRepos
 	case err != nil:
 		return nil, &domain.Error{Code: domain.CodeBadGateway, Message: "GitHub did not answer the repository lookup; try again.", Err: err}
 	}
-	if gr.Private {
+	{
+		// GitHub answers read for anyone on a public repository, none where they have no access
 		perm, err := s.app.CollaboratorPermission(ctx, instID, name, p.Login)
 		if err != nil {
 			return nil, &domain.Error{Code: domain.CodeBadGateway, Message: "GitHub did not answer the access check; try again.", Err: err}

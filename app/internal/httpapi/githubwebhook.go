@@ -51,6 +51,15 @@ func (s *Server) registerGitHub() {
 			"pull_request, installation and installation_repositories; anything else is 204. Bodies over 1 MiB are 413.",
 		// the body is GitHub's, read raw: nothing is validated or parsed before the HMAC
 		SkipValidateBody: true, DefaultStatus: http.StatusNoContent, Errors: []int{400, 401, 413, 503}}, permGitHubSignature, s.githubWebhook)
+	// the document says what the engine enforces on every body (413 past it)
+	if item := s.api.OpenAPI().Paths["/github/webhook"]; item != nil && item.Post != nil && item.Post.RequestBody != nil {
+		for _, mt := range item.Post.RequestBody.Content {
+			if mt.Schema != nil {
+				limit := MaxBodyBytes
+				mt.Schema.MaxLength = &limit
+			}
+		}
+	}
 	op(s, huma.Operation{OperationID: "list-repository-issues", Method: http.MethodGet, Path: "/repositories/{id}/issues", Tags: []string{"repositories"},
 		Summary:     "List a repository's open issues on GitHub",
 		Description: "Read through the GitHub App's installation (private repositories included), newest first, pull requests left out; cached for 30 s.",
