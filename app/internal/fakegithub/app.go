@@ -75,6 +75,7 @@ type appState struct {
 	tokens        map[string]int64 // installation token -> installation id
 	deliveries    []Delivery
 	failComments  int // the next n comment writes answer 502
+	tokenLife     time.Duration
 	nextID        atomic.Int64
 }
 
@@ -90,6 +91,13 @@ func (s *Server) ConfigureApp(appID int64, privateKeyPEM []byte, webhookURL stri
 	defer s.mu.Unlock()
 	s.app.appID, s.app.key, s.app.webhookURL, s.app.webhookSecret = appID, &key.PublicKey, webhookURL, secret
 	return nil
+}
+
+// SetTokenLifetime changes how long the installation tokens it mints live (an hour).
+func (s *Server) SetTokenLifetime(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.app.tokenLife = d
 }
 
 // SetWebhookURL changes where webhooks go (the app's address is known only once it listens).
@@ -300,7 +308,11 @@ func (s *Server) accessTokens(w http.ResponseWriter, r *http.Request) {
 	}
 	token := InstallationTokenPrefix + randomHex(12)
 	s.app.tokens[token] = id
-	writeJSON(w, http.StatusCreated, map[string]any{"token": token, "expires_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339),
+	life := s.app.tokenLife
+	if life == 0 {
+		life = time.Hour // as GitHub
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"token": token, "expires_at": time.Now().Add(life).UTC().Format(time.RFC3339),
 		"permissions": map[string]string{"issues": "write", "pull_requests": "read", "metadata": "read"}})
 }
 
