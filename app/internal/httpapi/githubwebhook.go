@@ -12,7 +12,6 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/miyabi/miyabi/app/internal/domain"
 	"github.com/miyabi/miyabi/app/internal/ghreport"
@@ -89,67 +88,46 @@ func (s *Server) githubWebhook(ctx context.Context, in *githubWebhookInput) (*st
 		s.log.WarnContext(ctx, "github webhook: malformed JSON with a valid signature", "event", in.Event, "delivery", in.Delivery, "error", err)
 		return nil, domain.Errorf(domain.CodeBadRequest, "The body is not a JSON webhook payload: %v", err)
 	}
-	h := webhookRun{s: s, event: in.Event, delivery: in.Delivery, ev: ev}
-	err := s.store.InTx(ctx, func(tx pgx.Tx) error {
-		fresh, err := store.RecordWebhookDeliveryTx(ctx, tx, in.Delivery, in.Event, ev.Action)
-		if err != nil || !fresh {
-			h.redelivery = !fresh
-			return err
-		}
-		return h.handle(ctx, tx)
-	})
+	d := store.WebhookDelivery{ID: in.Delivery, Event: in.Event, Action: ev.Action}
+	out, err := s.handleWebhook(ctx, d, ev)
 	if err != nil {
 		return nil, err
 	}
-	level := h.logLevel()
+	level := slog.LevelInfo
+	if out.Outcome == "" || out.Redelivery {
+		level = slog.LevelDebug // GitHub sends many events that do nothing here
+	}
 	s.log.Log(ctx, level, "github webhook", "event", in.Event, "action", ev.Action, "delivery", in.Delivery,
-		"redelivery", h.redelivery, "outcome", h.outcome, "request_id", requestIDFrom(ctx))
+		"redelivery", out.Redelivery, "outcome", out.Outcome, "request_id", requestIDFrom(ctx))
 	s.reporter.Kick()
 	return nil, nil
 }
 
-// webhookRun is one delivery being handled, in one transaction.
-type webhookRun struct {
-	s          *Server
-	event      string
-	delivery   string
-	ev         github.Event
-	redelivery bool
-	outcome    string
-}
-
-// logLevel: events that did nothing are logged at debug (GitHub sends many).
-func (h *webhookRun) logLevel() slog.Level {
-	if h.outcome == "" || h.redelivery {
-		return slog.LevelDebug
-	}
-	return slog.LevelInfo
-}
-
-func (h *webhookRun) handle(ctx context.Context, tx pgx.Tx) error {
-	ev := h.ev
+// handleWebhook turns a verified event into the one store change it asks for.
+func (s *Server) handleWebhook(ctx context.Context, d store.WebhookDelivery, ev github.Event) (store.GitHubOutcome, error) {
 	switch {
-	case h.event == "issues" && ev.Action == "labeled" && ev.Label != nil && ev.Issue != nil && ev.Issue.PullRequest == nil:
+	case d.Event == "issues" && ev.Action == "labeled" && ev.Label != nil && ev.Issue != nil && ev.Issue.PullRequest == nil && ev.Repository != nil:
 		agent, ok := strings.CutPrefix(ev.Label.Name, "miyabi:")
-		if !ok {
-			return nil
+		if ok {
+			return s.launchFromGitHub(ctx, d, ev, launchRequest{agentType: strings.TrimSpace(agent), via: "label " + ev.Label.Name})
 		}
-		return h.launch(ctx, tx, launchRequest{agentType: strings.TrimSpace(agent), via: "label " + ev.Label.Name})
-	case h.event == "issue_comment" && ev.Action == "created" && ev.Comment != nil && ev.Issue != nil && ev.Issue.PullRequest == nil:
-		if ev.Sender.Type == "Bot" {
-			return nil // our own comments, and other apps', never command anything
+	case d.Event == "issue_comment" && ev.Action == "created" && ev.Comment != nil && ev.Issue != nil && ev.Issue.PullRequest == nil && ev.Repository != nil:
+		// our own comments, and other apps', never command anything
+		if req, ok := parseCommand(ev.Comment.Body); ok && ev.Sender.Type != "Bot" {
+			return s.launchFromGitHub(ctx, d, ev, req)
 		}
-		req, ok := parseCommand(ev.Comment.Body)
-		if !ok {
-			return nil
+	case d.Event == "pull_request" && ev.PullRequest != nil && ev.Repository != nil:
+		switch ev.Action {
+		case "opened", "closed", "reopened", "edited", "synchronize", "ready_for_review":
+			pr, ids := pullRequestOf(ev.PullRequest)
+			return s.store.RecordGitHubPullRequest(ctx, d, ev.Repository.ID, pr, ids)
 		}
-		return h.launch(ctx, tx, req)
-	case h.event == "pull_request" && ev.PullRequest != nil && ev.Repository != nil:
-		return h.pullRequest(ctx, tx)
-	case h.event == "installation" || h.event == "installation_repositories":
-		return h.installation(ctx, tx)
+	case (d.Event == "installation" || d.Event == "installation_repositories") && ev.Installation != nil && ev.Installation.ID > 0:
+		if c, ok := installationChangeOf(d.Event, ev); ok {
+			return s.store.ApplyGitHubInstallation(ctx, d, c)
+		}
 	}
-	return nil
+	return store.GitHubOutcome{}, nil // anything else: 204, logged at debug
 }
 
 // launchRequest is what a label or a comment asked for: an agent, or a workflow by name.
@@ -178,106 +156,30 @@ func parseCommand(body string) (launchRequest, bool) {
 	return launchRequest{agentType: fields[0], via: "comment /miyabi " + fields[0]}, true
 }
 
-func (h *webhookRun) installationID(repos []store.Repository) int64 {
-	if h.ev.Installation != nil && h.ev.Installation.ID > 0 {
-		return h.ev.Installation.ID
+// launchFromGitHub asks the store to launch what a label or comment names.
+func (s *Server) launchFromGitHub(ctx context.Context, d store.WebhookDelivery, ev github.Event, req launchRequest) (store.GitHubOutcome, error) {
+	l := store.GitHubLaunch{GitHubRepoID: ev.Repository.ID, RepoFullName: ev.Repository.FullName, Issue: ev.Issue.Number,
+		SenderID: ev.Sender.ID, SenderLogin: ev.Sender.Login, AgentType: req.agentType, Workflow: req.workflow, Via: req.via}
+	if ev.Installation != nil {
+		l.InstallationID = ev.Installation.ID
 	}
-	for _, r := range repos {
-		if r.InstallationID != nil {
-			return *r.InstallationID
-		}
-	}
-	return 0
+	return s.store.LaunchFromGitHub(ctx, d, l, func(reason string) string { return noticeText(reason, l) })
 }
 
-// launch runs what a label or comment asked for in every organization that connected the
-// repository and in which the sender may launch agents on it, as the sender; when it
-// runs nowhere, the issue gets one comment saying why.
-func (h *webhookRun) launch(ctx context.Context, tx pgx.Tx, req launchRequest) error {
-	ev := h.ev
-	if ev.Repository == nil {
-		return nil
-	}
-	repos, err := store.ConnectedRepositoriesTx(ctx, tx, ev.Repository.ID)
-	if err != nil {
-		return err
-	}
-	if len(repos) == 0 {
-		h.outcome = "unknown repository"
-		return nil // not ours: say nothing on a stranger's issue
-	}
-	instID := h.installationID(repos)
-	if instID == 0 {
-		h.outcome = "no installation"
-		return nil
-	}
-	// the event proves this installation reaches the repository
-	if _, err := store.AttachInstallationTx(ctx, tx, instID, []int64{ev.Repository.ID}); err != nil {
-		return err
-	}
-	notice := func(body string) error {
-		h.outcome = "notice"
-		return store.QueueNoticeTx(ctx, tx, repos[0].OrgID, instID, ev.Repository.FullName, ev.Issue.Number, body)
-	}
-	if req.workflow == "" && !domain.KnownAgentType(req.agentType) {
-		return notice(fmt.Sprintf("Miyabi knows no agent type %q (from %s). Known agent types: %s. Label an issue `miyabi:<type>` or comment `/miyabi <type>` or `/miyabi run <workflow name>`.",
-			req.agentType, req.via, "`"+strings.Join(domain.AgentTypes(), "`, `")+"`"))
-	}
-	userID, login, linked, err := store.UserByGitHubIDTx(ctx, tx, ev.Sender.ID)
-	if err != nil {
-		return err
-	}
-	if !linked {
-		return notice(fmt.Sprintf("Nothing was launched: @%s has no Miyabi account. Sign in to Miyabi with GitHub and ask an organization owner for a role that may launch agents.", ev.Sender.Login))
-	}
-	launched, inactive, missingWorkflow := 0, 0, 0
-	issue := ev.Issue.Number
-	for _, r := range repos {
-		ok, err := store.MayTx(ctx, tx, r.OrgID, userID, r.TeamID, "agents.execute")
-		if err != nil {
-			return err
-		}
-		if !ok {
-			continue
-		}
-		if !r.IsActive {
-			inactive++
-			continue
-		}
-		if req.workflow != "" {
-			wf, err := store.WorkflowIDByNameTx(ctx, tx, r.OrgID, req.workflow)
-			if domain.ErrorCode(err) == domain.CodeNotFound {
-				missingWorkflow++
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			if _, err := store.RunWorkflowTx(ctx, tx, r.OrgID, wf, store.NewRun{RepositoryID: &r.ID, IssueNumber: &issue, CreatedBy: userID}); err != nil {
-				return err
-			}
-			launched++
-			continue
-		}
-		options := map[string]any{"source": "github", "github_delivery": h.delivery, "github_sender": login, "via": req.via}
-		_, _, err = store.LaunchAgentTx(ctx, tx, r.OrgID,
-			store.NewExecution{RepositoryID: &r.ID, AgentType: req.agentType, IssueNumber: &issue, Options: options, CreatedBy: userID},
-			store.NewTask{Name: fmt.Sprintf("%s on %s#%d", req.agentType, r.FullName, issue), Priority: "P1", CreatedBy: userID})
-		if err != nil {
-			return err
-		}
-		launched++
-	}
-	switch {
-	case launched > 0:
-		h.outcome = fmt.Sprintf("launched %d", launched)
-		return nil
-	case missingWorkflow > 0:
-		return notice(fmt.Sprintf("Nothing was launched: no workflow named %q in the Miyabi organization that connected this repository.", req.workflow))
-	case inactive > 0:
-		return notice("Nothing was launched: this repository is deactivated in Miyabi. Activate it on the Repositories page first.")
+// noticeText is the comment that says why a label or command launched nothing.
+func noticeText(reason string, l store.GitHubLaunch) string {
+	switch reason {
+	case store.NoticeUnknownAgent:
+		return fmt.Sprintf("Miyabi knows no agent type %q (from %s). Known agent types: %s. Label an issue `miyabi:<type>` or comment `/miyabi <type>` or `/miyabi run <workflow name>`.",
+			l.AgentType, l.Via, "`"+strings.Join(domain.AgentTypes(), "`, `")+"`")
+	case store.NoticeNoAccount:
+		return fmt.Sprintf("Nothing was launched: @%s has no Miyabi account. Sign in to Miyabi with GitHub and ask an organization owner for a role that may launch agents.", l.SenderLogin)
+	case store.NoticeNoWorkflow:
+		return fmt.Sprintf("Nothing was launched: no workflow named %q in the Miyabi organization that connected this repository.", l.Workflow)
+	case store.NoticeInactive:
+		return "Nothing was launched: this repository is deactivated in Miyabi. Activate it on the Repositories page first."
 	default:
-		return notice(fmt.Sprintf("Nothing was launched: @%s may not launch agents on this repository in Miyabi (the agents.execute permission is needed).", ev.Sender.Login))
+		return fmt.Sprintf("Nothing was launched: @%s may not launch agents on this repository in Miyabi (the agents.execute permission is needed).", l.SenderLogin)
 	}
 }
 
@@ -285,21 +187,7 @@ func (h *webhookRun) launch(ctx context.Context, tx pgx.Tx, req launchRequest) e
 // agents name branches miyabi/<execution id> and write "Miyabi-Execution: <id>").
 var executionRef = regexp.MustCompile(`[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}`)
 
-func (h *webhookRun) pullRequest(ctx context.Context, tx pgx.Tx) error {
-	ev := h.ev
-	switch ev.Action {
-	case "opened", "closed", "reopened", "edited", "synchronize", "ready_for_review":
-	default:
-		return nil
-	}
-	repos, err := store.ConnectedRepositoriesTx(ctx, tx, ev.Repository.ID)
-	if err != nil || len(repos) == 0 {
-		if len(repos) == 0 {
-			h.outcome = "unknown repository"
-		}
-		return err
-	}
-	pr := ev.PullRequest
+func pullRequestOf(pr *github.HookPull) (store.PullRequest, []uuid.UUID) {
 	text := pr.Head.Ref
 	if pr.Body != nil {
 		text += "\n" + *pr.Body
@@ -310,41 +198,19 @@ func (h *webhookRun) pullRequest(ctx context.Context, tx pgx.Tx) error {
 			ids = append(ids, id)
 		}
 	}
-	state := "open"
+	out := store.PullRequest{Number: pr.Number, URL: pr.HTMLURL, State: "open", Merged: pr.Merged}
 	if pr.State == "closed" {
-		state = "closed"
+		out.State = "closed"
 	}
-	var mergedAt *time.Time
 	if pr.MergedAt != nil {
 		if t, err := time.Parse(time.RFC3339, *pr.MergedAt); err == nil {
-			mergedAt = &t
+			out.MergedAt = &t
 		}
 	}
-	linked := 0
-	for _, r := range repos {
-		rec := store.PullRequest{Number: pr.Number, URL: pr.HTMLURL, State: state, Merged: pr.Merged, MergedAt: mergedAt}
-		// only a pull request that names an execution is Miyabi's to count
-		for _, id := range ids {
-			ok, err := store.RecordPullRequestTx(ctx, tx, r.OrgID, r, rec, &id)
-			if err != nil {
-				return err
-			}
-			if ok {
-				linked++
-				break
-			}
-		}
-	}
-	h.outcome = fmt.Sprintf("pull request linked to %d executions", linked)
-	return nil
+	return out, ids
 }
 
-func (h *webhookRun) installation(ctx context.Context, tx pgx.Tx) error {
-	ev := h.ev
-	if ev.Installation == nil || ev.Installation.ID == 0 {
-		return nil
-	}
-	id := ev.Installation.ID
+func installationChangeOf(event string, ev github.Event) (store.InstallationChange, bool) {
 	ids := func(rs []github.HookRepo) []int64 {
 		out := make([]int64, 0, len(rs))
 		for _, r := range rs {
@@ -352,24 +218,20 @@ func (h *webhookRun) installation(ctx context.Context, tx pgx.Tx) error {
 		}
 		return out
 	}
+	c := store.InstallationChange{InstallationID: ev.Installation.ID}
 	account := ev.Installation.Account.Login
-	var n int64
-	var err error
 	switch {
-	case h.event == "installation" && (ev.Action == "deleted" || ev.Action == "suspend"):
+	case event == "installation" && (ev.Action == "deleted" || ev.Action == "suspend"):
 		verb := map[string]string{"deleted": "uninstalled from", "suspend": "suspended on"}[ev.Action]
-		n, err = store.DeactivateInstallationTx(ctx, tx, id, nil, fmt.Sprintf("The Miyabi GitHub App was %s %s; reinstall it to use this repository.", verb, account))
-	case h.event == "installation" && (ev.Action == "created" || ev.Action == "unsuspend" || ev.Action == "new_permissions_accepted"):
-		if len(ev.Repositories) > 0 {
-			n, err = store.AttachInstallationTx(ctx, tx, id, ids(ev.Repositories))
-		}
-	case h.event == "installation_repositories" && ev.Action == "added":
-		n, err = store.AttachInstallationTx(ctx, tx, id, ids(ev.RepositoriesAdded))
-	case h.event == "installation_repositories" && ev.Action == "removed":
-		n, err = store.DeactivateInstallationTx(ctx, tx, id, ids(ev.RepositoriesRemoved), "The repository was removed from the Miyabi GitHub App's installation; add it back to use it.")
+		c.DetachAll, c.Reason = true, fmt.Sprintf("The Miyabi GitHub App was %s %s; reinstall it to use this repository.", verb, account)
+	case event == "installation" && (ev.Action == "created" || ev.Action == "unsuspend" || ev.Action == "new_permissions_accepted"):
+		c.Attach = ids(ev.Repositories)
+	case event == "installation_repositories" && ev.Action == "added":
+		c.Attach = ids(ev.RepositoriesAdded)
+	case event == "installation_repositories" && ev.Action == "removed":
+		c.Detach, c.Reason = ids(ev.RepositoriesRemoved), "The repository was removed from the Miyabi GitHub App's installation; add it back to use it."
 	default:
-		return nil
+		return c, false
 	}
-	h.outcome = fmt.Sprintf("%d repositories updated", n)
-	return err
+	return c, true
 }

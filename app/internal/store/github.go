@@ -14,9 +14,9 @@ import (
 // organization: the lookups by GitHub id below find the organizations that connected a
 // repository, and everything after that is scoped to each organization.
 
-// RecordWebhookDeliveryTx remembers a delivery id; false when it was handled before
+// recordWebhookDeliveryTx remembers a delivery id; false when it was handled before
 // (GitHub redelivers on timeouts and on request), so the caller does nothing twice.
-func RecordWebhookDeliveryTx(ctx context.Context, tx pgx.Tx, deliveryID, event, action string) (bool, error) {
+func recordWebhookDeliveryTx(ctx context.Context, tx pgx.Tx, deliveryID, event, action string) (bool, error) {
 	tag, err := tx.Exec(ctx, `INSERT INTO github_webhook_deliveries (delivery_id, event, action) VALUES ($1, $2, $3)
 		ON CONFLICT (delivery_id) DO NOTHING`, deliveryID, event, action)
 	if err != nil {
@@ -25,9 +25,9 @@ func RecordWebhookDeliveryTx(ctx context.Context, tx pgx.Tx, deliveryID, event, 
 	return tag.RowsAffected() == 1, nil
 }
 
-// ConnectedRepositoriesTx is every organization's connection of a GitHub repository
+// connectedRepositoriesTx is every organization's connection of a GitHub repository
 // (locked: a launch and an uninstall of the same repository do not interleave).
-func ConnectedRepositoriesTx(ctx context.Context, tx pgx.Tx, githubRepoID int64) ([]Repository, error) {
+func connectedRepositoriesTx(ctx context.Context, tx pgx.Tx, githubRepoID int64) ([]Repository, error) {
 	rows, _ := tx.Query(ctx, `SELECT `+repositoryColumns+` FROM repositories WHERE github_repo_id = $1
 		ORDER BY created_at, id FOR UPDATE`, githubRepoID)
 	items, err := pgx.CollectRows(rows, pgx.RowToStructByName[Repository])
@@ -37,8 +37,8 @@ func ConnectedRepositoriesTx(ctx context.Context, tx pgx.Tx, githubRepoID int64)
 	return items, nil
 }
 
-// UserByGitHubIDTx finds the Miyabi user of a GitHub account (ok false when none).
-func UserByGitHubIDTx(ctx context.Context, tx pgx.Tx, githubID int64) (id uuid.UUID, login string, ok bool, err error) {
+// userByGitHubIDTx finds the Miyabi user of a GitHub account (ok false when none).
+func userByGitHubIDTx(ctx context.Context, tx pgx.Tx, githubID int64) (id uuid.UUID, login string, ok bool, err error) {
 	err = tx.QueryRow(ctx, `SELECT id, login FROM users WHERE github_id = $1`, githubID).Scan(&id, &login)
 	if err == pgx.ErrNoRows {
 		return id, "", false, nil
@@ -46,9 +46,9 @@ func UserByGitHubIDTx(ctx context.Context, tx pgx.Tx, githubID int64) (id uuid.U
 	return id, login, err == nil, err
 }
 
-// MayTx reports whether userID holds perm in the organization, through their role, a
+// mayTx reports whether userID holds perm in the organization, through their role, a
 // direct grant, or a team role on teamID (the repository's team), as an active member.
-func MayTx(ctx context.Context, tx pgx.Tx, orgID, userID uuid.UUID, teamID *uuid.UUID, perm string) (bool, error) {
+func mayTx(ctx context.Context, tx pgx.Tx, orgID, userID uuid.UUID, teamID *uuid.UUID, perm string) (bool, error) {
 	var ok bool
 	err := tx.QueryRow(ctx, `
 		SELECT EXISTS (
@@ -66,8 +66,8 @@ func MayTx(ctx context.Context, tx pgx.Tx, orgID, userID uuid.UUID, teamID *uuid
 	return ok, nil
 }
 
-// QueueNoticeTx queues a one-off comment on an issue (why nothing ran, say).
-func QueueNoticeTx(ctx context.Context, tx pgx.Tx, orgID uuid.UUID, installationID int64, repoFullName string, issue int, body string) error {
+// queueNoticeTx queues a one-off comment on an issue (why nothing ran, say).
+func queueNoticeTx(ctx context.Context, tx pgx.Tx, orgID uuid.UUID, installationID int64, repoFullName string, issue int, body string) error {
 	_, err := tx.Exec(ctx, `INSERT INTO github_issue_comments (organization_id, installation_id, repo_full_name, issue_number, body)
 		VALUES ($1, $2, $3, $4, $5)`, orgID, installationID, repoFullName, issue, body)
 	if err != nil {
@@ -137,10 +137,10 @@ type PullRequest struct {
 	ExecutionID *uuid.UUID `db:"execution_id"`
 }
 
-// RecordPullRequestTx upserts a pull request GitHub told us about; when it links one of
+// recordPullRequestTx upserts a pull request GitHub told us about; when it links one of
 // the organization's executions on that repository (execID), the execution records it.
 // It answers whether the link was to a real execution of that repository.
-func RecordPullRequestTx(ctx context.Context, tx pgx.Tx, orgID uuid.UUID, repo Repository, pr PullRequest, execID *uuid.UUID) (bool, error) {
+func recordPullRequestTx(ctx context.Context, tx pgx.Tx, orgID uuid.UUID, repo Repository, pr PullRequest, execID *uuid.UUID) (bool, error) {
 	if execID != nil {
 		var ok bool
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM agent_executions WHERE organization_id = $1 AND id = $2 AND repository_id = $3)`,
@@ -196,10 +196,10 @@ func pullRequestCountsTx(ctx context.Context, tx pgx.Tx, orgID uuid.UUID) (creat
 	return created, merged, nil
 }
 
-// DeactivateInstallationTx deactivates the repositories an installation served, all of
+// deactivateInstallationTx deactivates the repositories an installation served, all of
 // them (githubRepoIDs nil: the App was uninstalled or suspended) or the ones removed
 // from it, saying why; it answers how many.
-func DeactivateInstallationTx(ctx context.Context, tx pgx.Tx, installationID int64, githubRepoIDs []int64, reason string) (int64, error) {
+func deactivateInstallationTx(ctx context.Context, tx pgx.Tx, installationID int64, githubRepoIDs []int64, reason string) (int64, error) {
 	tag, err := tx.Exec(ctx, `UPDATE repositories SET is_active = false, inactive_reason = $3, github_installation_id = NULL
 		WHERE github_installation_id = $1 AND ($2::bigint[] IS NULL OR github_repo_id = ANY($2))`, installationID, githubRepoIDs, reason)
 	if err != nil {
@@ -208,10 +208,10 @@ func DeactivateInstallationTx(ctx context.Context, tx pgx.Tx, installationID int
 	return tag.RowsAffected(), nil
 }
 
-// AttachInstallationTx records that an installation reaches these GitHub repositories;
+// attachInstallationTx records that an installation reaches these GitHub repositories;
 // connections the App had deactivated become active again (one a person deactivated
 // stays as it is).
-func AttachInstallationTx(ctx context.Context, tx pgx.Tx, installationID int64, githubRepoIDs []int64) (int64, error) {
+func attachInstallationTx(ctx context.Context, tx pgx.Tx, installationID int64, githubRepoIDs []int64) (int64, error) {
 	tag, err := tx.Exec(ctx, `UPDATE repositories SET github_installation_id = $1,
 			is_active = CASE WHEN inactive_reason IS NOT NULL THEN true ELSE is_active END, inactive_reason = NULL
 		WHERE github_repo_id = ANY($2)`, installationID, githubRepoIDs)

@@ -132,7 +132,7 @@ func (s *Store) RunWorkflow(ctx context.Context, orgID, workflowID uuid.UUID, in
 	var runID uuid.UUID
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
 		var err error
-		runID, err = RunWorkflowTx(ctx, tx, orgID, workflowID, in)
+		runID, err = runWorkflowTx(ctx, tx, orgID, workflowID, in)
 		return err
 	})
 	if err != nil {
@@ -141,8 +141,8 @@ func (s *Store) RunWorkflow(ctx context.Context, orgID, workflowID uuid.UUID, in
 	return s.WorkflowRun(ctx, orgID, runID)
 }
 
-// RunWorkflowTx is RunWorkflow in the caller's transaction; it returns the run's id.
-func RunWorkflowTx(ctx context.Context, tx pgx.Tx, orgID, workflowID uuid.UUID, in NewRun) (uuid.UUID, error) {
+// runWorkflowTx is RunWorkflow in the caller's transaction; it returns the run's id.
+func runWorkflowTx(ctx context.Context, tx pgx.Tx, orgID, workflowID uuid.UUID, in NewRun) (uuid.UUID, error) {
 	var runID uuid.UUID
 	err := func() error {
 		var name string
@@ -192,9 +192,9 @@ func RunWorkflowTx(ctx context.Context, tx pgx.Tx, orgID, workflowID uuid.UUID, 
 	return runID, err
 }
 
-// WorkflowIDByNameTx finds the organization's workflow named name (any case; the newest
+// workflowIDByNameTx finds the organization's workflow named name (any case; the newest
 // when several share it).
-func WorkflowIDByNameTx(ctx context.Context, tx pgx.Tx, orgID uuid.UUID, name string) (uuid.UUID, error) {
+func workflowIDByNameTx(ctx context.Context, tx pgx.Tx, orgID uuid.UUID, name string) (uuid.UUID, error) {
 	var id uuid.UUID
 	err := tx.QueryRow(ctx, `SELECT id FROM workflows WHERE organization_id = $1 AND lower(name) = lower($2)
 		ORDER BY created_at DESC LIMIT 1`, orgID, name).Scan(&id)
