@@ -49,7 +49,8 @@ describe.skipIf(!hasRoute("get", "/repositories/{id}/issues"))("the GitHub loop"
     await heading("Repositories").waitFor();
     await page.getByLabel("GitHub repository (owner/name)").fill(repoName);
     await page.getByRole("button", { name: "Add repository" }).click();
-    await page.getByRole("row", { name: new RegExp(repoName) }).getByRole("link", { name: "Issues" }).click();
+    await page.getByRole("cell", { name: repoName, exact: true }).waitFor();
+    await page.getByRole("link", { name: `Issues of ${repoName}` }).click();
     await heading(`Issues of ${repoName}`).waitFor();
     const list = page.getByRole("list", { name: "Open issues" });
     await list.getByRole("link", { name: "#2 Login page breaks on narrow screens" }).waitFor();

@@ -78,6 +78,7 @@ export default function Repositories() {
                       <th scope="col">Default branch</th>
                       <th scope="col">Status</th>
                       <th scope="col">Team</th>
+                      <th scope="col">Issues</th>
                       {(write || can("repositories.delete")) && <th scope="col">Actions</th>}
                     </tr>
                   </thead>
@@ -85,8 +86,7 @@ export default function Repositories() {
                     {(p.items ?? []).map((r) => (
                       <tr key={r.id}>
                         <td>
-                          <strong>{r.full_name}</strong> {r.is_private && <span className="badge">private</span>}{" "}
-                          {r.app_installed && <Link to={`/repositories/${r.id}/issues`}>Issues</Link>}
+                          <strong>{r.full_name}</strong> {r.is_private && <span className="badge">private</span>}
                         </td>
                         <td>
                           <code>{r.default_branch}</code>
@@ -112,6 +112,15 @@ export default function Repositories() {
                             </select>
                           ) : (
                             (r.team_id && (teamName(r.team_id) ?? r.team_id.slice(0, 8))) || <span className="muted">—</span>
+                          )}
+                        </td>
+                        <td>
+                          {r.app_installed ? (
+                            <Link to={`/repositories/${r.id}/issues`}>
+                              Issues<span className="visually-hidden"> of {r.full_name}</span>
+                            </Link>
+                          ) : (
+                            <span className="muted small">GitHub App not installed</span>
                           )}
                         </td>
                         {(write || can("repositories.delete")) && (
