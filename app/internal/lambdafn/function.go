@@ -19,15 +19,19 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/gin"
 
 	"github.com/miyabi/miyabi/app/internal/httpapi"
+	"github.com/miyabi/miyabi/app/internal/metrics"
 	"github.com/miyabi/miyabi/app/internal/store"
+	"github.com/miyabi/miyabi/app/internal/sweeper"
 )
 
 // Function is the Lambda handler. Invoke is what lambda.Start runs.
 type Function struct {
 	proxy          *ginadapter.GinLambdaV2
 	handler        http.Handler
+	srv            *httpapi.Server
 	store          *store.Store
 	log            *slog.Logger
+	metrics        *metrics.Registry
 	requestTimeout time.Duration
 }
 
@@ -37,8 +41,10 @@ func New(srv *httpapi.Server, st *store.Store, log *slog.Logger, requestTimeout 
 	return &Function{
 		proxy:          ginadapter.NewV2(engine),
 		handler:        engine,
+		srv:            srv,
 		store:          st,
 		log:            log,
+		metrics:        srv.Metrics(),
 		requestTimeout: requestTimeout,
 	}
 }
@@ -64,8 +70,10 @@ type eventShape struct {
 	} `json:"requestContext"`
 }
 
-// Invoke handles one event.
+// Invoke handles one event, then writes the metrics it produced: a frozen instance runs
+// no timer, so each invocation flushes its own.
 func (f *Function) Invoke(ctx context.Context, event json.RawMessage) (any, error) {
+	defer f.metrics.Flush(metrics.FromPgx(f.store.PoolStat()))
 	var shape eventShape
 	if err := json.Unmarshal(event, &shape); err != nil {
 		return nil, fmt.Errorf("unsupported event: not a JSON object (%s)", describeJSON(event))
@@ -79,8 +87,10 @@ func (f *Function) Invoke(ctx context.Context, event json.RawMessage) (any, erro
 			return f.migrate(ctx)
 		case "sweep":
 			return f.sweep(ctx, "action")
+		case "health":
+			return f.srv.DeepCheck(ctx), nil
 		default:
-			return nil, fmt.Errorf("unsupported event: unknown action %q (want migrate or sweep)", *shape.Action)
+			return nil, fmt.Errorf("unsupported event: unknown action %q (want migrate, sweep or health)", *shape.Action)
 		}
 	case shape.Source == "aws.events" && shape.DetailType == "Scheduled Event":
 		return f.sweep(ctx, "schedule")
@@ -96,19 +106,21 @@ func (f *Function) Invoke(ctx context.Context, event json.RawMessage) (any, erro
 func (f *Function) migrate(ctx context.Context) (ActionResult, error) {
 	start := time.Now()
 	if err := store.Migrate(ctx, f.store.Pool, f.log); err != nil {
+		f.metrics.Emit(map[string]string{metrics.DimService: metrics.ServiceName}, nil,
+			map[string]any{metrics.MetricMigrationRuns: 1, metrics.MetricMigrationFailures: 1})
+		f.log.ErrorContext(ctx, "migration failed", "error", err.Error())
 		return ActionResult{}, fmt.Errorf("migrate: %w", err)
 	}
+	f.metrics.Emit(map[string]string{metrics.DimService: metrics.ServiceName}, nil,
+		map[string]any{metrics.MetricMigrationRuns: 1, metrics.MetricMigrationFailures: 0})
 	f.log.InfoContext(ctx, "migrations up to date", "duration_ms", time.Since(start).Milliseconds())
 	return ActionResult{Action: "migrate", Status: "ok"}, nil
 }
 
 func (f *Function) sweep(ctx context.Context, trigger string) (ActionResult, error) {
-	n, err := f.store.SweepExpiredLeases(ctx)
+	n, err := sweeper.Once(ctx, f.store, f.metrics, f.log.With("trigger", trigger))
 	if err != nil {
 		return ActionResult{}, err
-	}
-	if n > 0 {
-		f.log.InfoContext(ctx, "sweep requeued expired leases", "tasks", n, "trigger", trigger)
 	}
 	return ActionResult{Action: "sweep", Status: "ok", Moved: &n}, nil
 }
@@ -136,5 +148,5 @@ func describeJSON(raw json.RawMessage) string {
 	if len(keys) > 12 {
 		keys = append(keys[:12], "...")
 	}
-	return fmt.Sprintf("an object with keys [%s]; want an API Gateway HTTP API (payload 2.0) event, {\"action\":\"migrate\"}, {\"action\":\"sweep\"} or an EventBridge scheduled event", strings.Join(keys, ", "))
+	return fmt.Sprintf("an object with keys [%s]; want an API Gateway HTTP API (payload 2.0) event, {\"action\":\"migrate\"}, {\"action\":\"sweep\"}, {\"action\":\"health\"} or an EventBridge scheduled event", strings.Join(keys, ", "))
 }
