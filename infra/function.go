@@ -45,6 +45,10 @@ func newFunction(ctx *pulumi.Context, cfg Config, in functionInputs) (*Function,
 	}
 
 	requireOrigin := strconv.FormatBool(cfg.DashboardAPIBase == APIBaseCloudFront)
+	operators, err := operatorGitHubIDs(ctx)
+	if err != nil {
+		return nil, err
+	}
 	fn, err := lambda.NewFunction(ctx, "api", &lambda.FunctionArgs{
 		Name:          pulumi.String(name),
 		Runtime:       pulumi.String("provided.al2023"),
@@ -77,6 +81,7 @@ func newFunction(ctx *pulumi.Context, cfg Config, in functionInputs) (*Function,
 			"GITHUB_CLIENT_ID":      pulumi.String(cfg.GitHubClientID),
 			"PUBLIC_URL":            in.PublicURL,
 			"REQUIRE_ORIGIN_SECRET": pulumi.String(requireOrigin),
+			"OPERATOR_GITHUB_IDS":   pulumi.String(operators),
 		}},
 	}, pulumi.DependsOn([]pulumi.Resource{logs, policy}))
 	if err != nil {

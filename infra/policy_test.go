@@ -275,6 +275,7 @@ func policyLambda(t *testing.T, run *stackRun) {
 		"APP_SECRET_ARN": fmt.Sprintf("arn:aws:secretsmanager:us-west-2:%s:app", fakeAccount),
 		"DB_POOL_MAX":    fmt.Sprint(run.cfg.DBPoolMax), "GITHUB_CLIENT_ID": run.cfg.GitHubClientID,
 		"PUBLIC_URL": run.outputs["dashboardUrl"], "REQUIRE_ORIGIN_SECRET": origin,
+		"OPERATOR_GITHUB_IDS": "", // miyabi:operatorGithubIds, unset in the stack files
 	}
 	for k, v := range want {
 		if env[k] != v {
@@ -438,7 +439,15 @@ func policyProduction(t *testing.T, run *stackRun) {
 	}
 	metrics := map[string]bool{}
 	for _, a := range run.all("aws:cloudwatch/metricAlarm:MetricAlarm") {
-		metrics[a.Inputs["namespace"].(string)+"/"+a.Inputs["metricName"].(string)] = true
+		if qs, ok := a.Inputs["metricQueries"].([]any); ok { // metric math (a rate)
+			for _, q := range qs {
+				if m, ok := q.(map[string]any)["metric"].(map[string]any); ok {
+					metrics[fmt.Sprint(m["namespace"])+"/"+fmt.Sprint(m["metricName"])] = true
+				}
+			}
+		} else {
+			metrics[a.Inputs["namespace"].(string)+"/"+a.Inputs["metricName"].(string)] = true
+		}
 		if len(strs(a.Inputs["alarmActions"])) == 0 {
 			t.Errorf("alarm %s notifies nobody", a.Name)
 		}

@@ -102,10 +102,10 @@ func deploy(ctx *pulumi.Context, b Builders) (map[string]pulumi.StringOutput, er
 	if err := uploadDashboard(ctx, bucket, files, apiBase); err != nil {
 		return nil, fmt.Errorf("dashboard upload: %w", err)
 	}
-	if cfg.Production {
-		if err := newAlarms(ctx, cfg, alarmInputs{FunctionName: fn.Fn.Name, APIID: api.API.ID(), DBIdentifier: db.Identifier}); err != nil {
-			return nil, fmt.Errorf("alarms: %w", err)
-		}
+	obs, err := newObservability(ctx, cfg, observed{FunctionName: fn.Fn.Name, APIID: api.API.ID().ToStringOutput(), DBIdentifier: db.Identifier,
+		FunctionLogGroup: "/aws/lambda/" + cfg.name("api"), APILogGroup: "/aws/apigateway/" + cfg.name("http")})
+	if err != nil {
+		return nil, fmt.Errorf("observability: %w", err)
 	}
 
 	return map[string]pulumi.StringOutput{
@@ -118,5 +118,6 @@ func deploy(ctx *pulumi.Context, b Builders) (map[string]pulumi.StringOutput, er
 		"bucketName":        bucket.Bucket.Bucket,
 		"distributionId":    cdn.Distribution.ID().ToStringOutput(),
 		"lambdaSha256":      pulumi.String(pkg.SHA256).ToStringOutput(),
+		"opsDashboardUrl":   obs.DashboardURL,
 	}, nil
 }

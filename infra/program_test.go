@@ -27,6 +27,7 @@ var wantInventory = map[string]map[string]int{
 		"aws:iam/role:Role":            1, "aws:iam/rolePolicy:RolePolicy": 1,
 		"aws:lambda/function:Function": 1, "aws:lambda/invocation:Invocation": 1, "aws:lambda/permission:Permission": 2,
 		"aws:cloudwatch/eventRule:EventRule": 1, "aws:cloudwatch/eventTarget:EventTarget": 1,
+		"aws:cloudwatch/dashboard:Dashboard": 1,
 	},
 }
 
@@ -43,7 +44,7 @@ func init() {
 	// Alarms.
 	prod["aws:sns/topic:Topic"] = 1
 	prod["aws:sns/topicSubscription:TopicSubscription"] = 1
-	prod["aws:cloudwatch/metricAlarm:MetricAlarm"] = 6
+	prod["aws:cloudwatch/metricAlarm:MetricAlarm"] = 10
 	wantInventory["production"] = prod
 }
 
@@ -86,6 +87,7 @@ func checkOutputs(t *testing.T, run *stackRun) {
 		"functionName":      "miyabi-" + run.cfg.Stack + "-api",
 		"distributionId":    "cdn-id",
 		"lambdaSha256":      fakeArtifact.SHA256,
+		"opsDashboardUrl":   "https://us-west-2.console.aws.amazon.com/cloudwatch/home?region=us-west-2#dashboards/dashboard/miyabi-" + run.cfg.Stack + "-ops",
 	}
 	for name, v := range want {
 		if got := run.outputs[name]; got != v {
