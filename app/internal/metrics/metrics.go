@@ -146,7 +146,9 @@ func (r *Registry) ObserveRequest(route string, status int, d time.Duration) {
 	ms := float64(d.Microseconds()) / 1000
 	k := routeClass{route, StatusClass(status)}
 	r.mu.Lock()
-	r.pending[k] = append(r.pending[k], ms)
+	if r.out != nil { // without an output only the totals are kept
+		r.pending[k] = append(r.pending[k], ms)
+	}
 	r.totals[k]++
 	h := r.hist[route]
 	if h == nil {
