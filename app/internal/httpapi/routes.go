@@ -16,4 +16,5 @@ func (s *Server) routes() {
 	s.registerWorkers()
 	s.registerCoordinators()
 	s.registerWorkerAPI()
+	s.registerNotifications()
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/miyabi/miyabi/app/internal/auth"
 	"github.com/miyabi/miyabi/app/internal/config"
 	"github.com/miyabi/miyabi/app/internal/github"
+	"github.com/miyabi/miyabi/app/internal/notify"
 	"github.com/miyabi/miyabi/app/internal/store"
 )
 
@@ -61,6 +62,8 @@ type Server struct {
 	sealer *auth.Sealer
 	states *auth.StateSigner
 	github *github.Client
+
+	notifier *notify.Notifier
 }
 
 // NewServer builds the whole API. What is tested is what ships: the local server and the
@@ -90,6 +93,8 @@ func NewServer(deps Deps) (*Server, error) {
 	s := &Server{deps: deps, cfg: cfg, store: deps.Store, log: deps.Logger, now: deps.Now, engine: engine,
 		tokens: auth.NewTokens(cfg.JWTSigningKey, deps.Now), sealer: sealer,
 		states: auth.NewStateSigner(cfg.JWTSigningKey), github: deps.GitHub}
+	s.notifier = notify.New(notify.Options{Store: deps.Store, Sealer: sealer, Log: deps.Logger, PublicURL: cfg.PublicURL,
+		LINEAPIURL: cfg.LINEAPIURL, AllowPrivate: cfg.Development()})
 	engine.Use(s.requestID, s.securityHeaders, s.accessLog, s.recoverPanics, s.deadline, s.limitBody, s.requireOrigin)
 	engine.NoRoute(s.noRoute)
 	engine.NoMethod(func(c *gin.Context) {

@@ -19,6 +19,7 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/gin"
 
 	"github.com/miyabi/miyabi/app/internal/httpapi"
+	"github.com/miyabi/miyabi/app/internal/notify"
 	"github.com/miyabi/miyabi/app/internal/store"
 )
 
@@ -27,6 +28,7 @@ type Function struct {
 	proxy          *ginadapter.GinLambdaV2
 	handler        http.Handler
 	store          *store.Store
+	notifier       *notify.Notifier
 	log            *slog.Logger
 	requestTimeout time.Duration
 }
@@ -38,6 +40,7 @@ func New(srv *httpapi.Server, st *store.Store, log *slog.Logger, requestTimeout 
 		proxy:          ginadapter.NewV2(engine),
 		handler:        engine,
 		store:          st,
+		notifier:       srv.Notifier(),
 		log:            log,
 		requestTimeout: requestTimeout,
 	}
@@ -109,6 +112,13 @@ func (f *Function) sweep(ctx context.Context, trigger string) (ActionResult, err
 	}
 	if n > 0 {
 		f.log.InfoContext(ctx, "sweep requeued expired leases", "tasks", n, "trigger", trigger)
+	}
+	// Lambda has no listener between invocations: notifications queued since the last
+	// sweep go out now.
+	if st, err := f.notifier.Sweep(ctx); err != nil {
+		f.log.WarnContext(ctx, "sweep: notifications", "error", err)
+	} else if st != (notify.Stats{}) {
+		f.log.InfoContext(ctx, "sweep delivered notifications", "delivered", st.Delivered, "retrying", st.Retrying, "failed", st.Failed)
 	}
 	return ActionResult{Action: "sweep", Status: "ok", Moved: &n}, nil
 }

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/miyabi/miyabi/app/internal/auth"
 	"github.com/miyabi/miyabi/app/internal/store"
 )
@@ -152,7 +154,7 @@ func (n *Notifier) DeliverDue(ctx context.Context) (Stats, error) {
 }
 
 // Run delivers until ctx ends: at once when a commit queued something (LISTEN), and
-// every poll for retries that came due.
+// every poll for retries that came due and workers that went offline.
 func (n *Notifier) Run(ctx context.Context, poll time.Duration) {
 	wake := make(chan struct{}, 1)
 	signal := func() {
@@ -165,14 +167,41 @@ func (n *Notifier) Run(ctx context.Context, poll time.Duration) {
 	t := time.NewTicker(poll)
 	defer t.Stop()
 	for {
+		var err error
 		select {
 		case <-ctx.Done():
 			return
 		case <-wake:
+			_, err = n.DeliverDue(ctx)
 		case <-t.C:
+			_, err = n.Sweep(ctx)
 		}
-		if _, err := n.DeliverDue(ctx); err != nil && ctx.Err() == nil {
+		if err != nil && ctx.Err() == nil {
 			n.log.Warn("deliver notifications failed", "error", err)
 		}
 	}
+}
+
+// DeliverNow makes one attempt at a delivery of the organization right away, if it is
+// due and no other deliverer holds it ("send a test message" answers with the result).
+func (n *Notifier) DeliverNow(ctx context.Context, orgID, id uuid.UUID) error {
+	claimed, err := n.store.ClaimNotification(ctx, orgID, id, n.lease)
+	if err != nil {
+		return err
+	}
+	for _, c := range claimed {
+		if err := n.store.FinishNotification(context.WithoutCancel(ctx), c, n.attempt(ctx, c)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Sweep is the scheduled pass (the local sweeper's tick, the Lambda's sweep action):
+// report workers that went silent, then deliver everything due.
+func (n *Notifier) Sweep(ctx context.Context) (Stats, error) {
+	if _, err := n.store.QueueOfflineWorkerNotifications(ctx); err != nil {
+		return Stats{}, err
+	}
+	return n.DeliverDue(ctx)
 }

@@ -33,10 +33,21 @@ type ClaimedNotification struct {
 // in time. SKIP LOCKED and the lease make two deliverers (API processes, sweepers) take
 // disjoint sets: no delivery is sent twice while its lease holds.
 func (s *Store) ClaimNotifications(ctx context.Context, max int, lease time.Duration) ([]ClaimedNotification, error) {
+	return s.claimNotifications(ctx, max, lease, nil, nil)
+}
+
+// ClaimNotification leases one delivery of the organization if it is due (none if
+// another deliverer holds it): "send a test message" delivers inline with it.
+func (s *Store) ClaimNotification(ctx context.Context, orgID, id uuid.UUID, lease time.Duration) ([]ClaimedNotification, error) {
+	return s.claimNotifications(ctx, 1, lease, &orgID, &id)
+}
+
+func (s *Store) claimNotifications(ctx context.Context, max int, lease time.Duration, orgID, id *uuid.UUID) ([]ClaimedNotification, error) {
 	rows, _ := s.Pool.Query(ctx, `
 		WITH due AS (
 			SELECT id FROM notification_deliveries
 			WHERE status IN ('pending', 'delivering') AND next_attempt_at <= now()
+				AND ($4::uuid IS NULL OR (organization_id = $4 AND id = $5))
 			ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED
 		)
 		UPDATE notification_deliveries d SET status = 'delivering', attempts = d.attempts + 1, lease_token = $2,
@@ -45,7 +56,7 @@ func (s *Store) ClaimNotifications(ctx context.Context, max int, lease time.Dura
 		WHERE d.id = due.id AND c.organization_id = d.organization_id AND c.id = d.channel_id AND o.id = d.organization_id
 		RETURNING d.id, d.organization_id, d.channel_id, d.event_type, d.payload, d.attempts, d.created_at, d.lease_token,
 			c.kind, c.target, c.secret_sealed, c.name AS channel_name, o.language`,
-		max, uuid.New(), lease.Seconds())
+		max, uuid.New(), lease.Seconds(), orgID, id)
 	claimed, err := pgx.CollectRows(rows, pgx.RowToStructByName[ClaimedNotification])
 	if err != nil {
 		return nil, fmt.Errorf("claim notifications: %w", err)
