@@ -83,8 +83,8 @@ func (s *Server) registerNotifications() {
 	op(s, huma.Operation{OperationID: "list-notification-channels", Method: http.MethodGet, Path: "/notification-channels", Tags: tags,
 		Summary: "List the organization's notification channels"}, permNotificationsManage, s.listNotificationChannels)
 	op(s, huma.Operation{OperationID: "create-notification-channel", Method: http.MethodPost, Path: "/notification-channels", Tags: tags,
-		Summary:     "Add a LINE, Slack or webhook channel",
-		Description: "line: line_to (a user, group or room id) and line_channel_access_token; slack: url (the incoming webhook); webhook: url (https). Tokens and the Slack URL are stored encrypted. A webhook's signing_secret is in this answer only.",
+		Summary:       "Add a LINE, Slack or webhook channel",
+		Description:   "line: line_to (a user, group or room id) and line_channel_access_token; slack: url (the incoming webhook); webhook: url (https). Tokens and the Slack URL are stored encrypted. A webhook's signing_secret is in this answer only.",
 		DefaultStatus: http.StatusCreated, Errors: []int{422}}, permNotificationsManage, s.createNotificationChannel)
 	op(s, huma.Operation{OperationID: "get-notification-channel", Method: http.MethodGet, Path: "/notification-channels/{id}", Tags: tags,
 		Summary: "Get a notification channel", Errors: []int{404}}, permNotificationsManage, s.getNotificationChannel)
@@ -96,8 +96,8 @@ func (s *Server) registerNotifications() {
 		Summary: "Remove a channel and its delivery log", DefaultStatus: http.StatusNoContent, Errors: []int{404}},
 		permNotificationsManage, s.deleteNotificationChannel)
 	op(s, huma.Operation{OperationID: "test-notification-channel", Method: http.MethodPost, Path: "/notification-channels/{id}/test", Tags: tags,
-		Summary:     "Send a test message",
-		Description: "Queues a test message and makes the first attempt at once; the answer is the delivery with its outcome (a failed attempt is retried like any other).",
+		Summary:       "Send a test message",
+		Description:   "Queues a test message and makes the first attempt at once; the answer is the delivery with its outcome (a failed attempt is retried like any other).",
 		DefaultStatus: http.StatusCreated, Errors: []int{404}}, permNotificationsManage, s.testNotificationChannel)
 	op(s, huma.Operation{OperationID: "list-notification-deliveries", Method: http.MethodGet, Path: "/notification-channels/{id}/deliveries", Tags: tags,
 		Summary: "A channel's delivery log, newest first", Errors: []int{404}}, permNotificationsManage, s.listNotificationDeliveries)
