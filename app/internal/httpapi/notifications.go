@@ -136,9 +136,6 @@ func eventTypeNames(in []NotificationEventType) []string {
 	return out
 }
 
-// lineIDPattern is a LINE user (U), group (C) or room (R) id.
-const lineIDPattern = "^[UCR][0-9a-f]{32}$"
-
 type createNotificationChannelInput struct {
 	Body struct {
 		Name                   string                  `json:"name" minLength:"1" maxLength:"100"`
@@ -146,7 +143,7 @@ type createNotificationChannelInput struct {
 		EventTypes             []NotificationEventType `json:"event_types" minItems:"1" maxItems:"6"`
 		RepositoryIDs          []uuid.UUID             `json:"repository_ids,omitempty" maxItems:"100" doc:"Only events of these repositories; empty or absent for all"`
 		URL                    string                  `json:"url,omitempty" maxLength:"2048" doc:"slack: the incoming webhook URL; webhook: the receiver (https)"`
-		LineTo                 string                  `json:"line_to,omitempty" pattern:"^[UCR][0-9a-f]{32}$" doc:"line: the user, group or room id to push to"`
+		LineTo                 string                  `json:"line_to,omitempty" pattern:"^[UCR][0-9a-f]{32}$" maxLength:"33" doc:"line: the user, group or room id to push to"`
 		LineChannelAccessToken string                  `json:"line_channel_access_token,omitempty" maxLength:"1000" doc:"line: the channel access token"`
 	}
 }
@@ -225,7 +222,7 @@ type updateNotificationChannelInput struct {
 		RepositoryIDs          *[]uuid.UUID            `json:"repository_ids,omitempty" maxItems:"100" doc:"[] for every repository"`
 		IsActive               *bool                   `json:"is_active,omitempty"`
 		URL                    *string                 `json:"url,omitempty" maxLength:"2048"`
-		LineTo                 *string                 `json:"line_to,omitempty" pattern:"^[UCR][0-9a-f]{32}$"`
+		LineTo                 *string                 `json:"line_to,omitempty" pattern:"^[UCR][0-9a-f]{32}$" maxLength:"33"`
 		LineChannelAccessToken *string                 `json:"line_channel_access_token,omitempty" maxLength:"1000"`
 	}
 }
