@@ -13,7 +13,7 @@ db=miyabi_bench_notify
 admin="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
 url="postgres://postgres@127.0.0.1:$port/$db?sslmode=disable"
 psql_bin=$(ls /usr/lib/postgresql/*/bin/psql 2>/dev/null | head -n1 || command -v psql)
-"$psql_bin" -q "$admin" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" >/dev/null
+"$psql_bin" -q "$admin" -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" >/dev/null
 trap '"$psql_bin" -q "$admin" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true' EXIT
 APP_ENV=development DATABASE_URL="$url" go run ./app migrate >/dev/null 2>&1
 go run ./app/internal/notify/notifybench -db "$url" "$@"

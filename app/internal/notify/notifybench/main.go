@@ -67,7 +67,7 @@ func run() error {
 	fmt.Println("|---|---|---|---|")
 	for round, deliverers := range []int{1, 2} {
 		if _, err := pool.Exec(ctx, `INSERT INTO notification_deliveries (organization_id, channel_id, event_type, event_key, payload)
-			SELECT $1, $2, 'execution.completed', 'bench:' || $3 || ':' || g,
+			SELECT $1, $2, 'execution.completed', 'bench:' || $3::int || ':' || g,
 				jsonb_build_object('execution_id', gen_random_uuid(), 'agent_type', 'codegen', 'status', 'completed',
 					'repository', 'miyabi-demo/agent-playground', 'issue_number', g, 'pr_number', g, 'duration_seconds', 134)
 			FROM generate_series(1, $4) g`, orgID, chID, round, *n); err != nil {
