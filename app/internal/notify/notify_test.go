@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -450,6 +451,21 @@ func TestWebhookSignatureVerifiesWithTheDocumentedRecipe(t *testing.T) {
 
 	if !ok {
 		t.Fatalf("signature %q does not verify", got.header.Get("X-Miyabi-Signature-256"))
+	}
+	// and the README shows exactly these lines
+	readme, err := os.ReadFile("../../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range []string{
+		`mac := hmac.New(sha256.New, []byte(secret))`,
+		`mac.Write(body)`,
+		`want := "sha256=" + hex.EncodeToString(mac.Sum(nil))`,
+		`ok := hmac.Equal([]byte(want), []byte(r.Header.Get("X-Miyabi-Signature-256")))`,
+	} {
+		if !strings.Contains(string(readme), "\n"+line) {
+			t.Errorf("README's recipe lacks %s", line)
+		}
 	}
 	var payload struct{ Timestamp string }
 	_ = json.Unmarshal(body, &payload)
