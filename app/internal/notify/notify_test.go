@@ -528,3 +528,53 @@ func TestTheAPIProcessDeliversAfterCommit(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// A workflow run that ends tells its channels once, however its last tasks ended; a
+// worker that stops sending heartbeats is reported once per silence.
+func TestWorkflowRunFinishedAndWorkerOffline(t *testing.T) {
+	s := newScene(t)
+	repo := s.repo(t, "miyabi-demo/agent-playground")
+	s.channel(t, map[string]any{"name": "ops", "kind": "slack", "url": s.sink + "/services/T1/B1/x",
+		"event_types": []string{"workflow_run.finished", "worker.offline"}})
+	var wf struct{ ID uuid.UUID }
+	s.alice.Do("POST", "/workflows", map[string]any{"name": "Ship it", "definition": map[string]any{
+		"nodes": []map[string]any{{"id": "a", "agent_type": "codegen", "name": "code"}, {"id": "b", "agent_type": "review", "name": "review"}},
+		"edges": []map[string]any{{"from": "a", "to": "b"}}}}).Expect(201).JSON(&wf)
+	var run struct {
+		ID    uuid.UUID
+		Nodes []struct {
+			TaskID uuid.UUID `json:"task_id"`
+		}
+	}
+	s.alice.Do("POST", "/workflows/"+wf.ID.String()+"/run", map[string]any{"repository_id": repo, "issue_number": 3}).Expect(201).JSON(&run)
+	ctx := context.Background()
+	for _, node := range run.Nodes[:1] {
+		for _, m := range []store.Move{{Action: domain.ActStart}, endMove(domain.ActFail, nil)} {
+			if _, err := s.env.Store.MoveTask(ctx, s.alice.OrgID, node.TaskID, m); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	n := s.notifier(t, true)
+	deliver(t, n)
+	got := received(s.fake, "slack")
+	if len(got) != 1 || !strings.HasPrefix(got[0].Text, `❌ Workflow "Ship it" failed on miyabi-demo/agent-playground`) ||
+		!strings.Contains(got[0].Text, "/workflow-runs/"+run.ID.String()) {
+		t.Fatalf("slack got %+v", got)
+	}
+
+	var w struct{ ID uuid.UUID }
+	s.alice.Do("POST", "/workers", map[string]any{"name": "build-box"}).Expect(201).JSON(&w)
+	if _, err := s.env.Store.Pool.Exec(ctx, `UPDATE workers SET last_heartbeat_at = now() - interval '5 minutes' WHERE id = $1`, w.ID); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := n.Sweep(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got = received(s.fake, "slack")
+	if len(got) != 2 || !strings.HasPrefix(got[1].Text, `⚠️ Worker "build-box" is offline (last heartbeat `) {
+		t.Fatalf("slack got %+v", got)
+	}
+}
