@@ -83,7 +83,7 @@ export function NewChannel({ onCreated }: { onCreated: () => void }) {
         <fieldset>
           <legend>Events</legend>
           {events.map((t) => (
-            <label key={t} className="check">
+            <label key={t} style={{ display: "inline-flex", alignItems: "center", gap: "0.3rem", marginRight: "1rem", fontWeight: "normal" }}>
               <input
                 type="checkbox"
                 checked={chosen.includes(t)}
