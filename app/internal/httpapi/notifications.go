@@ -80,6 +80,10 @@ func (s *Server) Notifier() *notify.Notifier { return s.notifier }
 
 func (s *Server) registerNotifications() {
 	tags := []string{"notifications"}
+	op(s, huma.Operation{OperationID: "get-notification-settings", Method: http.MethodGet, Path: "/notification-settings", Tags: tags,
+		Summary: "The organization's notification settings"}, permNotificationsManage, s.getNotificationSettings)
+	op(s, huma.Operation{OperationID: "update-notification-settings", Method: http.MethodPatch, Path: "/notification-settings", Tags: tags,
+		Summary: "Change the language notifications are written in", Errors: []int{422}}, permNotificationsManage, s.updateNotificationSettings)
 	op(s, huma.Operation{OperationID: "list-notification-channels", Method: http.MethodGet, Path: "/notification-channels", Tags: tags,
 		Summary: "List the organization's notification channels"}, permNotificationsManage, s.listNotificationChannels)
 	op(s, huma.Operation{OperationID: "create-notification-channel", Method: http.MethodPost, Path: "/notification-channels", Tags: tags,
@@ -319,4 +323,33 @@ func (s *Server) listNotificationDeliveries(ctx context.Context, in *listNotific
 		return nil, err
 	}
 	return &notificationDeliveryPageOutput{Body: pageOf(mapSlice(items, notificationDeliveryOut), total, in.PageParams)}, nil
+}
+
+// NotificationSettingsOut holds the organization-wide notification settings.
+type NotificationSettingsOut struct {
+	Language string `json:"language" enum:"en,ja" doc:"The language of every message the organization's channels receive"`
+}
+
+type notificationSettingsOutput struct{ Body NotificationSettingsOut }
+
+func (s *Server) getNotificationSettings(ctx context.Context, _ *struct{}) (*notificationSettingsOutput, error) {
+	lang, err := s.store.OrganizationLanguage(ctx, principalFrom(ctx).OrgID)
+	if err != nil {
+		return nil, err
+	}
+	return &notificationSettingsOutput{Body: NotificationSettingsOut{Language: lang}}, nil
+}
+
+type updateNotificationSettingsInput struct {
+	Body struct {
+		Language string `json:"language" enum:"en,ja"`
+	}
+}
+
+func (s *Server) updateNotificationSettings(ctx context.Context, in *updateNotificationSettingsInput) (*notificationSettingsOutput, error) {
+	orgID := principalFrom(ctx).OrgID
+	if err := s.store.SetOrganizationLanguage(ctx, orgID, in.Body.Language); err != nil {
+		return nil, err
+	}
+	return s.getNotificationSettings(ctx, nil)
 }

@@ -53,6 +53,13 @@ func TestNotificationChannelsAcrossOrganizations(t *testing.T) {
 	if got.Name != "ops" {
 		t.Fatalf("bob changed alice's channel: %+v", got)
 	}
+	// settings are per organization: bob's language is not alice's
+	bob.Do("PATCH", "/notification-settings", map[string]any{"language": "ja"}).Expect(200)
+	var settings struct{ Language string }
+	alice.Do("GET", "/notification-settings", nil).Expect(200).JSON(&settings)
+	if settings.Language != "en" {
+		t.Fatalf("alice's language became %q", settings.Language)
+	}
 	// bob cannot subscribe his channel to alice's repositories either
 	repo := connectRepo(t, alice, "miyabi-demo/webapp")
 	p := bob.Do("POST", "/notification-channels", map[string]any{"name": "spy", "kind": "webhook", "url": "https://hooks.example.com/x",

@@ -481,8 +481,12 @@ func TestMessagesInTheOrganizationsLanguage(t *testing.T) {
 	s := newScene(t)
 	repo := s.repo(t, "miyabi-demo/agent-playground")
 	s.channel(t, map[string]any{"name": "team", "kind": "slack", "url": s.sink + "/services/T1/B1/x", "event_types": []string{"execution.completed"}})
-	if _, err := s.env.Store.Pool.Exec(context.Background(), `UPDATE organizations SET language = 'ja' WHERE id = $1`, s.alice.OrgID); err != nil {
-		t.Fatal(err)
+	s.alice.Do("PATCH", "/notification-settings", map[string]any{"language": "fr"}).Problem(422)
+	var settings struct{ Language string }
+	s.alice.Do("PATCH", "/notification-settings", map[string]any{"language": "ja"}).Expect(200).JSON(&settings)
+	s.alice.Do("GET", "/notification-settings", nil).Expect(200).JSON(&settings)
+	if settings.Language != "ja" {
+		t.Fatalf("settings %+v", settings)
 	}
 	pr := 7
 	s.finishAgent(t, repo, "codegen", domain.ActComplete, &pr)

@@ -351,3 +351,22 @@ func (s *Store) QueueOfflineWorkerNotifications(ctx context.Context) (int, error
 	}
 	return n, err
 }
+
+// OrganizationLanguage is the language notifications of the organization are written in.
+func (s *Store) OrganizationLanguage(ctx context.Context, orgID uuid.UUID) (string, error) {
+	var lang string
+	err := s.Pool.QueryRow(ctx, `SELECT language FROM organizations WHERE id = $1`, orgID).Scan(&lang)
+	return lang, notFound(err, "organization")
+}
+
+// SetOrganizationLanguage sets it (en or ja; the column checks).
+func (s *Store) SetOrganizationLanguage(ctx context.Context, orgID uuid.UUID, lang string) error {
+	tag, err := s.Pool.Exec(ctx, `UPDATE organizations SET language = $2, updated_at = now() WHERE id = $1`, orgID, lang)
+	if err != nil {
+		return fmt.Errorf("set language: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return domain.NotFound("organization")
+	}
+	return nil
+}

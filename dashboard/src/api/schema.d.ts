@@ -455,6 +455,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/notification-settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The organization's notification settings */
+        get: operations["get-notification-settings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change the language notifications are written in */
+        patch: operations["update-notification-settings"];
+        trace?: never;
+    };
     "/organizations": {
         parameters: {
             query?: never;
@@ -1555,6 +1573,13 @@ export interface components {
             /** @enum {string} */
             status: "pending" | "delivering" | "delivered" | "failed";
         };
+        NotificationSettingsOut: {
+            /**
+             * @description The language of every message the organization's channels receive
+             * @enum {string}
+             */
+            language: "en" | "ja";
+        };
         OrganizationOut: {
             /** Format: date-time */
             created_at: string;
@@ -1997,6 +2022,10 @@ export interface components {
             /** @description [] for every repository */
             repository_ids?: string[];
             url?: string;
+        };
+        UpdateNotificationSettingsInputBody: {
+            /** @enum {string} */
+            language: "en" | "ja";
         };
         UpdateOrganizationInputBody: {
             description?: string;
@@ -3378,6 +3407,77 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "get-notification-settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationSettingsOut"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "update-notification-settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateNotificationSettingsInputBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationSettingsOut"];
                 };
             };
             /** @description Unprocessable Entity */

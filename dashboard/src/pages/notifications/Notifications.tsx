@@ -5,6 +5,7 @@ import { useSession } from "../../session/session";
 import { Empty, ErrorView, Page, Pagination, Show, StatusBadge } from "../../ui/states";
 import { useAction, useApiData } from "../../ui/useApiData";
 import { Deliveries } from "./Deliveries";
+import { Language } from "./Language";
 import { NewChannel, eventLabels } from "./NewChannel";
 
 /** Notification channels of the organization: LINE, Slack and signed webhooks. */
@@ -23,6 +24,7 @@ export default function Notifications() {
   });
   return (
     <Page title="Notifications">
+      <Language />
       <NewChannel onCreated={channels.reload} />
       {toggle.error && <ErrorView error={toggle.error} title="Channel not changed" />}
       {remove.error && <ErrorView error={remove.error} title="Channel not removed" />}
