@@ -54,6 +54,9 @@ type Notifier struct {
 	concurrency  int
 	now          func() time.Time
 	http         httpDoer
+
+	mu        sync.Mutex
+	lastPrune time.Time
 }
 
 type httpDoer interface {
@@ -197,11 +200,25 @@ func (n *Notifier) DeliverNow(ctx context.Context, orgID, id uuid.UUID) error {
 	return nil
 }
 
-// Sweep is the scheduled pass (the local sweeper's tick, the Lambda's sweep action):
-// report workers that went silent, then deliver everything due.
+// KeepDeliveries is how long the delivery log keeps finished deliveries.
+const KeepDeliveries = 30 * 24 * time.Hour
+
+// Sweep is the scheduled pass (the local poll, the Lambda's sweep action): report
+// workers that went silent, prune the log (hourly), then deliver everything due.
 func (n *Notifier) Sweep(ctx context.Context) (Stats, error) {
 	if _, err := n.store.QueueOfflineWorkerNotifications(ctx); err != nil {
 		return Stats{}, err
+	}
+	n.mu.Lock()
+	prune := n.now().Sub(n.lastPrune) > time.Hour
+	if prune {
+		n.lastPrune = n.now()
+	}
+	n.mu.Unlock()
+	if prune {
+		if _, err := n.store.PruneNotificationDeliveries(ctx, KeepDeliveries); err != nil {
+			return Stats{}, err
+		}
 	}
 	return n.DeliverDue(ctx)
 }

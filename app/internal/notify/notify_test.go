@@ -582,3 +582,21 @@ func TestWorkflowRunFinishedAndWorkerOffline(t *testing.T) {
 		t.Fatalf("slack got %+v", got)
 	}
 }
+
+func TestSweepPrunesOldFinishedDeliveries(t *testing.T) {
+	s := newScene(t)
+	hook := s.channel(t, map[string]any{"name": "ops", "kind": "webhook", "url": s.sink + "/webhook/ops", "event_types": []string{"execution.completed"}})
+	ctx := context.Background()
+	if _, err := s.env.Store.Pool.Exec(ctx, `INSERT INTO notification_deliveries (organization_id, channel_id, event_type, event_key, payload, status, created_at)
+		VALUES ($1, $2, 'test', 'old-done', '{}', 'delivered', now() - interval '31 days'),
+		       ($1, $2, 'test', 'old-failed', '{}', 'failed', now() - interval '31 days'),
+		       ($1, $2, 'test', 'recent', '{}', 'delivered', now() - interval '29 days')`, s.alice.OrgID, hook.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.notifier(t, true).Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if d := s.deliveries(t, hook.ID); len(d) != 1 {
+		t.Fatalf("%d deliveries left, want the recent one", len(d))
+	}
+}

@@ -152,3 +152,17 @@ func (s *Store) ListenNotifications(ctx context.Context, wake func()) error {
 	}
 	return nil
 }
+
+// PruneNotificationDeliveries deletes finished deliveries older than keep, at most a
+// thousand a call, and returns how many: the log is for recent trouble, not an archive.
+func (s *Store) PruneNotificationDeliveries(ctx context.Context, keep time.Duration) (int, error) {
+	tag, err := s.Pool.Exec(ctx, `
+		DELETE FROM notification_deliveries WHERE id IN (
+			SELECT id FROM notification_deliveries
+			WHERE status IN ('delivered', 'failed') AND created_at < now() - make_interval(secs => $1)
+			LIMIT 1000)`, keep.Seconds())
+	if err != nil {
+		return 0, fmt.Errorf("prune deliveries: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
