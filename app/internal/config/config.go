@@ -44,6 +44,7 @@ type Config struct {
 	GitHubClientSecret string
 	GitHubOAuthURL     string
 	GitHubAPIURL       string
+	GitHubApp          GitHubApp // issue 16: githubapp.go
 
 	// When set, API requests must carry X-Miyabi-Origin-Verify with OriginVerifySecret:
 	// the API is reachable only through CloudFront.
@@ -181,6 +182,7 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.GitHubClientID == "" {
 		bad("GITHUB_CLIENT_ID", "is required outside development")
 	}
+	c.GitHubApp = loadGitHubApp(getenv, dev, bad)
 	return c, errors.Join(errs...)
 }
 

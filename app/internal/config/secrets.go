@@ -40,6 +40,9 @@ var appSecretKeys = []struct{ json, env string }{
 	{"token_encryption_key", "TOKEN_ENCRYPTION_KEY"},
 	{"github_client_secret", "GITHUB_CLIENT_SECRET"},
 	{"origin_verify_secret", "ORIGIN_VERIFY_SECRET"},
+	// optional, like the origin secret: present when the stack configures the GitHub App
+	{"github_app_private_key", "GITHUB_APP_PRIVATE_KEY"},
+	{"github_webhook_secret", "GITHUB_WEBHOOK_SECRET"},
 }
 
 // ResolveLambdaEnv completes the environment of a Lambda function before Load reads it.
