@@ -192,6 +192,43 @@ func TestLabelFromSomeoneWhoMayNotLaunch(t *testing.T) {
 	}
 }
 
+// A repository connected by two organizations: a label launches, as the sender, only
+// where the sender may launch on it (their role, or a team role on the repository's team),
+// with the same checks as POST /agents/execute.
+func TestLabelLaunchesOnlyWhereTheSenderMay(t *testing.T) {
+	env := apitest.New(t)
+	alice := env.Login("alice")
+	bob := env.Login("bob")
+	aliceRepo := connectRepo(t, alice, playground)
+	bobRepo := connectRepo(t, bob, playground)
+
+	sentOf(env.GitHub.LabelIssue(playground, 1, "miyabi:codegen", "bob")).want(t, 204)
+	if got := executionsOn(t, bob, bobRepo.ID); len(got) != 1 {
+		t.Fatalf("bob's organization: %d executions, want 1", len(got))
+	}
+	if got := executionsOn(t, alice, aliceRepo.ID); len(got) != 0 {
+		t.Fatalf("bob's label launched in alice's organization: %+v", got)
+	}
+
+	// a viewer launches through a team role on the repository's team
+	viewer := memberOf(t, env, alice.OrgID, "victor", "viewer")
+	team := teamWith(t, env, alice.OrgID, viewer.UserID, "member")
+	alice.Do("PATCH", "/repositories/"+aliceRepo.ID.String(), map[string]any{"team_id": team}).Expect(200)
+	sentOf(env.GitHub.LabelIssue(playground, 2, "miyabi:review", "victor")).want(t, 204)
+	if got := executionsOn(t, alice, aliceRepo.ID); len(got) != 1 || got[0].AgentType != "review" {
+		t.Fatalf("the team member's label: %+v", got)
+	}
+	waitForComment(t, env, playground, 2, "**review** queued by @victor")
+
+	// a deactivated repository: nothing runs, and the issue says why
+	alice.Do("PATCH", "/repositories/"+aliceRepo.ID.String(), map[string]any{"is_active": false}).Expect(200)
+	sentOf(env.GitHub.LabelIssue(playground, 3, "miyabi:codegen", "victor")).want(t, 204)
+	waitForComment(t, env, playground, 3, "deactivated")
+	if got := executionsOn(t, alice, aliceRepo.ID); len(got) != 1 {
+		t.Fatalf("a label on a deactivated repository launched: %d executions", len(got))
+	}
+}
+
 func TestCommentCommandLaunchesForAMember(t *testing.T) {
 	env := apitest.New(t)
 	alice := env.Login("alice")
