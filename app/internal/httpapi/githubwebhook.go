@@ -231,12 +231,17 @@ func (s *Server) launchFromGitHub(ctx context.Context, d store.WebhookDelivery, 
 // launchInConnections launches l in each organization's connection where the sender may,
 // and answers how many launched or, when none did, why (the most telling reason).
 func (s *Server) launchInConnections(ctx context.Context, d store.WebhookDelivery, raw []byte, l githubLaunch, repos []store.Repository) (int, string, error) {
+	// checkLaunch checks the agent type again in each organization; asked first, an unknown
+	// one is said to anyone, whoever they are
+	if l.workflow == "" && domain.CheckAgentType("agent_type", l.agentType) != nil {
+		return 0, noticeUnknownAgent, nil
+	}
 	userID, linked, err := s.store.UserByGitHubID(ctx, l.senderID)
 	if err != nil || !linked {
 		return 0, noticeNoAccount, err
 	}
 	sum := sha256.Sum256(raw)
-	launched, inactive, noWorkflow, unknownAgent := 0, 0, 0, 0
+	launched, inactive, noWorkflow := 0, 0, 0
 	for _, r := range repos {
 		caller, err := s.store.LoadMember(ctx, userID, r.OrgID)
 		if err != nil {
@@ -254,11 +259,8 @@ func (s *Server) launchInConnections(ctx context.Context, d store.WebhookDeliver
 		_, err = s.checkLaunch(pctx, target)
 		switch {
 		case err == nil:
-		case domain.ErrorCode(err) == domain.CodeInvalid:
-			unknownAgent++
-			continue
-		case domain.ErrorCode(err) == domain.CodeForbidden:
-			continue
+		case domain.ErrorCode(err) == domain.CodeInvalid, domain.ErrorCode(err) == domain.CodeForbidden:
+			continue // the connection went away meanwhile, or the sender may not launch here
 		case domain.ErrorCode(err) == domain.CodeConflict:
 			inactive++
 			continue
@@ -296,8 +298,6 @@ func (s *Server) launchInConnections(ctx context.Context, d store.WebhookDeliver
 	switch {
 	case launched > 0:
 		return launched, "", nil
-	case unknownAgent > 0:
-		return 0, noticeUnknownAgent, nil
 	case noWorkflow > 0:
 		return 0, noticeNoWorkflow, nil
 	case inactive > 0:
