@@ -92,11 +92,12 @@ func deploy(ctx *pulumi.Context, b Builders) (map[string]pulumi.StringOutput, er
 		apiBase = api.InvokeURL.ApplyT(func(u string) string { return strings.TrimRight(u, "/") + "/api/v1" }).(pulumi.StringOutput)
 	}
 
-	fn, err := newFunction(ctx, cfg, functionInputs{Artifact: pkg, Net: net, DB: db, Secret: secret, PublicURL: cdn.URL})
+	fn, err := newFunction(ctx, cfg, functionInputs{Artifact: pkg, Net: net, DB: db, Secret: secret, PublicURL: cdn.URL,
+		After: []pulumi.Resource{cdn.Distribution}})
 	if err != nil {
 		return nil, fmt.Errorf("function: %w", err)
 	}
-	if err := routeToFunction(ctx, api, fn.Fn); err != nil {
+	if err := routeToFunction(ctx, api, fn.Live); err != nil {
 		return nil, fmt.Errorf("api routes: %w", err)
 	}
 	if err := uploadDashboard(ctx, bucket, files, apiBase); err != nil {
@@ -115,6 +116,8 @@ func deploy(ctx *pulumi.Context, b Builders) (map[string]pulumi.StringOutput, er
 		"githubCallbackUrl": pulumi.Sprintf("%s/auth/github/callback", apiBase),
 		"databaseEndpoint":  db.Instance.Endpoint,
 		"functionName":      fn.Fn.Name,
+		"liveVersion":       fn.Live.FunctionVersion,
+		"migrateFunction":   fn.Migrate.Name,
 		"bucketName":        bucket.Bucket.Bucket,
 		"distributionId":    cdn.Distribution.ID().ToStringOutput(),
 		"lambdaSha256":      pulumi.String(pkg.SHA256).ToStringOutput(),
