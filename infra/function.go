@@ -11,7 +11,7 @@ import (
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/lambda"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/miyabi/miyabi/infra/artifact"
+	"github.com/miyabi/miyabi/internal/artifact"
 )
 
 // Function is the API Lambda: a version published per artifact behind the live alias,

@@ -10,7 +10,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/miyabi/miyabi/infra/artifact"
+	"github.com/miyabi/miyabi/internal/artifact"
 	"github.com/miyabi/miyabi/infra/webasset"
 )
 

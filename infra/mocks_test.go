@@ -17,7 +17,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"gopkg.in/yaml.v3"
 
-	"github.com/miyabi/miyabi/infra/artifact"
+	"github.com/miyabi/miyabi/internal/artifact"
 )
 
 const (

@@ -7,7 +7,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/miyabi/miyabi/infra/artifact"
+	"github.com/miyabi/miyabi/internal/artifact"
 )
 
 // Builders make the two build products. They are passed in so tests can hand the

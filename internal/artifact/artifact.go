@@ -1,6 +1,9 @@
 // Package artifact builds the Lambda deployment package: the app compiled for
 // provided.al2023 and zipped so that the same source always gives the same bytes.
-// It has no Pulumi imports because `make lambda` and the Pulumi program share it.
+// It lives outside both app/ and infra/ because three users share it: `make lambda`
+// and the Pulumi program (infra/), and the emulator tests and cold-start benchmark
+// (app/internal/lambdafn/lambdatest, lambdabench). It imports nothing of either, and no
+// Pulumi, so app/ never depends on infra/ (deps_test.go checks it).
 package artifact
 
 import (
