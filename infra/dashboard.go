@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/s3"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -61,12 +62,28 @@ func newDashboardBucket(ctx *pulumi.Context, cfg Config) (*Bucket, error) {
 	}
 	if _, err := s3.NewBucketLifecycleConfigurationV2(ctx, "dashboard", &s3.BucketLifecycleConfigurationV2Args{
 		Bucket: bucket.ID(),
-		Rules: s3.BucketLifecycleConfigurationV2RuleArray{s3.BucketLifecycleConfigurationV2RuleArgs{
-			Id:                          pulumi.String("expire-old-versions"),
-			Status:                      pulumi.String("Enabled"),
-			Filter:                      s3.BucketLifecycleConfigurationV2RuleFilterArgs{Prefix: pulumi.String("")},
-			NoncurrentVersionExpiration: s3.BucketLifecycleConfigurationV2RuleNoncurrentVersionExpirationArgs{NoncurrentDays: pulumi.Int(30)},
-		}},
+		Rules: s3.BucketLifecycleConfigurationV2RuleArray{
+			s3.BucketLifecycleConfigurationV2RuleArgs{
+				Id:                          pulumi.String("expire-old-versions"),
+				Status:                      pulumi.String("Enabled"),
+				Filter:                      s3.BucketLifecycleConfigurationV2RuleFilterArgs{Prefix: pulumi.String("")},
+				NoncurrentVersionExpiration: s3.BucketLifecycleConfigurationV2RuleNoncurrentVersionExpirationArgs{NoncurrentDays: pulumi.Int(30)},
+				// an expired retired asset leaves a delete marker; once its versions are gone
+				// the marker goes too
+				Expiration: s3.BucketLifecycleConfigurationV2RuleExpirationArgs{ExpiredObjectDeleteMarker: pulumi.Bool(true)},
+			},
+			// Hashed assets a deploy retired (retireAssets) are tagged and re-written then,
+			// so they expire retiredAssetDays after they left the build, never while a
+			// current index.html names them.
+			s3.BucketLifecycleConfigurationV2RuleArgs{
+				Id:     pulumi.String("expire-retired-assets"),
+				Status: pulumi.String("Enabled"),
+				Filter: s3.BucketLifecycleConfigurationV2RuleFilterArgs{Tag: s3.BucketLifecycleConfigurationV2RuleFilterTagArgs{
+					Key: pulumi.String(retiredTag), Value: pulumi.String("true"),
+				}},
+				Expiration: s3.BucketLifecycleConfigurationV2RuleExpirationArgs{Days: pulumi.Int(retiredAssetDays)},
+			},
+		},
 	}, pulumi.DependsOn([]pulumi.Resource{versioning}), opt); err != nil {
 		return nil, err
 	}
@@ -88,9 +105,8 @@ func newDashboardBucket(ctx *pulumi.Context, cfg Config) (*Bucket, error) {
 // differs per stack: it carries apiBase; the rest are the build's bytes. index.html goes
 // last, after every asset it can name is in place, so no visitor gets an index whose
 // chunks are missing. Hashed assets are never deleted by a deploy (RetainOnDelete): a
-// tab opened before it still lazy-loads its chunks. An S3 lifecycle rule cannot tell a
-// retired chunk from a current one that has not changed for as long (both age from
-// their upload), so they are kept; docs/ops.md says how to prune them.
+// tab opened before it still lazy-loads its chunks; retireAssets marks them for the
+// lifecycle rule when they leave the build.
 func uploadDashboard(ctx *pulumi.Context, b *Bucket, files []webasset.File, apiBase pulumi.StringOutput) error {
 	opt := b.opt
 	var assets []pulumi.Resource
@@ -157,4 +173,81 @@ func dashboardFiles(dist string) ([]webasset.File, error) {
 		return files, nil
 	}
 	return nil, fmt.Errorf("dashboard: %s has no index.html", dist)
+}
+
+// A hashed asset that leaves the build stays readable for retiredAssetDays (a tab opened
+// before the deploy keeps lazy-loading its chunks), then the bucket's lifecycle rule
+// expires it. S3 ages an object from its last write, so a lifecycle rule on assets/
+// alone would also expire a current chunk that has not changed for as long; the rule
+// therefore matches only objects retireAssets tagged and re-wrote at their retirement.
+const (
+	retiredAssetDays = 30
+	retiredTag       = "miyabi-retired"
+	// assetsOutput is the stack output that lists the build's hashed assets; the next
+	// deploy reads it back (previousAssets) to see which ones left.
+	assetsOutput = "dashboardAssets"
+)
+
+// hashedAssets are the build's content-hashed keys (assets/...), sorted, space-separated.
+func hashedAssets(files []webasset.File) string {
+	var keys []string
+	for _, f := range files {
+		if f.CacheControl == webasset.CacheImmutable {
+			keys = append(keys, f.Key)
+		}
+	}
+	return strings.Join(keys, " ")
+}
+
+// previousAssets reads the hashed assets the stack's last deploy exported, through a
+// reference to the stack itself (Pulumi reads the last completed checkpoint). A stack
+// that never exported them (a first deploy) has none.
+func previousAssets(ctx *pulumi.Context) ([]string, error) {
+	name := ctx.Project() + "/" + ctx.Stack()
+	if org := ctx.Organization(); org != "" {
+		name = org + "/" + name
+	}
+	ref, err := pulumi.NewStackReference(ctx, "previous-deploy", &pulumi.StackReferenceArgs{Name: pulumi.String(name)})
+	if err != nil {
+		return nil, err
+	}
+	d, err := ref.GetOutputDetails(assetsOutput)
+	if err != nil {
+		return nil, fmt.Errorf("previous deploy's %s: %w", assetsOutput, err)
+	}
+	v, _ := d.Value.(string)
+	return strings.Fields(v), nil
+}
+
+// retireAssets re-writes, in place, each hashed asset the previous deploy had and this
+// build has not, with the retiredTag tag: the copy restarts the object's age, so the
+// lifecycle rule expires it retiredAssetDays after this deploy. The copy is retained when
+// the next deploy drops it from the program, and a chunk that comes back in a later
+// build is uploaded afresh, untagged.
+func retireAssets(ctx *pulumi.Context, b *Bucket, previous []string, files []webasset.File) error {
+	current := map[string]bool{}
+	for _, f := range files {
+		current[f.Key] = true
+	}
+	for _, key := range previous {
+		if current[key] || !strings.HasPrefix(key, "assets/") {
+			continue
+		}
+		if _, err := s3.NewObjectCopy(ctx, "dashboard/retired/"+key, &s3.ObjectCopyArgs{
+			Bucket: b.Bucket.Bucket,
+			Key:    pulumi.String(key),
+			Source: pulumi.Sprintf("%s/%s", b.Bucket.Bucket, key),
+			// S3 refuses a copy onto itself that changes nothing but tags; the headers
+			// are those the upload set, plus a note of why the object was re-written.
+			MetadataDirective: pulumi.String("REPLACE"),
+			ContentType:       pulumi.String(webasset.ContentType(key)),
+			CacheControl:      pulumi.String(webasset.CacheImmutable),
+			Metadata:          pulumi.StringMap{"miyabi-retired": pulumi.String("true")},
+			TaggingDirective:  pulumi.String("REPLACE"),
+			Tags:              pulumi.StringMap{retiredTag: pulumi.String("true")},
+		}, b.opt, pulumi.RetainOnDelete(true)); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -77,6 +77,9 @@ type mocks struct {
 	// the provider would (a migration invocation whose function failed).
 	fail  map[string]error
 	stack string
+	// previousAssets is the dashboardAssets output of the stack's last deploy, as the
+	// stack's reference to itself reads it ("" is a stack that never exported it).
+	previousAssets string
 }
 
 func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
@@ -117,6 +120,13 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		set("name", args.Name+"-name")
 	}
 	switch args.TypeToken {
+	case "pulumi:pulumi:StackReference":
+		outs := map[string]any{}
+		if m.previousAssets != "" {
+			outs[assetsOutput] = m.previousAssets
+		}
+		set("outputs", outs)
+		set("secretOutputNames", []any{})
 	case "aws:ec2/instance:Instance":
 		set("primaryNetworkInterfaceId", "eni-0nat")
 	case "aws:rds/instance:Instance":

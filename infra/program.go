@@ -103,6 +103,13 @@ func deploy(ctx *pulumi.Context, b Builders) (map[string]pulumi.StringOutput, er
 	if err := uploadDashboard(ctx, bucket, files, apiBase); err != nil {
 		return nil, fmt.Errorf("dashboard upload: %w", err)
 	}
+	previous, err := previousAssets(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("dashboard: %w", err)
+	}
+	if err := retireAssets(ctx, bucket, previous, files); err != nil {
+		return nil, fmt.Errorf("dashboard retired assets: %w", err)
+	}
 	if cfg.Production {
 		if err := newAlarms(ctx, cfg, alarmInputs{FunctionName: fn.Fn.Name, APIID: api.API.ID(), DBIdentifier: db.Identifier}); err != nil {
 			return nil, fmt.Errorf("alarms: %w", err)
@@ -121,5 +128,6 @@ func deploy(ctx *pulumi.Context, b Builders) (map[string]pulumi.StringOutput, er
 		"bucketName":        bucket.Bucket.Bucket,
 		"distributionId":    cdn.Distribution.ID().ToStringOutput(),
 		"lambdaSha256":      pulumi.String(pkg.SHA256).ToStringOutput(),
+		assetsOutput:        pulumi.String(hashedAssets(files)).ToStringOutput(),
 	}, nil
 }
