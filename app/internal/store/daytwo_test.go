@@ -201,3 +201,15 @@ func TestMigrateBrokenAndConcurrent(t *testing.T) {
 		t.Fatalf("%d migrations applied twice", dup)
 	}
 }
+
+// The pool every store and API test uses (testdb.Pool, behind testdb.New and
+// apitest.Env.DB) connects as the API does on AWS, so a missing grant fails a test.
+func TestTestPoolsConnectAsTheAppRole(t *testing.T) {
+	var user string
+	if err := testdb.Pool(t).QueryRow(context.Background(), `SELECT current_user`).Scan(&user); err != nil {
+		t.Fatal(err)
+	}
+	if user != testdb.AppRole {
+		t.Fatalf("testdb.Pool connects as %s, not %s", user, testdb.AppRole)
+	}
+}
