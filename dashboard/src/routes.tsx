@@ -37,6 +37,7 @@ export const routes: RouteDef[] = [
   { path: "/tasks", component: page(() => import("./pages/tasks/Tasks")), nav: "Tasks", allowed: (s) => s.canSomewhere("tasks.read") },
   { path: "/tasks/:id", component: page(() => import("./pages/tasks/TaskDetail")), allowed: (s) => s.canSomewhere("tasks.read") },
   { path: "/workers", component: page(() => import("./pages/workers/Workers")), nav: "Workers", allowed: (s) => s.canSomewhere("agents.read") },
+  { path: "/notifications", component: page(() => import("./pages/notifications/Notifications")), nav: "Notifications", allowed: (s) => s.can("notifications.manage") },
   { path: "/settings", component: page(() => import("./pages/settings/Settings")), nav: "Organization" },
   { path: "/organizations/new", component: page(() => import("./pages/NewOrganization")) },
   { path: "/invitations/:token", component: page(() => import("./pages/AcceptInvitation")) },

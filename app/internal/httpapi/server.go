@@ -28,6 +28,7 @@ import (
 	"github.com/miyabi/miyabi/app/internal/config"
 	"github.com/miyabi/miyabi/app/internal/ghreport"
 	"github.com/miyabi/miyabi/app/internal/github"
+	"github.com/miyabi/miyabi/app/internal/notify"
 	"github.com/miyabi/miyabi/app/internal/store"
 )
 
@@ -69,6 +70,7 @@ type Server struct {
 	app      *github.App
 	reporter *ghreport.Reporter
 	issues   *issueCache
+	notifier *notify.Notifier
 }
 
 // NewServer builds the whole API. What is tested is what ships: the local server and the
@@ -98,6 +100,8 @@ func NewServer(deps Deps) (*Server, error) {
 	s := &Server{deps: deps, cfg: cfg, store: deps.Store, log: deps.Logger, now: deps.Now, engine: engine,
 		tokens: auth.NewTokens(cfg.JWTSigningKey, deps.Now, cfg.JWTSigningKeyPrevious), sealer: sealer,
 		states: auth.NewStateSigner(cfg.JWTSigningKey, cfg.JWTSigningKeyPrevious), github: deps.GitHub}
+	s.notifier = notify.New(notify.Options{Store: deps.Store, Sealer: sealer, Log: deps.Logger, PublicURL: cfg.PublicURL,
+		LINEAPIURL: cfg.LINEAPIURL, AllowPrivate: cfg.Development()})
 	engine.Use(s.requestID, s.securityHeaders, s.accessLog, s.recoverPanics, s.deadline, s.limitBody, s.requireOrigin)
 	engine.NoRoute(s.noRoute)
 	engine.NoMethod(func(c *gin.Context) {

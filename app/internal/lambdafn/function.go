@@ -21,6 +21,7 @@ import (
 	"github.com/miyabi/miyabi/app/internal/config"
 	"github.com/miyabi/miyabi/app/internal/ghreport"
 	"github.com/miyabi/miyabi/app/internal/httpapi"
+	"github.com/miyabi/miyabi/app/internal/notify"
 	"github.com/miyabi/miyabi/app/internal/store"
 )
 
@@ -29,6 +30,7 @@ type Function struct {
 	proxy          *ginadapter.GinLambdaV2
 	handler        http.Handler
 	store          *store.Store
+	notifier       *notify.Notifier
 	log            *slog.Logger
 	requestTimeout time.Duration
 	// masterURL reads the master secret for the migrate action (nil: migrate over the
@@ -46,6 +48,7 @@ func New(srv *httpapi.Server, st *store.Store, log *slog.Logger, requestTimeout 
 		proxy:          ginadapter.NewV2(engine),
 		handler:        engine,
 		store:          st,
+		notifier:       srv.Notifier(),
 		log:            log,
 		reporter:       srv.Reporter(),
 		requestTimeout: requestTimeout,
@@ -143,6 +146,13 @@ func (f *Function) sweep(ctx context.Context, trigger string) (ActionResult, err
 		f.log.WarnContext(ctx, "sweep: issue comments not delivered", "error", err)
 	} else if sent > 0 {
 		f.log.InfoContext(ctx, "sweep delivered issue comments", "comments", sent)
+	}
+	// Lambda has no listener between invocations: notifications queued since the last
+	// sweep go out now.
+	if st, err := f.notifier.Sweep(ctx); err != nil {
+		f.log.WarnContext(ctx, "sweep: notifications", "error", err)
+	} else if st != (notify.Stats{}) {
+		f.log.InfoContext(ctx, "sweep delivered notifications", "delivered", st.Delivered, "retrying", st.Retrying, "failed", st.Failed)
 	}
 	return ActionResult{Action: "sweep", Status: "ok", Moved: &n}, nil
 }

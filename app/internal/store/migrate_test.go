@@ -58,7 +58,7 @@ func TestMigrationsUpDownUp(t *testing.T) {
 	}
 }
 
-// The seed is the contract of api.md: 27 permissions and what each role holds.
+// The seed is the contract of api.md: 27 permissions, plus notifications.manage, and what each role holds.
 func TestSeededRolesMatchTheContract(t *testing.T) {
 	pool := testdb.Pool(t)
 	ctx := context.Background()
@@ -69,6 +69,7 @@ func TestSeededRolesMatchTheContract(t *testing.T) {
 		"tasks.read", "tasks.create", "tasks.update", "tasks.delete", "tasks.assign",
 		"organization.read", "organization.update", "organization.delete", "organization.members.read", "organization.members.manage",
 		"teams.read", "teams.create", "teams.update", "teams.delete",
+		"notifications.manage", // migration 00015
 	}
 	without := func(list []string, drop ...string) []string {
 		return slices.DeleteFunc(slices.Clone(list), func(p string) bool { return slices.Contains(drop, p) })

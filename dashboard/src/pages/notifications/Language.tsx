@@ -1,0 +1,30 @@
+import { unwrap } from "../../api/client";
+import { useSession } from "../../session/session";
+import { ErrorView, Show } from "../../ui/states";
+import { useAction, useApiData } from "../../ui/useApiData";
+
+type Lang = "en" | "ja";
+
+/** The language every message of the organization's channels is written in. */
+export function Language() {
+  const { api } = useSession();
+  const settings = useApiData(() => unwrap(api.GET("/notification-settings")), []);
+  const save = useAction(async (language: Lang) => {
+    await unwrap(api.PATCH("/notification-settings", { body: { language } }));
+    settings.reload();
+  });
+  return (
+    <Show data={settings} what="settings">
+      {(s) => (
+        <div className="field">
+          <label htmlFor="notify-language">Message language</label>
+          <select id="notify-language" value={s.language} disabled={save.pending} onChange={(e) => void save.exec(e.target.value as Lang)}>
+            <option value="en">English</option>
+            <option value="ja">日本語</option>
+          </select>
+          {save.error && <ErrorView error={save.error} title="Language not changed" />}
+        </div>
+      )}
+    </Show>
+  );
+}
