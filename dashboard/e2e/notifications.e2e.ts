@@ -39,7 +39,7 @@ afterAll(async () => {
   receiver?.close();
 });
 
-describe.skipIf(!hasRoute("post", "/notification-channels"))("notifications", () => {
+describe.skipIf(!hasRoute("post", "/organizations/{id}/notification-channels"))("notifications", () => {
   it("adds a webhook channel and shows its signing secret once", async () => {
     await page.goto("/sign-in");
     await page.getByLabel("GitHub login").fill("alice");

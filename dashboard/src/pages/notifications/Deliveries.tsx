@@ -7,14 +7,18 @@ import { useAction, useApiData } from "../../ui/useApiData";
 
 /** A channel's delivery log, newest first, with "send a test message". */
 export function Deliveries({ channel, onTested }: { channel: Schema<"NotificationChannelOut">; onTested: () => void }) {
-  const { api } = useSession();
+  const { api, me } = useSession();
+  const orgId = me.organization.id;
   const [page, setPage] = useState(1);
   const log = useApiData(
-    () => unwrap(api.GET("/notification-channels/{id}/deliveries", { params: { path: { id: channel.id }, query: { page, limit: 20 } } })),
-    [channel.id, page],
+    () => unwrap(api.GET("/organizations/{id}/notification-channels/{channel_id}/deliveries", {
+          params: { path: { id: orgId, channel_id: channel.id }, query: { page, limit: 20 } },
+        }),
+      ),
+    [orgId, channel.id, page],
   );
   const test = useAction(async () => {
-    await unwrap(api.POST("/notification-channels/{id}/test", { params: { path: { id: channel.id } } }));
+    await unwrap(api.POST("/organizations/{id}/notification-channels/{channel_id}/test", { params: { path: { id: orgId, channel_id: channel.id } } }));
     log.reload();
     onTested();
   });

@@ -7,10 +7,11 @@ type Lang = "en" | "ja";
 
 /** The language every message of the organization's channels is written in. */
 export function Language() {
-  const { api } = useSession();
-  const settings = useApiData(() => unwrap(api.GET("/notification-settings")), []);
+  const { api, me } = useSession();
+  const orgId = me.organization.id;
+  const settings = useApiData(() => unwrap(api.GET("/organizations/{id}/notification-settings", { params: { path: { id: orgId } } })), [orgId]);
   const save = useAction(async (language: Lang) => {
-    await unwrap(api.PATCH("/notification-settings", { body: { language } }));
+    await unwrap(api.PATCH("/organizations/{id}/notification-settings", { params: { path: { id: orgId } }, body: { language } }));
     settings.reload();
   });
   return (

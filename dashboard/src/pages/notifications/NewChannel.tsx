@@ -20,7 +20,7 @@ const events = Object.keys(eventLabels) as EventType[];
 
 /** Adds a channel; a webhook's signing secret is shown once, right here. */
 export function NewChannel({ onCreated }: { onCreated: () => void }) {
-  const { api } = useSession();
+  const { api, me } = useSession();
   const [name, setName] = useState("");
   const [kind, setKind] = useState<Kind>("webhook");
   const [url, setUrl] = useState("");
@@ -33,7 +33,7 @@ export function NewChannel({ onCreated }: { onCreated: () => void }) {
       kind === "line"
         ? { name: name.trim(), kind, event_types: chosen, line_to: lineTo.trim(), line_channel_access_token: lineToken.trim() }
         : { name: name.trim(), kind, event_types: chosen, url: url.trim() };
-    const c = await unwrap(api.POST("/notification-channels", { body }));
+    const c = await unwrap(api.POST("/organizations/{id}/notification-channels", { params: { path: { id: me.organization.id } }, body }));
     setCreated(c);
     setName("");
     setUrl("");

@@ -10,16 +10,20 @@ import { NewChannel, eventLabels } from "./NewChannel";
 
 /** Notification channels of the organization: LINE, Slack and signed webhooks. */
 export default function Notifications() {
-  const { api } = useSession();
+  const { api, me } = useSession();
+  const orgId = me.organization.id;
   const [page, setPage] = useState(1);
   const [open, setOpen] = useState<string | null>(null);
-  const channels = useApiData(() => unwrap(api.GET("/notification-channels", { params: { query: { page, limit: 20 } } })), [page]);
+  const channels = useApiData(
+    () => unwrap(api.GET("/organizations/{id}/notification-channels", { params: { path: { id: orgId }, query: { page, limit: 20 } } })),
+    [orgId, page],
+  );
   const toggle = useAction(async (c: Schema<"NotificationChannelOut">) => {
-    await unwrap(api.PATCH("/notification-channels/{id}", { params: { path: { id: c.id } }, body: { is_active: !c.is_active } }));
+    await unwrap(api.PATCH("/organizations/{id}/notification-channels/{channel_id}", { params: { path: { id: orgId, channel_id: c.id } }, body: { is_active: !c.is_active } }));
     channels.reload();
   });
   const remove = useAction(async (c: Schema<"NotificationChannelOut">) => {
-    await unwrap(api.DELETE("/notification-channels/{id}", { params: { path: { id: c.id } } }));
+    await unwrap(api.DELETE("/organizations/{id}/notification-channels/{channel_id}", { params: { path: { id: orgId, channel_id: c.id } } }));
     channels.reload();
   });
   return (
