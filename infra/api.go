@@ -18,6 +18,8 @@ type HTTPAPI struct {
 	// InvokeURL is the $default stage's URL, ending in "/".
 	InvokeURL pulumi.StringOutput
 	Stage     *apigatewayv2.Stage
+	// Events, when set, is routed by CloudFront at /api/v1/events (websocket.go).
+	Events *WebSocketAPI
 }
 
 // newHTTPAPI creates the API and its $default stage. corsOrigin is set only when the

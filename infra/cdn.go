@@ -98,6 +98,14 @@ func newCDN(ctx *pulumi.Context, cfg Config, b *Bucket, api *HTTPAPI) (*CDN, err
 			ResponseHeadersPolicyId: headers.ID(),
 			Compress:                pulumi.Bool(true),
 		}}
+		if api.Events != nil {
+			o, b, err := eventsBehaviour(ctx, cfg, api.Events)
+			if err != nil {
+				return nil, err
+			}
+			origins = append(origins, o)
+			behaviours = append(cloudfront.DistributionOrderedCacheBehaviorArray{b}, behaviours...) // before /api/*
+		}
 	}
 
 	cert := cloudfront.DistributionViewerCertificateArgs{CloudfrontDefaultCertificate: pulumi.Bool(true)}

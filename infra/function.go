@@ -26,6 +26,7 @@ type functionInputs struct {
 	DB        *Database
 	Secret    *AppSecret
 	PublicURL pulumi.StringOutput // the dashboard's URL: OAuth redirects and cookies
+	EventsURL pulumi.StringOutput // the events WebSocket API's @connections endpoint
 }
 
 // newFunction creates the Lambda with its log group and role, runs the migrations
@@ -77,6 +78,7 @@ func newFunction(ctx *pulumi.Context, cfg Config, in functionInputs) (*Function,
 			"GITHUB_CLIENT_ID":      pulumi.String(cfg.GitHubClientID),
 			"PUBLIC_URL":            in.PublicURL,
 			"REQUIRE_ORIGIN_SECRET": pulumi.String(requireOrigin),
+			"EVENTS_MANAGEMENT_URL": in.EventsURL,
 		}},
 	}, pulumi.DependsOn([]pulumi.Resource{logs, policy}))
 	if err != nil {

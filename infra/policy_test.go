@@ -195,15 +195,16 @@ func policyCDN(t *testing.T, run *stackRun) {
 
 	behaviours := objs(d["orderedCacheBehaviors"])
 	for _, b := range behaviours {
-		if len(objs(b["functionAssociations"])) > 0 {
+		if len(objs(b["functionAssociations"])) > 0 && b["pathPattern"] != eventsPath {
 			t.Errorf("behaviour %v runs a function; the SPA rewrite belongs to the S3 behaviour only", b["pathPattern"])
 		}
 	}
 	if run.cfg.DashboardAPIBase == APIBaseCloudFront {
-		if len(behaviours) != 1 || behaviours[0]["pathPattern"] != "/api/*" {
-			t.Fatalf("ordered behaviours = %v, want one /api/*", behaviours)
+		// the events WebSocket first (websocket_test.go checks it), then /api/*
+		if len(behaviours) != 2 || behaviours[0]["pathPattern"] != eventsPath || behaviours[1]["pathPattern"] != "/api/*" {
+			t.Fatalf("ordered behaviours = %v, want %s then /api/*", behaviours, eventsPath)
 		}
-		api := behaviours[0]
+		api := behaviours[1]
 		if api["targetOriginId"] != "api" || api["viewerProtocolPolicy"] != "https-only" ||
 			api["cachePolicyId"] != cachingDisabled || api["originRequestPolicyId"] != allViewerExceptHostHeader {
 			t.Errorf("/api/* behaviour = %v, want uncached, AllViewerExceptHostHeader, https-only", api)
@@ -275,6 +276,7 @@ func policyLambda(t *testing.T, run *stackRun) {
 		"APP_SECRET_ARN": fmt.Sprintf("arn:aws:secretsmanager:us-west-2:%s:app", fakeAccount),
 		"DB_POOL_MAX":    fmt.Sprint(run.cfg.DBPoolMax), "GITHUB_CLIENT_ID": run.cfg.GitHubClientID,
 		"PUBLIC_URL": run.outputs["dashboardUrl"], "REQUIRE_ORIGIN_SECRET": origin,
+		"EVENTS_MANAGEMENT_URL": "https://" + fakeAPIHost + "/" + wsStage,
 	}
 	for k, v := range want {
 		if env[k] != v {
@@ -342,8 +344,8 @@ func policyIAM(t *testing.T, run *stackRun) {
 				t.Errorf("log access on %v, want the function's own group", s.Resource)
 			}
 		}
-		if secrets != 1 {
-			t.Errorf("policy %s: %d secret statements, want 1", p.Name, secrets)
+		if want := map[bool]int{true: 0, false: 1}[p.Name == "events"]; secrets != want {
+			t.Errorf("policy %s: %d secret statements, want %d", p.Name, secrets, want)
 		}
 	}
 	for _, r := range run.all("aws:iam/role:Role") {

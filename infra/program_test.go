@@ -20,12 +20,13 @@ var wantInventory = map[string]map[string]int{
 		"aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2":                       1,
 		"aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2": 1,
 		"aws:s3/bucketPolicy:BucketPolicy":                                                           1, "aws:s3/bucketObjectv2:BucketObjectv2": 4,
-		"aws:cloudfront/originAccessControl:OriginAccessControl": 1, "aws:cloudfront/function:Function": 1,
+		"aws:cloudfront/originAccessControl:OriginAccessControl": 1, "aws:cloudfront/function:Function": 2,
 		"aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy": 1, "aws:cloudfront/distribution:Distribution": 1,
-		"aws:apigatewayv2/api:Api": 1, "aws:apigatewayv2/stage:Stage": 1, "aws:apigatewayv2/integration:Integration": 1,
-		"aws:apigatewayv2/route:Route": 1,
-		"aws:iam/role:Role":            1, "aws:iam/rolePolicy:RolePolicy": 1,
-		"aws:lambda/function:Function": 1, "aws:lambda/invocation:Invocation": 1, "aws:lambda/permission:Permission": 2,
+		// the HTTP API and the events WebSocket API ($connect, $disconnect, $default)
+		"aws:apigatewayv2/api:Api": 2, "aws:apigatewayv2/stage:Stage": 2, "aws:apigatewayv2/integration:Integration": 2,
+		"aws:apigatewayv2/route:Route": 4,
+		"aws:iam/role:Role":            1, "aws:iam/rolePolicy:RolePolicy": 2,
+		"aws:lambda/function:Function": 1, "aws:lambda/invocation:Invocation": 1, "aws:lambda/permission:Permission": 3,
 		"aws:cloudwatch/eventRule:EventRule": 1, "aws:cloudwatch/eventTarget:EventTarget": 1,
 	},
 }

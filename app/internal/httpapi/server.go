@@ -26,6 +26,7 @@ import (
 
 	"github.com/miyabi/miyabi/app/internal/auth"
 	"github.com/miyabi/miyabi/app/internal/config"
+	"github.com/miyabi/miyabi/app/internal/events"
 	"github.com/miyabi/miyabi/app/internal/github"
 	"github.com/miyabi/miyabi/app/internal/store"
 )
@@ -45,6 +46,8 @@ type Deps struct {
 	Now     func() time.Time
 	// GitHub defaults to a client for the configured GITHUB_* URLs.
 	GitHub *github.Client
+	// Events tunes the live-events hub (zero: defaults).
+	Events events.HubOptions
 }
 
 // Server is the API: an http.Handler plus the huma API it was built from.
@@ -61,6 +64,7 @@ type Server struct {
 	sealer *auth.Sealer
 	states *auth.StateSigner
 	github *github.Client
+	hub    *events.Hub
 }
 
 // NewServer builds the whole API. What is tested is what ships: the local server and the
@@ -89,7 +93,8 @@ func NewServer(deps Deps) (*Server, error) {
 	}
 	s := &Server{deps: deps, cfg: cfg, store: deps.Store, log: deps.Logger, now: deps.Now, engine: engine,
 		tokens: auth.NewTokens(cfg.JWTSigningKey, deps.Now), sealer: sealer,
-		states: auth.NewStateSigner(cfg.JWTSigningKey), github: deps.GitHub}
+		states: auth.NewStateSigner(cfg.JWTSigningKey), github: deps.GitHub,
+		hub: events.NewHub(deps.Store, deps.Logger, deps.Events)}
 	engine.Use(s.requestID, s.securityHeaders, s.accessLog, s.recoverPanics, s.deadline, s.limitBody, s.requireOrigin)
 	engine.NoRoute(s.noRoute)
 	engine.NoMethod(func(c *gin.Context) {
@@ -106,6 +111,7 @@ func NewServer(deps Deps) (*Server, error) {
 	hcfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer", BearerFormat: "JWT", Description: "A person's access token"},
 		"worker": {Type: "http", Scheme: "bearer", Description: "A worker token (mw_...)"},
+		"ticket": {Type: "apiKey", In: "query", Name: "ticket", Description: "A single-use events ticket from POST /events/ticket"},
 	}
 	registerSchemaTypes(hcfg.Components.Schemas)
 	s.api = humagin.NewWithGroup(engine, engine.Group(APIPrefix), hcfg)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/awslabs/aws-lambda-go-api-proxy/gin"
 
+	liveevents "github.com/miyabi/miyabi/app/internal/events"
 	"github.com/miyabi/miyabi/app/internal/httpapi"
 	"github.com/miyabi/miyabi/app/internal/store"
 )
@@ -29,6 +30,7 @@ type Function struct {
 	store          *store.Store
 	log            *slog.Logger
 	requestTimeout time.Duration
+	fanout         *liveevents.Fanout // nil without EVENTS_MANAGEMENT_URL (websocket.go)
 }
 
 // New wraps an API server (and the store it was built on) as a Lambda handler.
@@ -61,6 +63,8 @@ type eventShape struct {
 		HTTP struct {
 			Method string `json:"method"`
 		} `json:"http"`
+		ConnectionID string `json:"connectionId"`
+		EventType    string `json:"eventType"`
 	} `json:"requestContext"`
 }
 
@@ -72,7 +76,10 @@ func (f *Function) Invoke(ctx context.Context, event json.RawMessage) (any, erro
 	}
 	switch {
 	case shape.Version == "2.0" && shape.RequestContext.HTTP.Method != "":
+		defer f.drainEvents(ctx, shape.RequestContext.HTTP.Method)
 		return f.serveHTTP(ctx, event)
+	case isWebSocketEvent(shape):
+		return f.serveWebSocket(ctx, event)
 	case shape.Action != nil:
 		switch *shape.Action {
 		case "migrate":
@@ -104,6 +111,7 @@ func (f *Function) migrate(ctx context.Context) (ActionResult, error) {
 
 func (f *Function) sweep(ctx context.Context, trigger string) (ActionResult, error) {
 	n, err := f.store.SweepExpiredLeases(ctx)
+	f.drainEvents(ctx, http.MethodPost)
 	if err != nil {
 		return ActionResult{}, err
 	}

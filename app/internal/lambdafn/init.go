@@ -56,6 +56,7 @@ func Init(ctx context.Context, opts Options) (*Function, error) {
 		return nil, err
 	}
 	fn := New(srv, st, log, cfg.RequestTimeout)
+	fn.fanout = newFanout(st, opts.Getenv, log)
 	total := time.Since(start)
 	log.Info("lambda init",
 		"env", cfg.Env, "version", opts.Version, "pool_max", cfg.DBPoolMax,
