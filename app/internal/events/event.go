@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/miyabi/miyabi/app/internal/perm"
 	"github.com/miyabi/miyabi/app/internal/store"
 )
 
@@ -86,16 +87,16 @@ func movesSummary(t string) bool {
 
 // permissionFor is the permission a person needs to read an event of that type: the
 // same as the route that shows the object.
-func permissionFor(t string) string {
+func permissionFor(t string) perm.Permission {
 	switch t {
 	case TypeExecutionUpdated, TypeExecutionLog, TypeWorkerUpdated:
-		return "agents.read"
+		return perm.AgentsRead
 	case TypeTaskUpdated:
-		return "tasks.read"
+		return perm.TasksRead
 	case TypeWorkflowRunUpdated:
-		return "workflows.read"
+		return perm.WorkflowsRead
 	case TypeSummaryChanged:
-		return "organization.read"
+		return perm.OrganizationRead
 	}
 	return ""
 }
@@ -121,14 +122,14 @@ func (c *Caller) May(ev *Event) bool {
 			return slices.Contains(c.Grants.AgentTypes, t)
 		})
 	}
-	perm := permissionFor(ev.Type)
-	if perm == "" {
+	need := string(permissionFor(ev.Type))
+	if need == "" {
 		return false
 	}
-	if slices.Contains(c.Grants.Permissions, perm) {
+	if slices.Contains(c.Grants.Permissions, need) {
 		return true
 	}
-	return ev.TeamID != nil && slices.Contains(c.Grants.Teams[*ev.TeamID], perm)
+	return ev.TeamID != nil && slices.Contains(c.Grants.Teams[*ev.TeamID], need)
 }
 
 // MayFollow reports whether the caller may follow the logs of an execution of a team.
@@ -136,10 +137,10 @@ func (c *Caller) MayFollow(team *uuid.UUID) bool {
 	if c.IsWorker() {
 		return false
 	}
-	if slices.Contains(c.Grants.Permissions, "agents.read") {
+	if slices.Contains(c.Grants.Permissions, string(perm.AgentsRead)) {
 		return true
 	}
-	return team != nil && slices.Contains(c.Grants.Teams[*team], "agents.read")
+	return team != nil && slices.Contains(c.Grants.Teams[*team], string(perm.AgentsRead))
 }
 
 // ClientMessage is what a client may send.

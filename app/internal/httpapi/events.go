@@ -3,13 +3,13 @@ package httpapi
 import (
 	"context"
 	"net/http"
-	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humagin"
 
 	"github.com/miyabi/miyabi/app/internal/events"
 	"github.com/miyabi/miyabi/app/internal/store"
+	"github.com/miyabi/miyabi/app/internal/workerapi"
 )
 
 // Live updates: a ticket (a person's token or a worker token), then the WebSocket, which
@@ -30,12 +30,7 @@ var (
 		DefaultStatus: http.StatusSwitchingProtocols}
 )
 
-type ticketOutput struct {
-	Body struct {
-		Ticket    string    `json:"ticket" doc:"Single-use; pass it as ?ticket= to GET /events"`
-		ExpiresAt time.Time `json:"expires_at"`
-	}
-}
+type ticketOutput struct{ Body workerapi.EventsTicket }
 
 func (s *Server) eventsTicket(ctx context.Context, _ *struct{}) (*ticketOutput, error) {
 	var c store.EventCaller
@@ -49,9 +44,7 @@ func (s *Server) eventsTicket(ctx context.Context, _ *struct{}) (*ticketOutput, 
 	if err != nil {
 		return nil, err
 	}
-	out := &ticketOutput{}
-	out.Body.Ticket, out.Body.ExpiresAt = ticket, expires.UTC()
-	return out, nil
+	return &ticketOutput{Body: workerapi.EventsTicket{Ticket: ticket, ExpiresAt: expires.UTC()}}, nil
 }
 
 // upgradeOutput is the WebSocket: huma hands the connection over to the hub.

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/miyabi/miyabi/app/internal/workerapi"
 )
 
 // subscribe keeps the events WebSocket open (a fresh ticket per connection) and wakes
@@ -37,13 +39,11 @@ func (d *Daemon) subscribe(ctx context.Context) {
 
 // listen runs one connection; connected reports whether it got as far as "connected".
 func (d *Daemon) listen(ctx context.Context) (connected bool, err error) {
-	var ticket struct {
-		Ticket string `json:"ticket"`
-	}
-	if err := d.api.call(ctx, "/events/ticket", map[string]any{}, &ticket); err != nil {
+	var ticket workerapi.EventsTicket
+	if err := d.api.call(ctx, workerapi.EventsTicketPath, map[string]any{}, &ticket); err != nil {
 		return false, err
 	}
-	u, err := url.Parse(d.api.base + "/events")
+	u, err := url.Parse(d.api.base + workerapi.EventsPath)
 	if err != nil {
 		return false, err
 	}

@@ -1245,6 +1245,12 @@ export interface components {
             /** @description The value at the given location */
             value?: unknown;
         };
+        EventsTicket: {
+            /** Format: date-time */
+            expires_at: string;
+            /** @description Single-use; pass it as ?ticket= to GET /events */
+            ticket: string;
+        };
         ExecuteInputBody: {
             /** @example codegen */
             agent_type: string;
@@ -1835,12 +1841,6 @@ export interface components {
             slug: string;
             /** Format: date-time */
             updated_at: string;
-        };
-        TicketOutputBody: {
-            /** Format: date-time */
-            expires_at: string;
-            /** @description Single-use; pass it as ?ticket= to GET /events */
-            ticket: string;
         };
         UpdateCoordinatorInputBody: {
             host?: string;
@@ -4121,7 +4121,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TicketOutputBody"];
+                    "application/json": components["schemas"]["EventsTicket"];
                 };
             };
             /** @description Unauthorized */
