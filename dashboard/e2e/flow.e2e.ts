@@ -187,8 +187,13 @@ describe.skipIf(!hasRoute("post", "/agents/execute"))("launching an agent", () =
     await other.getByRole("heading", { level: 1, name: "Overview" }).waitFor();
     const otherRecent = other.getByRole("table", { name: "Recent executions" });
     const rowsBefore = await otherRecent.getByRole("row").count();
+    // and a third on the Executions list: the execution appears and completes in place
+    const list = await context.newPage();
+    await list.goto("/executions");
+    await list.getByRole("heading", { level: 1, name: "Executions" }).waitFor();
     await page.getByRole("button", { name: "Launch", exact: true }).click();
     await page.waitForURL(/\/executions\/[0-9a-f-]{36}$/);
+    const launched = page.url().split("/").pop();
     await heading("Execution").waitFor();
     if (!workerStarted) return; // nobody to run it: the rest needs the worker
     const logs = page.getByRole("log", { name: "Execution logs" });
@@ -201,6 +206,10 @@ describe.skipIf(!hasRoute("post", "/agents/execute"))("launching an agent", () =
     await expect.poll(() => otherRecent.getByRole("row").count(), { timeout: 10_000 }).toBeGreaterThan(rowsBefore);
     await expect.poll(() => otherRecent.getByRole("row").nth(1).textContent(), { timeout: 10_000 }).toMatch(/completed/);
     await other.close();
+    const listed = list.locator(`tr:has(a[href="/executions/${launched}"])`);
+    await expect.poll(() => listed.count(), { timeout: 10_000 }).toBe(1);
+    await expect.poll(() => listed.textContent(), { timeout: 10_000 }).toMatch(/completed/);
+    await list.close();
     expect(logReads.length, `log reads while connected: ${logReads.join(", ")}`).toBeLessThanOrEqual(3);
     await check("execution-detail", /^Execution/);
   });

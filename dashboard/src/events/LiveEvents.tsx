@@ -58,3 +58,27 @@ export function useFollow(executionId: string, active: boolean): void {
     return client.follow(executionId);
   }, [client, executionId, active]);
 }
+
+/**
+ * useLiveReload reloads a page's data when events of the types arrive (and on every
+ * reconnect, since events of the gap are lost), at most once per `every` ms: a burst of
+ * changes costs one refetch, not one per event.
+ */
+export function useLiveReload(types: readonly string[], reload: () => void, every = 500): void {
+  const reloadRef = useRef(reload);
+  reloadRef.current = reload;
+  const timer = useRef<number | null>(null);
+  useEffect(
+    () => () => {
+      if (timer.current !== null) window.clearTimeout(timer.current);
+    },
+    [],
+  );
+  useLiveEvent([...types, "connected"], () => {
+    if (timer.current !== null) return;
+    timer.current = window.setTimeout(() => {
+      timer.current = null;
+      reloadRef.current();
+    }, every);
+  });
+}
