@@ -160,6 +160,10 @@ func TestEventsTicketIsRequiredSingleUseAndShortLived(t *testing.T) {
 	env.Anonymous().Do("GET", "/events", nil).Problem(401)
 	env.Anonymous().Do("GET", "/events?ticket=mt_unknown", nil).Problem(401)
 	alice.Do("GET", "/events", nil).Problem(401) // a token is not a ticket
+	// the upgrade is documented: 101, and the ticket (in the query) as its only credential
+	if op := env.Server.OpenAPI().Paths["/events"].Get; op.Responses["101"] == nil || len(op.Security) != 1 || op.Security[0]["ticket"] == nil {
+		t.Errorf("GET /events: want a documented 101 and the ticket scheme, got responses %v, security %v", op.Responses, op.Security)
+	}
 	for name, url := range map[string]string{
 		"no ticket":      strings.Replace(env.URL, "http", "ws", 1) + httpapi.APIPrefix + "/events",
 		"unknown ticket": wsURL(env.URL, "mt_unknown"),
