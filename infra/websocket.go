@@ -39,15 +39,20 @@ type WebSocketAPI struct {
 	Host pulumi.StringOutput
 	// ManagementURL is the @connections endpoint the function posts to.
 	ManagementURL pulumi.StringOutput
+	opt           pulumi.ResourceOption // the events layer
 }
 
 // newWebSocketAPI creates the API and its stage (routes come with the function).
 func newWebSocketAPI(ctx *pulumi.Context, cfg Config) (*WebSocketAPI, error) {
+	opt, err := newLayer(ctx, "Events", "events")
+	if err != nil {
+		return nil, err
+	}
 	api, err := apigatewayv2.NewApi(ctx, "events", &apigatewayv2.ApiArgs{
 		Name:                     pulumi.String(cfg.name("events")),
 		ProtocolType:             pulumi.String("WEBSOCKET"),
 		RouteSelectionExpression: pulumi.String("$request.body.action"),
-	})
+	}, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +64,7 @@ func newWebSocketAPI(ctx *pulumi.Context, cfg Config) (*WebSocketAPI, error) {
 			ThrottlingRateLimit:  pulumi.Float64(float64(cfg.APIThrottleRate)),
 			ThrottlingBurstLimit: pulumi.Int(cfg.APIThrottleBurst),
 		},
-	})
+	}, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -67,19 +72,21 @@ func newWebSocketAPI(ctx *pulumi.Context, cfg Config) (*WebSocketAPI, error) {
 		return strings.TrimPrefix(strings.TrimPrefix(u, "wss://"), "https://")
 	}).(pulumi.StringOutput)
 	return &WebSocketAPI{API: api, Stage: stage, Host: host,
-		ManagementURL: pulumi.Sprintf("https://%s/%s", host, wsStage)}, nil
+		ManagementURL: pulumi.Sprintf("https://%s/%s", host, wsStage), opt: opt}, nil
 }
 
 // routeWebSocket sends $connect, $disconnect and $default to the function, lets only
 // this API invoke it for them, and lets the function post to (and close) the API's
 // connections, nothing else.
-func routeWebSocket(ctx *pulumi.Context, ws *WebSocketAPI, fn *lambda.Function) error {
+func routeWebSocket(ctx *pulumi.Context, ws *WebSocketAPI, fn *Function) error {
+	opt := ws.opt
+	// through the live alias, like the HTTP API: never an unmigrated version
 	integration, err := apigatewayv2.NewIntegration(ctx, "events", &apigatewayv2.IntegrationArgs{
 		ApiId:             ws.API.ID(),
 		IntegrationType:   pulumi.String("AWS_PROXY"),
-		IntegrationUri:    fn.InvokeArn,
+		IntegrationUri:    fn.Live.InvokeArn,
 		IntegrationMethod: pulumi.String("POST"),
-	})
+	}, opt)
 	if err != nil {
 		return err
 	}
@@ -88,16 +95,17 @@ func routeWebSocket(ctx *pulumi.Context, ws *WebSocketAPI, fn *lambda.Function) 
 			ApiId:    ws.API.ID(),
 			RouteKey: pulumi.String(key),
 			Target:   pulumi.Sprintf("integrations/%s", integration.ID()),
-		}); err != nil {
+		}, opt); err != nil {
 			return err
 		}
 	}
 	if _, err := lambda.NewPermission(ctx, "events", &lambda.PermissionArgs{
 		Action:    pulumi.String("lambda:InvokeFunction"),
-		Function:  fn.Name,
+		Function:  fn.Live.FunctionName,
+		Qualifier: fn.Live.Name,
 		Principal: pulumi.String("apigateway.amazonaws.com"),
 		SourceArn: pulumi.Sprintf("%s/*/*", ws.API.ExecutionArn),
-	}); err != nil {
+	}, opt); err != nil {
 		return err
 	}
 	doc := ws.API.ExecutionArn.ApplyT(func(arn string) (string, error) {
@@ -107,8 +115,8 @@ func routeWebSocket(ctx *pulumi.Context, ws *WebSocketAPI, fn *lambda.Function) 
 		}))
 		return string(b), err
 	}).(pulumi.StringOutput)
-	roleName := fn.Role.ApplyT(func(arn string) string { return arn[strings.LastIndex(arn, "/")+1:] }).(pulumi.StringOutput)
-	_, err = iam.NewRolePolicy(ctx, "events", &iam.RolePolicyArgs{Role: roleName, Policy: doc})
+	roleName := fn.Fn.Role.ApplyT(func(arn string) string { return arn[strings.LastIndex(arn, "/")+1:] }).(pulumi.StringOutput)
+	_, err = iam.NewRolePolicy(ctx, "events", &iam.RolePolicyArgs{Role: roleName, Policy: doc}, opt)
 	return err
 }
 
@@ -122,7 +130,7 @@ func eventsBehaviour(ctx *pulumi.Context, cfg Config, ws *WebSocketAPI) (cloudfr
 		Code:    pulumi.String(eventsRewrite),
 		Publish: pulumi.Bool(true),
 		Comment: pulumi.String("Miyabi: /api/v1/events -> the WebSocket stage root"),
-	})
+	}, ws.opt)
 	if err != nil {
 		return cloudfront.DistributionOriginArgs{}, cloudfront.DistributionOrderedCacheBehaviorArgs{}, err
 	}

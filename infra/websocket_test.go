@@ -23,8 +23,8 @@ func TestEventsWebSocketAPI(t *testing.T) {
 		t.Errorf("events stage = %v", st)
 	}
 	in := run.one(t, "aws:apigatewayv2/integration:Integration", "events").Inputs
-	if in["integrationType"] != "AWS_PROXY" || !strings.Contains(fmt.Sprint(in["integrationUri"]), ":function:miyabi-staging-api/") {
-		t.Errorf("events integration = %v, want the API function", in)
+	if in["integrationType"] != "AWS_PROXY" || !strings.HasSuffix(fmt.Sprint(in["integrationUri"]), ":function:miyabi-staging-api:live/invocations") {
+		t.Errorf("events integration = %v, want the API function's live alias", in)
 	}
 	var keys []string
 	for _, r := range run.all("aws:apigatewayv2/route:Route") {
@@ -37,7 +37,7 @@ func TestEventsWebSocketAPI(t *testing.T) {
 		t.Errorf("routes to the function: %v", keys)
 	}
 	perm := run.one(t, "aws:lambda/permission:Permission", "events").Inputs
-	if perm["principal"] != "apigateway.amazonaws.com" || perm["sourceArn"] != fmt.Sprintf("arn:aws:execute-api:us-west-2:%s:abc123/*/*", fakeAccount) {
+	if perm["principal"] != "apigateway.amazonaws.com" || perm["qualifier"] != "live" || perm["sourceArn"] != fmt.Sprintf("arn:aws:execute-api:us-west-2:%s:abc123/*/*", fakeAccount) {
 		t.Errorf("events permission = %v, want scoped to the API", perm)
 	}
 	doc := policyOf(t, run.one(t, "aws:iam/rolePolicy:RolePolicy", "events").Inputs["policy"])
