@@ -73,6 +73,10 @@ func newFunction(ctx *pulumi.Context, cfg Config, in functionInputs) (*Function,
 		// live events on AWS: the @connections endpoint the function posts to (websocket.go)
 		"EVENTS_MANAGEMENT_URL": in.EventsURL,
 	}
+	if cfg.GitHubAppID != "" {
+		// not secrets: the key and the webhook secret are in the app secret
+		env["GITHUB_APP_ID"], env["GITHUB_APP_SLUG"] = pulumi.String(cfg.GitHubAppID), pulumi.String(cfg.GitHubAppSlug)
+	}
 	connect := pulumi.Sprintf("arn:aws:rds-db:%s:%s:dbuser:%s/%s", cfg.Region, account.AccountId, in.DB.ResourceID, appDBUser)
 	api, err := newLambda(ctx, cfg, lambdaSpec{
 		name: "api", timeout: cfg.LambdaTimeout, memory: cfg.LambdaMemoryMB, concurrency: cfg.LambdaReservedConcurrency,
