@@ -19,6 +19,8 @@ import (
 // (next to the handler). Nothing is registered anywhere else.
 //
 // Guards: public (anyone), person (any signed-in person), worker (a worker token),
+// memberOrWorker (an active member, any role, or a worker token), ticketHolder (a
+// redeemed events ticket of the query),
 // inOrg(p) (p across the active organization), inPathOrg(p) (p in the organization of the
 // path's {id}; non-members get 404), launch(p) (p org-wide or through a team role; the
 // handler checks the launch target), onTask/onRepository/onExecution(p) (loads the {id}
@@ -148,6 +150,10 @@ func (s *Server) routes() {
 	// GitHub (the App's webhook: no credentials, but the handler checks the body's
 	// X-Hub-Signature-256 before reading anything else)
 	handle(s, "POST", "/github/webhook", public, s.githubWebhook, docGitHubWebhook)
+
+	// live events (a ticket, then the WebSocket it opens)
+	handle(s, "POST", "/events/ticket", memberOrWorker, s.eventsTicket, docEventsTicket)
+	handle(s, "GET", "/events", ticketHolder, s.serveEvents, docEvents)
 }
 
 // permissionExt records each operation's permission in the OpenAPI document, so a test can
@@ -179,6 +185,10 @@ func handle[I, O any](s *Server, method, path string, g guard, handler func(cont
 		o.Security = []map[string][]string{} // `security: []`: no credentials needed
 	case scopeWorker:
 		o.Security = []map[string][]string{{"worker": {}}}
+	case scopeMemberOrWorker:
+		o.Security = []map[string][]string{{"bearer": {}}, {"worker": {}}}
+	case scopeTicket:
+		o.Security = []map[string][]string{{"ticket": {}}}
 	default:
 		o.Security = []map[string][]string{{"bearer": {}}}
 	}

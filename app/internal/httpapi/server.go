@@ -26,6 +26,7 @@ import (
 
 	"github.com/miyabi/miyabi/app/internal/auth"
 	"github.com/miyabi/miyabi/app/internal/config"
+	"github.com/miyabi/miyabi/app/internal/events"
 	"github.com/miyabi/miyabi/app/internal/ghreport"
 	"github.com/miyabi/miyabi/app/internal/github"
 	"github.com/miyabi/miyabi/app/internal/notify"
@@ -47,6 +48,8 @@ type Deps struct {
 	Now     func() time.Time
 	// GitHub defaults to a client for the configured GITHUB_* URLs.
 	GitHub *github.Client
+	// Events tunes the live-events hub (zero: defaults).
+	Events events.HubOptions
 	// GitHubApp defaults to the configured App (nil without one).
 	GitHubApp *github.App
 }
@@ -65,6 +68,7 @@ type Server struct {
 	sealer *auth.Sealer
 	states *auth.StateSigner
 	github *github.Client
+	hub    *events.Hub
 
 	// the GitHub loop (githubwebhook.go)
 	app      *github.App
@@ -99,7 +103,8 @@ func NewServer(deps Deps) (*Server, error) {
 	}
 	s := &Server{deps: deps, cfg: cfg, store: deps.Store, log: deps.Logger, now: deps.Now, engine: engine,
 		tokens: auth.NewTokens(cfg.JWTSigningKey, deps.Now, cfg.JWTSigningKeyPrevious), sealer: sealer,
-		states: auth.NewStateSigner(cfg.JWTSigningKey, cfg.JWTSigningKeyPrevious), github: deps.GitHub}
+		states: auth.NewStateSigner(cfg.JWTSigningKey, cfg.JWTSigningKeyPrevious), github: deps.GitHub,
+		hub: events.NewHub(deps.Store, deps.Logger, deps.Events)}
 	s.notifier = notify.New(notify.Options{Store: deps.Store, Sealer: sealer, Log: deps.Logger, PublicURL: cfg.PublicURL,
 		LINEAPIURL: cfg.LINEAPIURL, AllowPrivate: cfg.Development()})
 	engine.Use(s.requestID, s.securityHeaders, s.accessLog, s.recoverPanics, s.deadline, s.limitBody, s.requireOrigin)
@@ -118,6 +123,7 @@ func NewServer(deps Deps) (*Server, error) {
 	hcfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer", BearerFormat: "JWT", Description: "A person's access token"},
 		"worker": {Type: "http", Scheme: "bearer", Description: "A worker token (mw_...)"},
+		"ticket": {Type: "apiKey", In: "query", Name: "ticket", Description: "A single-use events ticket from POST /events/ticket"},
 	}
 	if err := s.setupGitHubApp(); err != nil {
 		return nil, err

@@ -19,6 +19,7 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/gin"
 
 	"github.com/miyabi/miyabi/app/internal/config"
+	liveevents "github.com/miyabi/miyabi/app/internal/events"
 	"github.com/miyabi/miyabi/app/internal/ghreport"
 	"github.com/miyabi/miyabi/app/internal/httpapi"
 	"github.com/miyabi/miyabi/app/internal/notify"
@@ -38,6 +39,7 @@ type Function struct {
 	// role, which cannot migrate.
 	masterURL    config.MasterURLFunc
 	restrictedDB bool
+	fanout       *liveevents.Fanout // nil without EVENTS_MANAGEMENT_URL (websocket.go)
 	reporter     *ghreport.Reporter // GitHub issue comments still to deliver, retried by the sweep
 }
 
@@ -73,6 +75,8 @@ type eventShape struct {
 		HTTP struct {
 			Method string `json:"method"`
 		} `json:"http"`
+		ConnectionID string `json:"connectionId"`
+		EventType    string `json:"eventType"`
 	} `json:"requestContext"`
 }
 
@@ -84,7 +88,10 @@ func (f *Function) Invoke(ctx context.Context, event json.RawMessage) (any, erro
 	}
 	switch {
 	case shape.Version == "2.0" && shape.RequestContext.HTTP.Method != "":
+		defer f.drainEvents(ctx, shape.RequestContext.HTTP.Method)
 		return f.serveHTTP(ctx, event)
+	case isWebSocketEvent(shape):
+		return f.serveWebSocket(ctx, event)
 	case shape.Action != nil:
 		switch *shape.Action {
 		case "migrate":
@@ -135,6 +142,7 @@ func (f *Function) migrate(ctx context.Context) (ActionResult, error) {
 
 func (f *Function) sweep(ctx context.Context, trigger string) (ActionResult, error) {
 	n, err := f.store.SweepExpiredLeases(ctx)
+	f.drainEvents(ctx, http.MethodPost)
 	if err != nil {
 		return ActionResult{}, err
 	}
