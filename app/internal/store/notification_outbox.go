@@ -122,14 +122,19 @@ func (s *Store) FinishNotification(ctx context.Context, c ClaimedNotification, o
 // ends. It holds one connection of its own (outside the pool) and reconnects when it
 // drops; wake also runs after each (re)connect, for what was queued meanwhile.
 func (s *Store) ListenNotifications(ctx context.Context, wake func()) error {
-	cfg := s.pool.Config().ConnConfig.Copy()
 	for ctx.Err() == nil {
 		err := func() error {
-			conn, err := pgx.ConnectConfig(ctx, cfg)
+			// a connection of the pool's making (fresh credentials, as ListenEvents),
+			// then taken out of it: a listener never goes back
+			pc, err := s.pool.Acquire(ctx)
 			if err != nil {
 				return err
 			}
+			conn := pc.Hijack()
 			defer conn.Close(context.WithoutCancel(ctx))
+			if _, err := conn.Exec(ctx, `SET idle_in_transaction_session_timeout = 0`); err != nil {
+				return err
+			}
 			if _, err := conn.Exec(ctx, `LISTEN `+NotificationWakeChannel); err != nil {
 				return err
 			}
