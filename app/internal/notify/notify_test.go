@@ -586,3 +586,42 @@ func TestSweepPrunesOldFinishedDeliveries(t *testing.T) {
 		t.Fatalf("%d deliveries left, want the recent one", len(d))
 	}
 }
+
+// "PR opened" is about the pull request as recorded (pull_requests, the GitHub loop's
+// table): its URL reaches the receiver, and an agent that reports the same pull request
+// again (a retry, a second execution) does not announce it twice.
+func TestPROpenedAnnouncesTheRecordedPullRequestOnce(t *testing.T) {
+	s := newScene(t)
+	repo := s.repo(t, "miyabi-demo/agent-playground")
+	hook := s.channel(t, map[string]any{"name": "prs", "kind": "webhook", "url": s.sink + "/webhook/prs", "event_types": []string{"pr.opened"}})
+	pr := 142
+	exec := s.finishAgent(t, repo, "codegen", domain.ActComplete, &pr)
+	var url string
+	if err := s.env.DB.QueryRow(context.Background(), `SELECT url FROM pull_requests WHERE organization_id = $1 AND execution_id = $2 AND number = 142`,
+		s.alice.OrgID, exec).Scan(&url); err != nil {
+		t.Fatalf("the pull request was not recorded: %v", err)
+	}
+	s.finishAgent(t, repo, "codegen", domain.ActComplete, &pr) // the same pull request, reported again
+	n := s.notifier(t, true)
+	if st := deliver(t, n); st.Delivered != 1 {
+		t.Fatalf("delivered %+v, want the pull request announced once", st)
+	}
+	hooks := received(s.fake, "webhook")
+	var body struct {
+		Type, Text string
+		Data       struct {
+			PRNumber int    `json:"pr_number"`
+			PRURL    string `json:"pr_url"`
+		}
+	}
+	if err := json.Unmarshal(hooks[0].Body, &body); err != nil {
+		t.Fatal(err)
+	}
+	if body.Type != "pr.opened" || body.Data.PRNumber != 142 || body.Data.PRURL != url || url == "" ||
+		!strings.HasPrefix(body.Text, "🔀 codegen opened PR #142 on miyabi-demo/agent-playground") {
+		t.Fatalf("webhook body: %s", hooks[0].Body)
+	}
+	if d := s.deliveries(t, hook.ID); len(d) != 1 {
+		t.Fatalf("delivery log: %+v", d)
+	}
+}

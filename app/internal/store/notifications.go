@@ -296,19 +296,21 @@ func queueTaskNotifications(ctx context.Context, tx pgx.Tx, orgID uuid.UUID, m M
 			// key per pull request, so a retried execution or a redelivered webhook
 			// that reports the same one announces it once.
 			var prID uuid.UUID
-			err := tx.QueryRow(ctx, `SELECT p.id FROM pull_requests p JOIN agent_executions e ON e.organization_id = p.organization_id AND e.id = $2
-				WHERE p.organization_id = $1 AND p.execution_id = e.id AND p.number = e.pr_number`, orgID, *m.ExecutionID).Scan(&prID)
+			err := tx.QueryRow(ctx, `SELECT p.id FROM agent_executions e
+				JOIN repositories r ON r.organization_id = e.organization_id AND r.id = e.repository_id
+				JOIN pull_requests p ON p.organization_id = e.organization_id AND p.github_repo_id = r.github_repo_id AND p.number = e.pr_number
+				WHERE e.organization_id = $1 AND e.id = $2`, orgID, *m.ExecutionID).Scan(&prID)
 			switch {
 			case err == nil:
 				const prPayload = `SELECT e.repository_id, jsonb_build_object(
 						'execution_id', e.id, 'agent_type', e.agent_type, 'status', e.status,
 						'repository', r.full_name, 'issue_number', e.issue_number, 'pr_number', p.number, 'pr_url', p.url,
 						'workflow_run_id', e.workflow_run_id) AS payload
-					FROM pull_requests p JOIN agent_executions e ON e.organization_id = p.organization_id AND e.id = p.execution_id
+					FROM pull_requests p JOIN agent_executions e ON e.organization_id = p.organization_id AND e.id = $5
 					LEFT JOIN repositories r ON r.organization_id = e.organization_id AND r.id = e.repository_id
 					WHERE p.organization_id = $1 AND p.id = $4`
 				key := fmt.Sprintf("%s:%s", domain.EventPROpened, prID)
-				if err := queueNotificationsTx(ctx, tx, orgID, domain.EventPROpened, key, prPayload, prID); err != nil {
+				if err := queueNotificationsTx(ctx, tx, orgID, domain.EventPROpened, key, prPayload, prID, *m.ExecutionID); err != nil {
 					return err
 				}
 			case errors.Is(err, pgx.ErrNoRows):
