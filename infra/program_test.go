@@ -27,6 +27,7 @@ var wantInventory = map[string]map[string]int{
 		"aws:iam/role:Role":            1, "aws:iam/rolePolicy:RolePolicy": 1,
 		"aws:lambda/function:Function": 1, "aws:lambda/invocation:Invocation": 1, "aws:lambda/permission:Permission": 2,
 		"aws:cloudwatch/eventRule:EventRule": 1, "aws:cloudwatch/eventTarget:EventTarget": 1,
+		"aws:cloudformation/stack:Stack": 1, // the edge WAF web ACL (waf.go)
 	},
 }
 

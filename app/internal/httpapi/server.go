@@ -60,7 +60,10 @@ type Server struct {
 	tokens *auth.Tokens
 	sealer *auth.Sealer
 	states *auth.StateSigner
-	github *github.Client
+	// successors derives the token a refresh token rotates into (see auth.RefreshGrace)
+	successors *auth.SuccessorSigner
+	github     *github.Client
+	limits     *rateLimits
 }
 
 // NewServer builds the whole API. What is tested is what ships: the local server and the
@@ -89,8 +92,10 @@ func NewServer(deps Deps) (*Server, error) {
 	}
 	s := &Server{deps: deps, cfg: cfg, store: deps.Store, log: deps.Logger, now: deps.Now, engine: engine,
 		tokens: auth.NewTokens(cfg.JWTSigningKey, deps.Now), sealer: sealer,
-		states: auth.NewStateSigner(cfg.JWTSigningKey), github: deps.GitHub}
-	engine.Use(s.requestID, s.securityHeaders, s.accessLog, s.recoverPanics, s.deadline, s.limitBody, s.requireOrigin)
+		states: auth.NewStateSigner(cfg.JWTSigningKey), successors: auth.NewSuccessorSigner(cfg.JWTSigningKey), github: deps.GitHub,
+		limits: newRateLimits(cfg.RateLimits)}
+	engine.Use(s.requestID, s.withClientAddress, s.securityHeaders, s.accessLog, s.recoverPanics, s.deadline, s.limitBody,
+		s.refuseNUL, s.requireOrigin, s.rateLimit)
 	engine.NoRoute(s.noRoute)
 	engine.NoMethod(func(c *gin.Context) {
 		s.writeProblem(c, http.StatusMethodNotAllowed, fmt.Sprintf("%s is not allowed on %s.", c.Request.Method, c.Request.URL.Path))
@@ -170,7 +175,7 @@ func (s *Server) accessLog(c *gin.Context) {
 	}
 	attrs := []any{
 		"request_id", requestIDFrom(c.Request.Context()),
-		"method", c.Request.Method, "path", c.Request.URL.Path,
+		"method", c.Request.Method, "path", redactPath(c.Request.URL.Path),
 		"status", c.Writer.Status(), "duration_ms", float64(time.Since(start).Microseconds()) / 1000,
 		"bytes", c.Writer.Size(),
 	}

@@ -110,6 +110,12 @@ func (f *Function) sweep(ctx context.Context, trigger string) (ActionResult, err
 	if n > 0 {
 		f.log.InfoContext(ctx, "sweep requeued expired leases", "tasks", n, "trigger", trigger)
 	}
+	if p, err := f.store.PurgeExpired(ctx); err != nil {
+		return ActionResult{}, err
+	} else if p != (store.Purged{}) {
+		f.log.InfoContext(ctx, "sweep purged expired rows", "idempotency_keys", p.IdempotencyKeys, "oauth_states", p.OAuthStates,
+			"rate_limit_windows", p.RateLimitWindows, "audit_events", p.AuditEvents)
+	}
 	return ActionResult{Action: "sweep", Status: "ok", Moved: &n}, nil
 }
 

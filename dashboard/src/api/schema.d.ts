@@ -347,7 +347,7 @@ export interface paths {
         };
         /**
          * Service health
-         * @description 200 when the API can reach its database, 503 when it cannot.
+         * @description 200 when the API can reach its database, 503 when it cannot. An anonymous caller learns only up or down; the version, latency and pool figures are for operators (Authorization: Bearer OPERATOR_TOKEN).
          */
         get: operations["health"];
         put?: never;
@@ -367,8 +367,31 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Accept an invitation addressed to my GitHub login */
+        /**
+         * Accept an invitation (deprecated: the token is in the path; use POST /invitations/accept)
+         * @deprecated
+         */
         post: operations["accept-invitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/invitations/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept an invitation addressed to my GitHub account
+         * @description The token rides in the body, so no access log records it.
+         */
+        post: operations["accept-invitation-token"];
         delete?: never;
         options?: never;
         head?: never;
@@ -412,6 +435,26 @@ export interface paths {
         patch: operations["update-organization"];
         trace?: never;
     };
+    "/organizations/{id}/audit-events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The organization's audit trail, newest first
+         * @description Member invited, joined, role changed, suspended, removed; team changes; repositories connected or removed; workers registered or revoked; settings and slug changes; members' sign-ins with their client address. Filter by actor, action (exact, or a prefix ending in a dot such as member.) and time.
+         */
+        get: operations["list-audit-events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/organizations/{id}/invitations": {
         parameters: {
             query?: never;
@@ -424,7 +467,7 @@ export interface paths {
         put?: never;
         /**
          * Invite a GitHub user
-         * @description The token is shown once; the invited GitHub login accepts it with POST /invitations/{token}/accept. max_members counts members and pending invitations.
+         * @description The login is resolved to GitHub's numeric account id, which the invitation is bound to (422 when no account has the login). The token is shown once; the invited account accepts it with POST /invitations/accept {token}. max_members counts members and pending invitations.
          */
         post: operations["create-invitation"];
         delete?: never;
@@ -1003,6 +1046,10 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        AcceptInvitationBodyInputBody: {
+            /** @description The invitation token (inv_...) */
+            token: string;
+        };
         AddTeamMemberInputBody: {
             /**
              * @default member
@@ -1026,6 +1073,28 @@ export interface components {
         };
         AgentsOutputBody: {
             items: components["schemas"]["AgentOut"][] | null;
+        };
+        AuditEventOut: {
+            /** @description What happened, such as member.role_changed */
+            action: string;
+            actor_login: string;
+            /**
+             * Format: uuid
+             * @description Who did it (null: the system)
+             */
+            actor_user_id: string | null;
+            /** @description The address the change came from */
+            client_address: string;
+            /** Format: date-time */
+            created_at: string;
+            details: {
+                [key: string]: unknown;
+            };
+            /** Format: int64 */
+            id: number;
+            target_id: string;
+            /** @description user, team, repository, worker, invitation or organization */
+            target_type: string;
         };
         ClaimInputBody: {
             /** @description Only these of the worker's agent types */
@@ -1053,6 +1122,25 @@ export interface components {
             /** Format: double */
             quality_score?: number;
             summary?: string;
+        };
+        Cookie: {
+            Domain: string;
+            /** Format: date-time */
+            Expires: string;
+            HttpOnly: boolean;
+            /** Format: int64 */
+            MaxAge: number;
+            Name: string;
+            Partitioned: boolean;
+            Path: string;
+            Quoted: boolean;
+            Raw: string;
+            RawExpires: string;
+            /** Format: int64 */
+            SameSite: number;
+            Secure: boolean;
+            Unparsed: string[] | null;
+            Value: string;
         };
         CoordinatorOut: {
             /**
@@ -1100,6 +1188,11 @@ export interface components {
             coordinator_id: string | null;
             /** Format: date-time */
             created_at: string;
+            /**
+             * Format: uuid
+             * @description Who registered it; the worker belongs to the organization
+             */
+            created_by: string | null;
             /** Format: uuid */
             id: string;
             /** Format: date-time */
@@ -1107,10 +1200,17 @@ export interface components {
             /** Format: int64 */
             max_concurrency: number;
             name: string;
+            /** Format: date-time */
+            revoked_at: string | null;
+            /** @description creator_removed, creator_suspended or creator_demoted */
+            revoked_reason: string | null;
             /** Format: int64 */
             running_tasks: number;
-            /** @enum {string} */
-            status: "online" | "busy" | "offline";
+            /**
+             * @description revoked: the token died with its creator's right to manage workers (see revoked_reason)
+             * @enum {string}
+             */
+            status: "online" | "busy" | "offline" | "revoked";
             /** @description The worker's bearer token (mw_...): store it now, it is never shown again */
             token: string;
             /** @description As the worker last reported it */
@@ -1139,10 +1239,7 @@ export interface components {
             /** @description Tasks that must complete before this one starts */
             depends_on?: string[] | null;
             description?: string;
-            /**
-             * Format: int64
-             * @description A GitHub issue number of the repository
-             */
+            /** Format: int64 */
             issue_number?: number;
             metadata?: {
                 [key: string]: unknown;
@@ -1184,9 +1281,13 @@ export interface components {
             name: string;
         };
         DatabaseHealth: {
-            /** Format: double */
-            latency_ms: number;
-            pool: components["schemas"]["PoolStats"];
+            /**
+             * Format: double
+             * @description Operators only
+             */
+            latency_ms?: number;
+            /** @description Operators only */
+            pool?: components["schemas"]["PoolStats"];
             /** @enum {string} */
             status: "up" | "down";
         };
@@ -1208,10 +1309,7 @@ export interface components {
         ExecuteInputBody: {
             /** @example codegen */
             agent_type: string;
-            /**
-             * Format: int64
-             * @description A GitHub issue number of the repository
-             */
+            /** Format: int64 */
             issue_number: number;
             /** @description Passed to the agent; priority (P0, P1, P2) sets the task priority */
             options?: {
@@ -1277,7 +1375,8 @@ export interface components {
             database: components["schemas"]["DatabaseHealth"];
             /** @enum {string} */
             status: "ok" | "degraded";
-            version: string;
+            /** @description Operators only */
+            version?: string;
         };
         HeartbeatInputBody: {
             /**
@@ -1415,6 +1514,18 @@ export interface components {
             slug: string;
             /** Format: date-time */
             updated_at: string;
+        };
+        PageAuditEventOut: {
+            items: components["schemas"]["AuditEventOut"][] | null;
+            /** Format: int64 */
+            limit: number;
+            /** Format: int64 */
+            page: number;
+            /**
+             * Format: int64
+             * @description Items across all pages
+             */
+            total: number;
         };
         PageCoordinatorOut: {
             items: components["schemas"]["CoordinatorOut"][] | null;
@@ -1624,10 +1735,7 @@ export interface components {
             task_id: string;
         };
         RunWorkflowInputBody: {
-            /**
-             * Format: int64
-             * @description A GitHub issue number of the repository
-             */
+            /** Format: int64 */
             issue_number?: number;
             /**
              * Format: uuid
@@ -1734,10 +1842,9 @@ export interface components {
             priority: "P0" | "P1" | "P2";
             /** Format: uuid */
             repository_id: string | null;
-            /** @description What the agent reported; null until it completes */
             result: {
                 [key: string]: unknown;
-            } | null;
+            };
             /** Format: int64 */
             retry_count: number;
             /** Format: date-time */
@@ -1855,6 +1962,11 @@ export interface components {
             coordinator_id: string | null;
             /** Format: date-time */
             created_at: string;
+            /**
+             * Format: uuid
+             * @description Who registered it; the worker belongs to the organization
+             */
+            created_by: string | null;
             /** Format: uuid */
             id: string;
             /** Format: date-time */
@@ -1862,10 +1974,17 @@ export interface components {
             /** Format: int64 */
             max_concurrency: number;
             name: string;
+            /** Format: date-time */
+            revoked_at: string | null;
+            /** @description creator_removed, creator_suspended or creator_demoted */
+            revoked_reason: string | null;
             /** Format: int64 */
             running_tasks: number;
-            /** @enum {string} */
-            status: "online" | "busy" | "offline";
+            /**
+             * @description revoked: the token died with its creator's right to manage workers (see revoked_reason)
+             * @enum {string}
+             */
+            status: "online" | "busy" | "offline" | "revoked";
             /** @description As the worker last reported it */
             version: string;
         };
@@ -1989,54 +2108,15 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["AgentsOutputBody"];
                 };
             };
-            /** @description Unauthorized */
-            401: {
+            /** @description Error */
+            default: {
                 headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2065,43 +2145,15 @@ export interface operations {
             201: {
                 headers: {
                     "Idempotent-Replayed"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ExecuteOut"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description Forbidden */
             403: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2111,30 +2163,6 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2144,8 +2172,6 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2155,19 +2181,6 @@ export interface operations {
             /** @description Internal Server Error */
             500: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2196,65 +2209,15 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PageExecutionOut"];
                 };
             };
-            /** @description Unauthorized */
-            401: {
+            /** @description Error */
+            default: {
                 headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2277,43 +2240,15 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ExecutionOut"];
                 };
             };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description Not Found */
             404: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2323,8 +2258,6 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2334,19 +2267,6 @@ export interface operations {
             /** @description Internal Server Error */
             500: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2369,32 +2289,15 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ExecutionOut"];
                 };
             };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description Forbidden */
             403: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2404,8 +2307,6 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2415,8 +2316,6 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2426,8 +2325,6 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2437,19 +2334,6 @@ export interface operations {
             /** @description Internal Server Error */
             500: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2476,43 +2360,15 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ExecutionLogsOutputBody"];
                 };
             };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description Not Found */
             404: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2522,8 +2378,6 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2533,19 +2387,6 @@ export interface operations {
             /** @description Internal Server Error */
             500: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2573,96 +2414,15 @@ export interface operations {
             200: {
                 headers: {
                     "Set-Cookie"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["SessionOut"];
                 };
             };
-            /** @description Bad Request */
-            400: {
+            /** @description Error */
+            default: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2688,50 +2448,13 @@ export interface operations {
                 headers: {
                     Location?: string;
                     "Set-Cookie"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Forbidden */
-            403: {
+            /** @description Error */
+            default: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2753,8 +2476,7 @@ export interface operations {
             };
             path?: never;
             cookie?: {
-                /** @description The signed sign-in state GET /auth/github set */
-                miyabi_oauth?: string;
+                miyabi_oauth?: components["schemas"]["Cookie"];
             };
         };
         requestBody?: never;
@@ -2764,8 +2486,6 @@ export interface operations {
                 headers: {
                     Location?: string;
                     "Set-Cookie"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2773,19 +2493,6 @@ export interface operations {
             /** @description Bad Request */
             400: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2795,8 +2502,6 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2806,8 +2511,6 @@ export interface operations {
             /** @description Internal Server Error */
             500: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2817,19 +2520,6 @@ export interface operations {
             /** @description Bad Gateway */
             502: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2851,63 +2541,13 @@ export interface operations {
             204: {
                 headers: {
                     "Set-Cookie"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Unauthorized */
-            401: {
+            /** @description Error */
+            default: {
                 headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2928,54 +2568,15 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["MeOut"];
                 };
             };
-            /** @description Unauthorized */
-            401: {
+            /** @description Error */
+            default: {
                 headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2992,8 +2593,7 @@ export interface operations {
             };
             path?: never;
             cookie?: {
-                /** @description The refresh token the last sign-in or refresh set */
-                miyabi_refresh?: string;
+                miyabi_refresh?: components["schemas"]["Cookie"];
             };
         };
         requestBody?: never;
@@ -3002,8 +2602,6 @@ export interface operations {
             200: {
                 headers: {
                     "Set-Cookie"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3013,32 +2611,6 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3048,8 +2620,6 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3059,19 +2629,6 @@ export interface operations {
             /** @description Internal Server Error */
             500: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3096,87 +2653,15 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["SessionOut"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description Not Found */
             404: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3186,8 +2671,6 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3197,19 +2680,6 @@ export interface operations {
             /** @description Internal Server Error */
             500: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3235,65 +2705,15 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PageCoordinatorOut"];
                 };
             };
-            /** @description Unauthorized */
-            401: {
+            /** @description Error */
+            default: {
                 headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3318,109 +2738,15 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["CoordinatorOut"];
                 };
             };
-            /** @description Bad Request */
-            400: {
+            /** @description Error */
+            default: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3443,76 +2769,15 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["CoordinatorOut"];
                 };
             };
-            /** @description Unauthorized */
-            401: {
+            /** @description Error */
+            default: {
                 headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3535,85 +2800,13 @@ export interface operations {
             /** @description No Content */
             204: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Unauthorized */
-            401: {
+            /** @description Error */
+            default: {
                 headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3640,120 +2833,15 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["CoordinatorOut"];
                 };
             };
-            /** @description Bad Request */
-            400: {
+            /** @description Error */
+            default: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3776,65 +2864,15 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["MetricsOutputBody"];
                 };
             };
-            /** @description Unauthorized */
-            401: {
+            /** @description Error */
+            default: {
                 headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3857,65 +2895,15 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["RecentOutputBody"];
                 };
             };
-            /** @description Unauthorized */
-            401: {
+            /** @description Error */
+            default: {
                 headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3936,54 +2924,15 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["SummaryOut"];
                 };
             };
-            /** @description Unauthorized */
-            401: {
+            /** @description Error */
+            default: {
                 headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3995,7 +2944,10 @@ export interface operations {
     health: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Bearer OPERATOR_TOKEN shows the version and pool figures */
+                Authorization?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4004,46 +2956,18 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["HealthBody"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description The database is unreachable */
             503: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": components["schemas"]["HealthBody"];
-                };
+                content?: never;
             };
         };
     };
@@ -4061,87 +2985,48 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["OrganizationOut"];
                 };
             };
-            /** @description Unauthorized */
-            401: {
+            /** @description Error */
+            default: {
                 headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Forbidden */
-            403: {
+        };
+    };
+    "accept-invitation-token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AcceptInvitationBodyInputBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["OrganizationOut"];
                 };
             };
-            /** @description Not Found */
-            404: {
+            /** @description Error */
+            default: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4167,65 +3052,15 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PageOrganizationOut"];
                 };
             };
-            /** @description Unauthorized */
-            401: {
+            /** @description Error */
+            default: {
                 headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4250,109 +3085,15 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["OrganizationOut"];
                 };
             };
-            /** @description Bad Request */
-            400: {
+            /** @description Error */
+            default: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4376,76 +3117,15 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["OrganizationOut"];
                 };
             };
-            /** @description Unauthorized */
-            401: {
+            /** @description Error */
+            default: {
                 headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4469,85 +3149,13 @@ export interface operations {
             /** @description No Content */
             204: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Unauthorized */
-            401: {
+            /** @description Error */
+            default: {
                 headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4574,120 +3182,60 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["OrganizationOut"];
                 };
             };
-            /** @description Bad Request */
-            400: {
+            /** @description Error */
+            default: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unauthorized */
-            401: {
+        };
+    };
+    "list-audit-events": {
+        parameters: {
+            query?: {
+                /** @description An action (member.removed) or a prefix ending in a dot (member.) */
+                action?: string;
+                /** @description Only what this user did */
+                actor?: string;
+                /** @description Items per page */
+                limit?: number;
+                /** @description Page number, from 1 */
+                page?: number;
+                /** @description From this time (RFC 3339), inclusive */
+                since?: string;
+                /** @description Until this time (RFC 3339), exclusive */
+                until?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Organization id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
                 headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["PageAuditEventOut"];
                 };
             };
-            /** @description Forbidden */
-            403: {
+            /** @description Error */
+            default: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4711,76 +3259,15 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["InvitationListOutputBody"];
                 };
             };
-            /** @description Unauthorized */
-            401: {
+            /** @description Error */
+            default: {
                 headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4807,120 +3294,15 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["CreatedInvitationOut"];
                 };
             };
-            /** @description Bad Request */
-            400: {
+            /** @description Error */
+            default: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4944,85 +3326,13 @@ export interface operations {
             /** @description No Content */
             204: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Unauthorized */
-            401: {
+            /** @description Error */
+            default: {
                 headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5050,76 +3360,15 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PageMemberOut"];
                 };
             };
-            /** @description Unauthorized */
-            401: {
+            /** @description Error */
+            default: {
                 headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5143,85 +3392,13 @@ export interface operations {
             /** @description No Content */
             204: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Unauthorized */
-            401: {
+            /** @description Error */
+            default: {
                 headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5249,120 +3426,15 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["MemberOut"];
                 };
             };
-            /** @description Bad Request */
-            400: {
+            /** @description Error */
+            default: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5390,76 +3462,15 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PageTeamOut"];
                 };
             };
-            /** @description Unauthorized */
-            401: {
+            /** @description Error */
+            default: {
                 headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5486,120 +3497,15 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["TeamOut"];
                 };
             };
-            /** @description Bad Request */
-            400: {
+            /** @description Error */
+            default: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5623,76 +3529,15 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["TeamOut"];
                 };
             };
-            /** @description Unauthorized */
-            401: {
+            /** @description Error */
+            default: {
                 headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5716,85 +3561,13 @@ export interface operations {
             /** @description No Content */
             204: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Unauthorized */
-            401: {
+            /** @description Error */
+            default: {
                 headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5822,120 +3595,15 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["TeamOut"];
                 };
             };
-            /** @description Bad Request */
-            400: {
+            /** @description Error */
+            default: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5959,76 +3627,15 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["TeamMembersOutputBody"];
                 };
             };
-            /** @description Unauthorized */
-            401: {
+            /** @description Error */
+            default: {
                 headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6056,120 +3663,15 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["TeamMemberOut"];
                 };
             };
-            /** @description Bad Request */
-            400: {
+            /** @description Error */
+            default: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6194,85 +3696,13 @@ export interface operations {
             /** @description No Content */
             204: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Unauthorized */
-            401: {
+            /** @description Error */
+            default: {
                 headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6300,65 +3730,15 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PageRepositoryOut"];
                 };
             };
-            /** @description Unauthorized */
-            401: {
+            /** @description Error */
+            default: {
                 headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6383,76 +3763,15 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["RepositoryOut"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description Conflict */
             409: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6462,8 +3781,6 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6473,8 +3790,6 @@ export interface operations {
             /** @description Internal Server Error */
             500: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6484,19 +3799,6 @@ export interface operations {
             /** @description Bad Gateway */
             502: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6519,43 +3821,15 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["RepositoryOut"];
                 };
             };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description Not Found */
             404: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6565,8 +3839,6 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6576,19 +3848,6 @@ export interface operations {
             /** @description Internal Server Error */
             500: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6611,52 +3870,13 @@ export interface operations {
             /** @description No Content */
             204: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description Not Found */
             404: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6666,8 +3886,6 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6677,19 +3895,6 @@ export interface operations {
             /** @description Internal Server Error */
             500: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6716,43 +3921,15 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["RepositoryOut"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description Forbidden */
             403: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6762,41 +3939,6 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6806,8 +3948,6 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6817,19 +3957,6 @@ export interface operations {
             /** @description Internal Server Error */
             500: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6860,65 +3987,15 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PageTaskOut"];
                 };
             };
-            /** @description Unauthorized */
-            401: {
+            /** @description Error */
+            default: {
                 headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6947,43 +4024,15 @@ export interface operations {
             201: {
                 headers: {
                     "Idempotent-Replayed"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["TaskOut"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description Forbidden */
             403: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6993,30 +4042,6 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7026,8 +4051,6 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7037,19 +4060,6 @@ export interface operations {
             /** @description Internal Server Error */
             500: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7072,43 +4082,15 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["TaskOut"];
                 };
             };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description Not Found */
             404: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7118,8 +4100,6 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7129,19 +4109,6 @@ export interface operations {
             /** @description Internal Server Error */
             500: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7164,41 +4131,13 @@ export interface operations {
             /** @description No Content */
             204: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description Not Found */
             404: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7208,8 +4147,6 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7219,8 +4156,6 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7230,19 +4165,6 @@ export interface operations {
             /** @description Internal Server Error */
             500: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7269,43 +4191,15 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["TaskOut"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description Forbidden */
             403: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7315,41 +4209,6 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7359,8 +4218,6 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7370,19 +4227,6 @@ export interface operations {
             /** @description Internal Server Error */
             500: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7409,43 +4253,15 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["TaskOut"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description Forbidden */
             403: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7455,8 +4271,6 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7466,30 +4280,6 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7499,8 +4289,6 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7510,19 +4298,6 @@ export interface operations {
             /** @description Internal Server Error */
             500: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7549,43 +4324,15 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["TaskOut"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description Forbidden */
             403: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7595,8 +4342,6 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7606,30 +4351,6 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7639,8 +4360,6 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7650,19 +4369,6 @@ export interface operations {
             /** @description Internal Server Error */
             500: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7689,43 +4395,15 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["TaskOut"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description Forbidden */
             403: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7735,8 +4413,6 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7746,30 +4422,6 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7779,8 +4431,6 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7790,19 +4440,6 @@ export interface operations {
             /** @description Internal Server Error */
             500: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7829,43 +4466,15 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["TaskOut"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description Forbidden */
             403: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7875,8 +4484,6 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7886,30 +4493,6 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7919,8 +4502,6 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7930,19 +4511,6 @@ export interface operations {
             /** @description Internal Server Error */
             500: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -7969,43 +4537,15 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["TaskOut"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description Forbidden */
             403: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8015,8 +4555,6 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8026,30 +4564,6 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8059,8 +4573,6 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8070,19 +4582,6 @@ export interface operations {
             /** @description Internal Server Error */
             500: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8103,54 +4602,15 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["TaskStatsOut"];
                 };
             };
-            /** @description Unauthorized */
-            401: {
+            /** @description Error */
+            default: {
                 headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8175,109 +4635,15 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ClaimOut"];
                 };
             };
-            /** @description Bad Request */
-            400: {
+            /** @description Error */
+            default: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8302,109 +4668,15 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["HeartbeatOut"];
                 };
             };
-            /** @description Bad Request */
-            400: {
+            /** @description Error */
+            default: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8431,54 +4703,15 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["TaskMovedOut"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description Not Found */
             404: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8488,30 +4721,6 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8521,8 +4730,6 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8532,19 +4739,6 @@ export interface operations {
             /** @description Internal Server Error */
             500: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8571,54 +4765,15 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["TaskMovedOut"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description Not Found */
             404: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8628,30 +4783,6 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8661,8 +4792,6 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8672,19 +4801,6 @@ export interface operations {
             /** @description Internal Server Error */
             500: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8711,54 +4827,15 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["LogsOut"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description Not Found */
             404: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8768,8 +4845,6 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8779,19 +4854,6 @@ export interface operations {
             /** @description Request Entity Too Large */
             413: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8801,8 +4863,6 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8812,19 +4872,6 @@ export interface operations {
             /** @description Internal Server Error */
             500: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8843,7 +4890,7 @@ export interface operations {
                 /** @description Page number, from 1 */
                 page?: number;
                 /** @description Only workers in this status */
-                status?: "online" | "busy" | "offline";
+                status?: "online" | "busy" | "offline" | "revoked";
             };
             header?: never;
             path?: never;
@@ -8854,65 +4901,15 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PageWorkerOut"];
                 };
             };
-            /** @description Unauthorized */
-            401: {
+            /** @description Error */
+            default: {
                 headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -8937,109 +4934,15 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["CreatedWorker"];
                 };
             };
-            /** @description Bad Request */
-            400: {
+            /** @description Error */
+            default: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9062,76 +4965,15 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["WorkerOut"];
                 };
             };
-            /** @description Unauthorized */
-            401: {
+            /** @description Error */
+            default: {
                 headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9154,85 +4996,13 @@ export interface operations {
             /** @description No Content */
             204: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Unauthorized */
-            401: {
+            /** @description Error */
+            default: {
                 headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9255,43 +5025,15 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["WorkflowRunOut"];
                 };
             };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description Not Found */
             404: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9301,8 +5043,6 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9312,19 +5052,6 @@ export interface operations {
             /** @description Internal Server Error */
             500: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9350,65 +5077,15 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PageWorkflowOut"];
                 };
             };
-            /** @description Unauthorized */
-            401: {
+            /** @description Error */
+            default: {
                 headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Internal Server Error */
-            500: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9433,87 +5110,15 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["WorkflowOut"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description Unprocessable Entity */
             422: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9523,19 +5128,6 @@ export interface operations {
             /** @description Internal Server Error */
             500: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9558,43 +5150,15 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["WorkflowOut"];
                 };
             };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description Not Found */
             404: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9604,8 +5168,6 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9615,19 +5177,6 @@ export interface operations {
             /** @description Internal Server Error */
             500: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9650,52 +5199,13 @@ export interface operations {
             /** @description No Content */
             204: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description Not Found */
             404: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9705,8 +5215,6 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9716,19 +5224,6 @@ export interface operations {
             /** @description Internal Server Error */
             500: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9755,87 +5250,15 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["WorkflowOut"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description Not Found */
             404: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict */
-            409: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9845,8 +5268,6 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9856,19 +5277,6 @@ export interface operations {
             /** @description Internal Server Error */
             500: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9895,54 +5303,15 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["WorkflowRunOut"];
                 };
             };
-            /** @description Bad Request */
-            400: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description Not Found */
             404: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9952,30 +5321,6 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Request Entity Too Large */
-            413: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Unsupported Media Type */
-            415: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9985,8 +5330,6 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -9996,19 +5339,6 @@ export interface operations {
             /** @description Internal Server Error */
             500: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10036,43 +5366,15 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PageWorkflowRunOut"];
                 };
             };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    /** @description Bearer realm="miyabi" */
-                    "WWW-Authenticate"?: string;
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
             /** @description Not Found */
             404: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10082,8 +5384,6 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -10093,19 +5393,6 @@ export interface operations {
             /** @description Internal Server Error */
             500: {
                 headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
-                headers: {
-                    /** @description Names this request in the server's logs (sent back when the client set one) */
-                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
