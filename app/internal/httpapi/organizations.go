@@ -40,7 +40,8 @@ var (
 	docRevokeInvitation = huma.Operation{OperationID: "revoke-invitation", Tags: []string{"organizations"},
 		Summary: "Withdraw a pending invitation", DefaultStatus: http.StatusNoContent}
 	docAcceptInvitationBody = huma.Operation{OperationID: "accept-invitation-token", Tags: []string{"organizations"},
-		Summary: "Accept an invitation addressed to my GitHub account", Description: "The token rides in the body, so no access log records it."}
+		Summary: "Accept an invitation addressed to my GitHub account", Description: "The token rides in the body, so no access log records it. 404 when no pending invitation for your GitHub account has this token.",
+		Errors: []int{http.StatusNotFound}}
 	docAcceptInvitation = huma.Operation{OperationID: "accept-invitation", Tags: []string{"organizations"},
 		Summary: "Accept an invitation (deprecated: the token is in the path; use POST /invitations/accept)", Deprecated: true}
 )
