@@ -203,7 +203,7 @@ func declaredErrors[I any](g guard, method, path string, listed []int) []int {
 			}
 		}
 	}
-	// 429: every principal has a rate limit (guard.go), answered with Retry-After
+	// 429: every principal has a rate limit (ratelimit.go), answered with Retry-After
 	add(http.StatusForbidden, http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusServiceUnavailable)
 	if g.scope != scopePublic {
 		add(http.StatusUnauthorized)

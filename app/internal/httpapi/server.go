@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -303,4 +304,12 @@ func (s *Server) writeProblem(c *gin.Context, status int, detail string) {
 		RequestID: requestIDFrom(c.Request.Context())}
 	body, _ := json.Marshal(p)
 	c.Data(status, "application/problem+json", body)
+}
+
+var invitationInPath = regexp.MustCompile(`/invitations/[^/]+/accept`)
+
+// redactPath keeps secrets out of access logs: an invitation token in the (deprecated)
+// accept path is replaced.
+func redactPath(p string) string {
+	return invitationInPath.ReplaceAllString(p, "/invitations/[redacted]/accept")
 }
