@@ -44,6 +44,10 @@ $$;
 CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events
   FOR EACH ROW EXECUTE FUNCTION audit_events_append_only();
 
+-- The API's role (miyabi_app, migration 00009) may add entries and read them, never
+-- change or remove one; the default privileges granted it all four.
+REVOKE UPDATE, DELETE, TRUNCATE ON audit_events FROM miyabi_app;
+
 INSERT INTO permissions (name, description) VALUES
   ('organization.audit.read', 'See the audit trail of the organization');
 INSERT INTO role_permissions (role_name, permission_name) VALUES

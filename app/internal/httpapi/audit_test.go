@@ -7,9 +7,11 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/miyabi/miyabi/app/internal/apitest"
 	"github.com/miyabi/miyabi/app/internal/store"
+	"github.com/miyabi/miyabi/app/internal/testdb"
 )
 
 type auditPage struct {
@@ -27,7 +29,24 @@ type auditPage struct {
 // Every audited change writes its entry, in its own transaction; the trail is for
 // owners and admins of the organization only, filterable, paginated and append-only.
 func TestAuditTrailRecordsEveryChangeAppendOnly(t *testing.T) {
-	env := apitest.New(t)
+	// the API as miyabi_app; the owner's connection only ages entries for the retention check
+	ownerURL := testdb.OwnerURL(t)
+	cfg, err := pgxpool.ParseConfig(testdb.AsApp(ownerURL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.AfterConnect = store.RegisterTypes // as the server's pool does
+	app, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(app.Close)
+	owner, err := pgxpool.New(context.Background(), ownerURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(owner.Close)
+	env := apitest.NewOn(t, app)
 	alice, bob, carol := env.Login("alice"), env.Login("bob"), env.Login("carol")
 	org := newTeamOrg(t, alice, "Audited")
 	switchTo(t, alice, org.ID)
@@ -140,16 +159,19 @@ func TestAuditTrailRecordsEveryChangeAppendOnly(t *testing.T) {
 	switchTo(t, dave, org.ID)
 	dave.Do("GET", o+"/audit-events", nil).Problem(403)
 
-	// append-only: the trail cannot be rewritten, even with SQL
+	// append-only: the trail cannot be rewritten, even with SQL: not by the API's role
+	// (no UPDATE or DELETE grant), not by the tables' owner (the trigger)
 	ctx := context.Background()
-	if _, err := env.DB.Exec(ctx, `UPDATE audit_events SET action = 'member.joined' WHERE organization_id = $1`, org.ID); err == nil {
-		t.Fatal("an audit entry was updated")
-	}
-	if _, err := env.DB.Exec(ctx, `DELETE FROM audit_events WHERE organization_id = $1`, org.ID); err == nil {
-		t.Fatal("a recent audit entry was deleted")
+	for _, db := range []*pgxpool.Pool{env.DB, owner} {
+		if _, err := db.Exec(ctx, `UPDATE audit_events SET action = 'member.joined' WHERE organization_id = $1`, org.ID); err == nil {
+			t.Fatal("an audit entry was updated")
+		}
+		if _, err := db.Exec(ctx, `DELETE FROM audit_events WHERE organization_id = $1`, org.ID); err == nil {
+			t.Fatal("a recent audit entry was deleted")
+		}
 	}
 	// retention removes what is older than audit_retention_days, through the purge only
-	if _, err := env.DB.Exec(ctx, `ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only;
+	if _, err := owner.Exec(ctx, `ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only;
 		UPDATE audit_events SET created_at = now() - interval '500 days' WHERE action = 'organization.created';
 		ALTER TABLE audit_events ENABLE TRIGGER audit_events_append_only`); err != nil {
 		t.Fatal(err)
