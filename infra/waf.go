@@ -33,14 +33,18 @@ func newEdgeRateLimit(ctx *pulumi.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	east, err := aws.NewProvider(ctx, "us-east-1", &aws.ProviderArgs{Region: pulumi.String("us-east-1")})
+	opt, err := newLayer(ctx, "Edge", "edge") // its own layer: the web ACL lives in us-east-1
+	if err != nil {
+		return err
+	}
+	east, err := aws.NewProvider(ctx, "us-east-1", &aws.ProviderArgs{Region: pulumi.String("us-east-1")}, opt)
 	if err != nil {
 		return err
 	}
 	stack, err := cloudformation.NewStack(ctx, "edge-waf", &cloudformation.StackArgs{
 		Name:         pulumi.String(cfg.name("edge-waf")),
 		TemplateBody: pulumi.String(template),
-	}, pulumi.Provider(east))
+	}, pulumi.Provider(east), opt)
 	if err != nil {
 		return err
 	}
