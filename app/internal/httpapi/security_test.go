@@ -48,9 +48,10 @@ func setSetting(t *testing.T, env *apitest.Env, name string, v int64) {
 func TestOneTenantDoesNotSlowAnotherDependencyLockPerOrganization(t *testing.T) {
 	env := apitest.New(t)
 	alice, bob := env.Login("alice"), env.Login("bob")
-	var a, b taskBody
+	var a, b, b1 taskBody
 	createTask(t, alice, "a0").Expect(201).JSON(&a)
 	createTask(t, bob, "b0").Expect(201).JSON(&b)
+	createTask(t, bob, "b1").Expect(201).JSON(&b1)
 
 	// bob's organization is in the middle of adding a dependency: its transaction holds
 	// whatever lock the cycle check takes, until we let it go
@@ -58,17 +59,27 @@ func TestOneTenantDoesNotSlowAnotherDependencyLockPerOrganization(t *testing.T) 
 	holding, release := make(chan struct{}), make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
-		done <- pgx.BeginFunc(ctx, env.DB, func(tx pgx.Tx) error {
-			// the organization's dependency lock, as creating a dependent task takes it
-			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('task_dependencies'), hashtext($1::text))`, bob.OrgID); err != nil {
+		errRollback := fmt.Errorf("rolled back")
+		err := pgx.BeginFunc(ctx, env.DB, func(tx pgx.Tx) error {
+			// an edge in bob's organization: the cycle trigger takes its lock, held until
+			// the transaction ends (rolled back: bob's tasks stay as they were)
+			if _, err := tx.Exec(ctx, `INSERT INTO task_dependencies (task_id, depends_on_task_id) VALUES ($1, $2)`, b1.ID, b.ID); err != nil {
 				return err
 			}
 			close(holding)
 			<-release
-			return nil
+			return errRollback
 		})
+		if err == errRollback {
+			err = nil
+		}
+		done <- err
 	}()
-	<-holding
+	select {
+	case <-holding:
+	case err := <-done:
+		t.Fatalf("bob's edge: %v", err)
+	}
 	// alice's organization adds a dependency meanwhile: it must not wait for bob's
 	quick := &http.Client{Timeout: 5 * time.Second}
 	c := *alice
