@@ -65,10 +65,19 @@ export default function ExecutionDetail({ params }: PageProps) {
               <dd>
                 <Time value={e.completed_at} />
               </dd>
-              {e.pr_number != null && (
+              {(e.pull_request || e.pr_number != null) && (
                 <>
                   <dt>Pull request</dt>
-                  <dd>#{e.pr_number}</dd>
+                  <dd>
+                    {e.pull_request ? (
+                      <a href={e.pull_request.url} target="_blank" rel="noreferrer noopener">
+                        #{e.pull_request.number}
+                      </a>
+                    ) : (
+                      `#${e.pr_number}`
+                    )}
+                    {e.pull_request && <span className="muted small"> {e.pull_request.merged ? "merged" : e.pull_request.state}</span>}
+                  </dd>
                 </>
               )}
               {e.quality_score != null && (
