@@ -69,6 +69,10 @@ func deploy(ctx *pulumi.Context, b Builders) (map[string]pulumi.StringOutput, er
 		return nil, fmt.Errorf("dashboard bucket: %w", err)
 	}
 
+	if err := newEdgeRateLimit(ctx, cfg); err != nil { // waf.go: before the distribution it attaches to
+		return nil, fmt.Errorf("edge rate limit: %w", err)
+	}
+
 	// Through CloudFront the distribution needs the API as an origin; direct, the
 	// API's CORS needs the distribution's URL. Either way one is made first.
 	ws, err := newWebSocketAPI(ctx, cfg)

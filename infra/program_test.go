@@ -29,6 +29,7 @@ var wantInventory = map[string]map[string]int{
 		"aws:lambda/function:Function": 2, "aws:lambda/invocation:Invocation": 1, "aws:lambda/permission:Permission": 3,
 		"aws:lambda/alias:Alias":             1,
 		"aws:cloudwatch/eventRule:EventRule": 1, "aws:cloudwatch/eventTarget:EventTarget": 1,
+		"aws:cloudformation/stack:Stack": 1, // the edge WAF web ACL (waf.go)
 	},
 }
 

@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -66,8 +67,11 @@ type Server struct {
 	tokens *auth.Tokens
 	sealer *auth.Sealer
 	states *auth.StateSigner
-	github *github.Client
-	hub    *events.Hub
+	// successors derives the token a refresh token rotates into (see auth.RefreshGrace)
+	successors *auth.SuccessorSigner
+	github     *github.Client
+	limits     *rateLimits
+	hub        *events.Hub
 
 	// the GitHub loop (githubwebhook.go)
 	app      *github.App
@@ -101,9 +105,10 @@ func NewServer(deps Deps) (*Server, error) {
 	}
 	s := &Server{deps: deps, cfg: cfg, store: deps.Store, log: deps.Logger, now: deps.Now, engine: engine,
 		tokens: auth.NewTokens(cfg.JWTSigningKey, deps.Now, cfg.JWTSigningKeyPrevious), sealer: sealer,
-		states: auth.NewStateSigner(cfg.JWTSigningKey, cfg.JWTSigningKeyPrevious), github: deps.GitHub,
-		hub: events.NewHub(deps.Store, deps.Logger, deps.Events)}
-	engine.Use(s.requestID, s.securityHeaders, s.accessLog, s.recoverPanics, s.deadline, s.limitBody, s.requireOrigin)
+		states: auth.NewStateSigner(cfg.JWTSigningKey, cfg.JWTSigningKeyPrevious), successors: auth.NewSuccessorSigner(cfg.JWTSigningKey),
+		github: deps.GitHub, limits: newRateLimits(cfg.RateLimits), hub: events.NewHub(deps.Store, deps.Logger, deps.Events)}
+	engine.Use(s.requestID, s.withClientAddress, s.securityHeaders, s.accessLog, s.recoverPanics, s.deadline, s.limitBody,
+		s.refuseNUL, s.requireOrigin, s.rateLimit)
 	engine.NoRoute(s.noRoute)
 	engine.NoMethod(func(c *gin.Context) {
 		s.writeProblem(c, http.StatusMethodNotAllowed, fmt.Sprintf("%s is not allowed on %s.", c.Request.Method, c.Request.URL.Path))
@@ -187,7 +192,7 @@ func (s *Server) accessLog(c *gin.Context) {
 	}
 	attrs := []any{
 		"request_id", requestIDFrom(c.Request.Context()),
-		"method", c.Request.Method, "path", c.Request.URL.Path,
+		"method", c.Request.Method, "path", redactPath(c.Request.URL.Path),
 		"status", c.Writer.Status(), "duration_ms", float64(time.Since(start).Microseconds()) / 1000,
 		"bytes", c.Writer.Size(),
 	}
@@ -320,4 +325,12 @@ func (s *Server) writeProblem(c *gin.Context, status int, detail string) {
 		RequestID: requestIDFrom(c.Request.Context())}
 	body, _ := json.Marshal(p)
 	c.Data(status, "application/problem+json", body)
+}
+
+var invitationInPath = regexp.MustCompile(`/invitations/[^/]+/accept`)
+
+// redactPath keeps secrets out of access logs: an invitation token in the (deprecated)
+// accept path is replaced.
+func redactPath(p string) string {
+	return invitationInPath.ReplaceAllString(p, "/invitations/[redacted]/accept")
 }

@@ -146,6 +146,12 @@ func (f *Function) sweep(ctx context.Context, trigger string) (ActionResult, err
 	if n > 0 {
 		f.log.InfoContext(ctx, "sweep requeued expired leases", "tasks", n, "trigger", trigger)
 	}
+	if p, err := f.store.PurgeExpired(ctx); err != nil {
+		return ActionResult{}, err
+	} else if p != (store.Purged{}) {
+		f.log.InfoContext(ctx, "sweep purged expired rows", "idempotency_keys", p.IdempotencyKeys, "oauth_states", p.OAuthStates,
+			"rate_limit_windows", p.RateLimitWindows, "audit_events", p.AuditEvents)
+	}
 	// issue comments are never worth failing the sweep: they are retried on the next one
 	if sent, err := f.reporter.DeliverDue(ctx); err != nil {
 		f.log.WarnContext(ctx, "sweep: issue comments not delivered", "error", err)
