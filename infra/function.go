@@ -69,6 +69,8 @@ func newFunction(ctx *pulumi.Context, cfg Config, in functionInputs) (*Function,
 		// A slow database ends in a 503 before Lambda kills the environment.
 		"REQUEST_TIMEOUT":       pulumi.String(fmt.Sprintf("%ds", cfg.LambdaTimeout-2)),
 		"REQUIRE_ORIGIN_SECRET": pulumi.String(strconv.FormatBool(cfg.DashboardAPIBase == APIBaseCloudFront)),
+		// Who may call /api/v1/ops/* (miyabi:operatorGithubIds).
+		"OPERATOR_GITHUB_IDS": pulumi.String(cfg.OperatorGitHubIDs),
 	}
 	connect := pulumi.Sprintf("arn:aws:rds-db:%s:%s:dbuser:%s/%s", cfg.Region, account.AccountId, in.DB.ResourceID, appDBUser)
 	api, err := newLambda(ctx, cfg, lambdaSpec{

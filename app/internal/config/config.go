@@ -58,6 +58,10 @@ type Config struct {
 
 	RequestTimeout time.Duration
 	SweepInterval  time.Duration
+
+	// OperatorGitHubIDs are the GitHub accounts (numeric ids: a login can be renamed and
+	// re-registered by someone else) allowed on /api/v1/ops/*.
+	OperatorGitHubIDs []int64
 }
 
 // Development reports whether the dev-only features (dev login, dev keys) are on.
@@ -141,6 +145,14 @@ func Load(getenv func(string) string) (Config, error) {
 			bad("SWEEP_INTERVAL", "must be a positive duration such as 15s, not %q", v)
 		}
 		c.SweepInterval = d
+	}
+	for _, f := range strings.FieldsFunc(getenv("OPERATOR_GITHUB_IDS"), func(r rune) bool { return r == ',' || r == ' ' }) {
+		id, err := strconv.ParseInt(f, 10, 64)
+		if err != nil || id <= 0 {
+			bad("OPERATOR_GITHUB_IDS", "must be numeric GitHub user ids separated by commas, not %q (find an id with: curl https://api.github.com/users/<login>)", f)
+			continue
+		}
+		c.OperatorGitHubIDs = append(c.OperatorGitHubIDs, id)
 	}
 	if v := getenv("REQUIRE_ORIGIN_SECRET"); v != "" {
 		b, err := strconv.ParseBool(v)

@@ -19,16 +19,17 @@ import (
 type scope int
 
 const (
-	scopePublic  scope = iota // anyone, signed in or not
-	scopePerson               // any signed-in person, whatever their role
-	scopeWorker               // a worker token, on /worker/* only
-	scopeOrg                  // the permission across the active organization
-	scopeTeam                 // the permission across the active organization, or through a team role on the object's team
-	scopePathOrg              // the permission in the organization named by the path's {id}
+	scopePublic   scope = iota // anyone, signed in or not
+	scopePerson                // any signed-in person, whatever their role
+	scopeWorker                // a worker token, on /worker/* only
+	scopeOrg                   // the permission across the active organization
+	scopeTeam                  // the permission across the active organization, or through a team role on the object's team
+	scopePathOrg               // the permission in the organization named by the path's {id}
+	scopeOperator              // a person named in OPERATOR_GITHUB_IDS: the service, not an organization
 )
 
 func (sc scope) String() string {
-	return [...]string{"public", "person", "worker", "organization", "team", "path-organization"}[sc]
+	return [...]string{"public", "person", "worker", "organization", "team", "path-organization", "operator"}[sc]
 }
 
 // guard is a route's access rule: who may call it and, for routes on one object, which
@@ -50,6 +51,10 @@ var (
 	public = guard{scope: scopePublic}
 	person = guard{scope: scopePerson}
 	worker = guard{scope: scopeWorker}
+	// operator is a signed-in person whose GitHub account is in OPERATOR_GITHUB_IDS
+	// (numeric ids: a login can be renamed and re-registered by someone else). Operators
+	// run the service; no organization role makes one.
+	operator = guard{scope: scopeOperator}
 )
 
 // inOrg needs p across the caller's active organization.
@@ -183,6 +188,10 @@ func (s *Server) admit(g guard) func(huma.Context, func(huma.Context)) {
 			return
 		}
 		switch g.scope {
+		case scopeOperator:
+			if !s.admitOperator(hctx, p) {
+				return
+			}
 		case scopeOrg, scopeTeam:
 			// A person removed from their active organization keeps the person routes (me,
 			// switch, invitations, logout) but nothing inside that organization.

@@ -29,6 +29,8 @@ func (s *Server) routes() {
 		// health answers 503 with its usual body, saying what is down
 		health := doc.Paths["/health"].Get
 		health.Responses["503"].Content = health.Responses["200"].Content
+		deep := doc.Paths["/ops/health"].Get
+		deep.Responses["503"].Content = deep.Responses["200"].Content
 		documentHeaders(doc)
 	}()
 	// health
@@ -131,6 +133,10 @@ func (s *Server) routes() {
 	handle(s, "POST", "/worker/tasks/{id}/logs", worker, s.workerTaskLogs, docWorkerTaskLogs)
 	handle(s, "POST", "/worker/tasks/{id}/complete", worker, s.workerTaskComplete, docWorkerTaskComplete)
 	handle(s, "POST", "/worker/tasks/{id}/fail", worker, s.workerTaskFail, docWorkerTaskFail)
+
+	// operators (OPERATOR_GITHUB_IDS): the service's own figures and deep health
+	handle(s, "GET", "/ops/health", operator, s.opsHealth, docOpsHealth)
+	handle(s, "GET", "/ops/metrics", operator, s.opsMetrics, docOpsMetrics)
 }
 
 // permissionExt records each operation's permission in the OpenAPI document, so a test can

@@ -27,6 +27,7 @@ import (
 	"github.com/miyabi/miyabi/app/internal/auth"
 	"github.com/miyabi/miyabi/app/internal/config"
 	"github.com/miyabi/miyabi/app/internal/github"
+	"github.com/miyabi/miyabi/app/internal/metrics"
 	"github.com/miyabi/miyabi/app/internal/store"
 )
 
@@ -45,6 +46,9 @@ type Deps struct {
 	Now     func() time.Time
 	// GitHub defaults to a client for the configured GITHUB_* URLs.
 	GitHub *github.Client
+	// Metrics receives every request's figures; a registry that writes no EMF lines
+	// (totals for /ops/metrics only) when nil.
+	Metrics *metrics.Registry
 }
 
 // Server is the API: an http.Handler plus the huma API it was built from.
@@ -61,6 +65,8 @@ type Server struct {
 	sealer *auth.Sealer
 	states *auth.StateSigner
 	github *github.Client
+
+	metrics *metrics.Registry
 }
 
 // NewServer builds the whole API. What is tested is what ships: the local server and the
@@ -87,10 +93,13 @@ func NewServer(deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if deps.Metrics == nil {
+		deps.Metrics = metrics.New(metrics.Namespace(cfg.Env), nil)
+	}
 	s := &Server{deps: deps, cfg: cfg, store: deps.Store, log: deps.Logger, now: deps.Now, engine: engine,
 		tokens: auth.NewTokens(cfg.JWTSigningKey, deps.Now, cfg.JWTSigningKeyPrevious), sealer: sealer,
-		states: auth.NewStateSigner(cfg.JWTSigningKey, cfg.JWTSigningKeyPrevious), github: deps.GitHub}
-	engine.Use(s.requestID, s.securityHeaders, s.accessLog, s.recoverPanics, s.deadline, s.limitBody, s.requireOrigin)
+		states: auth.NewStateSigner(cfg.JWTSigningKey, cfg.JWTSigningKeyPrevious), github: deps.GitHub, metrics: deps.Metrics}
+	engine.Use(s.requestID, s.observe, s.securityHeaders, s.accessLog, s.recoverPanics, s.deadline, s.limitBody, s.requireOrigin)
 	engine.NoRoute(s.noRoute)
 	engine.NoMethod(func(c *gin.Context) {
 		s.writeProblem(c, http.StatusMethodNotAllowed, fmt.Sprintf("%s is not allowed on %s.", c.Request.Method, c.Request.URL.Path))
