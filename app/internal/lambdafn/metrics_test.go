@@ -11,18 +11,25 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/miyabi/miyabi/app/internal/metrics/emfcheck"
+	"github.com/miyabi/miyabi/app/internal/poll"
 	"github.com/miyabi/miyabi/app/internal/testdb"
 )
 
 // The real bootstrap under the emulator writes EMF lines to its output for each
 // invocation: requests by route template (never the raw path), the sweep's queue
-// figures, the migration's outcome. Errors carry API Gateway's request id.
+// figures, the migration's outcome. Errors carry API Gateway's request id. As on AWS,
+// the API runs as miyabi_app and the migrations on a function of their own as the
+// owner; the API's role cannot migrate, and that failure is counted too.
 func TestEmulatorWritesEMF(t *testing.T) {
-	env := productionEnv(testdb.URL(t))
-	env["JWT_SIGNING_KEY"] = jwtKey
-	env["TOKEN_ENCRYPTION_KEY"] = encKey
-	env["GITHUB_CLIENT_SECRET"] = githubSecret
-	e := startEmulator(t, env)
+	ownerURL := testdb.OwnerURL(t)
+	withKeys := func(env map[string]string) map[string]string {
+		env["JWT_SIGNING_KEY"] = jwtKey
+		env["TOKEN_ENCRYPTION_KEY"] = encKey
+		env["GITHUB_CLIENT_SECRET"] = githubSecret
+		return env
+	}
+	e := startEmulator(t, withKeys(productionEnv(testdb.AsApp(ownerURL))))
+	migrator := startEmulator(t, withKeys(productionEnv(ownerURL)))
 	ctx := context.Background()
 
 	id := uuid.NewString()
@@ -57,11 +64,14 @@ func TestEmulatorWritesEMF(t *testing.T) {
 	}
 	call(t, e, event{method: "GET", path: "/api/v1/no-such/tok_SECRETSECRET"})
 	call(t, e, event{method: "GET", path: "/api/v1/health"})
-	for _, action := range []string{"sweep", "migrate"} {
-		inv, err := e.Invoke(ctx, map[string]string{"action": action})
-		if err != nil || inv.FunctionError != nil {
-			t.Fatalf("%s: %v %s", action, err, inv.Body)
-		}
+	if inv, err := e.Invoke(ctx, map[string]string{"action": "sweep"}); err != nil || inv.FunctionError != nil {
+		t.Fatalf("sweep: %v %s", err, inv.Body)
+	}
+	if inv, err := migrator.Invoke(ctx, map[string]string{"action": "migrate"}); err != nil || inv.FunctionError != nil {
+		t.Fatalf("migrate as the owner: %v %s", err, inv.Body)
+	}
+	if inv, err := e.Invoke(ctx, map[string]string{"action": "migrate"}); err != nil || inv.FunctionError == nil {
+		t.Fatalf("migrate as miyabi_app succeeded: %v %s", err, inv.Body)
 	}
 	inv, err = e.Invoke(ctx, map[string]string{"action": "health"})
 	if err != nil || inv.FunctionError != nil {
@@ -92,29 +102,22 @@ func TestEmulatorWritesEMF(t *testing.T) {
 		{"PoolAcquires", map[string]string{"Service": "miyabi"}},
 		{"SweepRuns", map[string]string{"Service": "miyabi"}},
 		{"OldestClaimableAge", map[string]string{"AgentType": "codegen"}},
-		{"MigrationRuns", map[string]string{"Service": "miyabi"}},
+		{"MigrationFailures", map[string]string{"Service": "miyabi"}},
 	}
 	var docs []emfcheck.Doc
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		out := e.Output()
-		if docs, err = emfcheck.Lines([]byte(out)); err != nil {
+	missing := ""
+	poll.Until(t, 10*time.Second, "the EMF metrics in the function's output", func() bool {
+		if docs, err = emfcheck.Lines([]byte(e.Output())); err != nil {
 			t.Fatal(err)
 		}
-		missing := ""
+		missing = ""
 		for _, w := range want {
 			if len(emfcheck.Find(docs, w.name, w.dims)) == 0 {
 				missing = w.name + " " + mustJSON(w.dims)
 			}
 		}
-		if missing == "" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no EMF metric %s in the function's output", missing)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return missing == ""
+	})
 	for _, d := range docs {
 		b, _ := json.Marshal(d.Root)
 		if strings.Contains(string(b), id) || strings.Contains(string(b), "SECRET") {
@@ -129,7 +132,18 @@ func TestEmulatorWritesEMF(t *testing.T) {
 	if m := emfcheck.Find(docs, "Latency", map[string]string{"Route": "GET /tasks/{id}"}); m[0].Unit != "Milliseconds" || m[0].Values[0] <= 0 {
 		t.Fatalf("latency %+v", m[0])
 	}
-	if m := emfcheck.Find(docs, "MigrationFailures", map[string]string{"Service": "miyabi"}); len(m) != 1 || m[0].Values[0] != 0 {
+	if m := emfcheck.Find(docs, "MigrationFailures", map[string]string{"Service": "miyabi"}); len(m) != 1 || m[0].Values[0] != 1 {
+		t.Fatalf("the API function's refused migration: %+v", m)
+	}
+	// the migrate function's own output: one run, no failure
+	var mdocs []emfcheck.Doc
+	poll.Until(t, 10*time.Second, "MigrationRuns in the migrate function's output", func() bool {
+		if mdocs, err = emfcheck.Lines([]byte(migrator.Output())); err != nil {
+			t.Fatal(err)
+		}
+		return len(emfcheck.Find(mdocs, "MigrationRuns", map[string]string{"Service": "miyabi"})) > 0
+	})
+	if m := emfcheck.Find(mdocs, "MigrationFailures", map[string]string{"Service": "miyabi"}); len(m) != 1 || m[0].Values[0] != 0 {
 		t.Fatalf("migration failures %+v", m)
 	}
 }
