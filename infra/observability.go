@@ -192,6 +192,10 @@ func dashboardBody(cfg Config, n dashboardNames, in observed) (string, error) {
 			graph("Sweeps and requeued tasks", [][]any{m(app, "SweepRuns", svc, stat("Sum")), m(app, "TasksRequeued", svc, stat("Sum"))}, nil),
 		},
 		{
+			graph("Live events posted, failed drains", [][]any{m(app, "EventsPosted", svc, stat("Sum")), m(app, "EventDrainsFailed", svc, stat("Sum"))}, nil),
+			graph("GitHub issue comments sent, failed deliveries", [][]any{m(app, "IssueCommentsSent", svc, stat("Sum")), m(app, "IssueCommentRunsFailed", svc, stat("Sum"))}, nil),
+		},
+		{
 			graph("Migrations (migrate function)", [][]any{m("AWS/Lambda", "Invocations", migrate, stat("Sum")), m("AWS/Lambda", "Errors", migrate, stat("Sum")),
 				m(app, "MigrationRuns", svc, stat("Sum")), m(app, "MigrationFailures", svc, stat("Sum"))}, nil),
 			logs("Migration log (last runs)", in.MigrateLogGroup,

@@ -144,7 +144,7 @@ func TestDashboardWidgetsReferenceTheStack(t *testing.T) {
 				"AWS/RDS CPUUtilization", "AWS/RDS DatabaseConnections", "AWS/RDS FreeStorageSpace", "AWS/RDS ReadLatency", "AWS/RDS WriteLatency",
 				app + " Requests", app + " PoolWaits", app + " PoolAcquireTime", app + " Claims", app + " OldestClaimableAge",
 				app + " WorkersOnline", app + " SweepRuns", app + " MigrationFailures", "search:" + app,
-				"migrate Errors", "log:Migration log (last runs)",
+				"migrate Errors", "log:Migration log (last runs)", app + " EventsPosted", app + " IssueCommentsSent",
 			} {
 				if !seen[m] {
 					t.Errorf("the dashboard does not show %s", m)

@@ -71,6 +71,10 @@ func deploy(ctx *pulumi.Context, b Builders) (map[string]pulumi.StringOutput, er
 
 	// Through CloudFront the distribution needs the API as an origin; direct, the
 	// API's CORS needs the distribution's URL. Either way one is made first.
+	ws, err := newWebSocketAPI(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("events api: %w", err)
+	}
 	var api *HTTPAPI
 	var cdn *CDN
 	var apiBase pulumi.StringOutput
@@ -78,6 +82,7 @@ func deploy(ctx *pulumi.Context, b Builders) (map[string]pulumi.StringOutput, er
 		if api, err = newHTTPAPI(ctx, cfg, nil); err != nil {
 			return nil, fmt.Errorf("api: %w", err)
 		}
+		api.Events = ws
 		if cdn, err = newCDN(ctx, cfg, bucket, api); err != nil {
 			return nil, fmt.Errorf("cdn: %w", err)
 		}
@@ -93,12 +98,15 @@ func deploy(ctx *pulumi.Context, b Builders) (map[string]pulumi.StringOutput, er
 	}
 
 	fn, err := newFunction(ctx, cfg, functionInputs{Artifact: pkg, Net: net, DB: db, Secret: secret, PublicURL: cdn.URL,
-		After: []pulumi.Resource{cdn.Distribution}})
+		EventsURL: ws.ManagementURL, After: []pulumi.Resource{cdn.Distribution}})
 	if err != nil {
 		return nil, fmt.Errorf("function: %w", err)
 	}
 	if err := routeToFunction(ctx, api, fn.Live); err != nil {
 		return nil, fmt.Errorf("api routes: %w", err)
+	}
+	if err := routeWebSocket(ctx, ws, fn); err != nil {
+		return nil, fmt.Errorf("events routes: %w", err)
 	}
 	if err := uploadDashboard(ctx, bucket, files, apiBase); err != nil {
 		return nil, fmt.Errorf("dashboard upload: %w", err)
@@ -120,6 +128,7 @@ func deploy(ctx *pulumi.Context, b Builders) (map[string]pulumi.StringOutput, er
 		"apiUrl":            apiBase,
 		"apiGatewayUrl":     api.InvokeURL,
 		"githubCallbackUrl": pulumi.Sprintf("%s/auth/github/callback", apiBase),
+		"githubWebhookUrl":  pulumi.Sprintf("%s/github/webhook", apiBase),
 		"databaseEndpoint":  db.Instance.Endpoint,
 		"functionName":      fn.Fn.Name,
 		"liveVersion":       fn.Live.FunctionVersion,

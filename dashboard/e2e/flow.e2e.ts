@@ -173,8 +173,27 @@ describe.skipIf(!hasRoute("post", "/agents/execute"))("launching an agent", () =
     await page.getByLabel("Issue number").fill("7");
     await page.getByLabel("Agent type").selectOption("codegen");
     await check("launch", /^Launch an agent/);
+    // Connected to live events, the page reads the logs when it opens, when the follow is
+    // acknowledged and once more when the execution ends: never on a timer.
+    const logReads: string[] = [];
+    const onRequest = (r: { url: () => string }) => {
+      if (/\/agents\/executions\/[0-9a-f-]{36}\/logs/.test(r.url())) logReads.push(r.url());
+    };
+    page.on("request", onRequest);
+    // Another tab on the overview: the new execution appears there and completes without
+    // a reload (summary.changed; its 15 s poll runs only while disconnected).
+    const other = await context.newPage();
+    await other.goto("/");
+    await other.getByRole("heading", { level: 1, name: "Overview" }).waitFor();
+    const otherRecent = other.getByRole("table", { name: "Recent executions" });
+    const rowsBefore = await otherRecent.getByRole("row").count();
+    // and a third on the Executions list: the execution appears and completes in place
+    const list = await context.newPage();
+    await list.goto("/executions");
+    await list.getByRole("heading", { level: 1, name: "Executions" }).waitFor();
     await page.getByRole("button", { name: "Launch", exact: true }).click();
     await page.waitForURL(/\/executions\/[0-9a-f-]{36}$/);
+    const launched = page.url().split("/").pop();
     await heading("Execution").waitFor();
     if (!workerStarted) return; // nobody to run it: the rest needs the worker
     const logs = page.getByRole("log", { name: "Execution logs" });
@@ -182,6 +201,16 @@ describe.skipIf(!hasRoute("post", "/agents/execute"))("launching an agent", () =
     await expect.poll(() => page.locator(".details .badge").textContent(), { timeout: 60_000 }).toBe("completed");
     await expect.poll(() => logs.textContent(), { timeout: 10_000 }).toMatch(/pull request/i);
     await page.getByText("(following live)").waitFor({ state: "detached" });
+    page.off("request", onRequest);
+    expect(await page.getByText("(reconnecting…)").count()).toBe(0);
+    await expect.poll(() => otherRecent.getByRole("row").count(), { timeout: 10_000 }).toBeGreaterThan(rowsBefore);
+    await expect.poll(() => otherRecent.getByRole("row").nth(1).textContent(), { timeout: 10_000 }).toMatch(/completed/);
+    await other.close();
+    const listed = list.locator(`tr:has(a[href="/executions/${launched}"])`);
+    await expect.poll(() => listed.count(), { timeout: 10_000 }).toBe(1);
+    await expect.poll(() => listed.textContent(), { timeout: 10_000 }).toMatch(/completed/);
+    await list.close();
+    expect(logReads.length, `log reads while connected: ${logReads.join(", ")}`).toBeLessThanOrEqual(3);
     await check("execution-detail", /^Execution/);
   });
 

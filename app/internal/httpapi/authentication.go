@@ -9,6 +9,7 @@ import (
 
 	"github.com/miyabi/miyabi/app/internal/auth"
 	"github.com/miyabi/miyabi/app/internal/domain"
+	"github.com/miyabi/miyabi/app/internal/store"
 )
 
 // Principal is the signed-in person behind a request, in their active organization (or,
@@ -89,6 +90,22 @@ func (s *Server) authenticateWorker(hctx huma.Context) (*WorkerPrincipal, bool) 
 		return nil, false
 	}
 	return &WorkerPrincipal{WorkerID: w.ID, OrgID: w.OrgID, AgentTypes: w.AgentTypes}, true
+}
+
+// redeemTicket consumes the events ticket of the query (?ticket=): single use, within its
+// minute. It answers 401 itself when it returns false.
+func (s *Server) redeemTicket(hctx huma.Context) (store.EventCaller, bool) {
+	ticket := hctx.Query("ticket")
+	if ticket == "" || len(ticket) > 200 {
+		s.deny(hctx, http.StatusUnauthorized, "Open the events WebSocket with ?ticket= from POST /api/v1/events/ticket.")
+		return store.EventCaller{}, false
+	}
+	caller, err := s.store.RedeemEventTicket(hctx.Context(), ticket)
+	if err != nil {
+		s.denyErr(hctx, err, "The ticket is unknown, expired or already used; ask for a new one.")
+		return store.EventCaller{}, false
+	}
+	return caller, true
 }
 
 func (s *Server) denyErr(hctx huma.Context, err error, msg string) {

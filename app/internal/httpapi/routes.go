@@ -19,6 +19,8 @@ import (
 // (next to the handler). Nothing is registered anywhere else.
 //
 // Guards: public (anyone), person (any signed-in person), worker (a worker token),
+// memberOrWorker (an active member, any role, or a worker token), ticketHolder (a
+// redeemed events ticket of the query),
 // inOrg(p) (p across the active organization), inPathOrg(p) (p in the organization of the
 // path's {id}; non-members get 404), launch(p) (p org-wide or through a team role; the
 // handler checks the launch target), onTask/onRepository/onExecution(p) (loads the {id}
@@ -31,6 +33,7 @@ func (s *Server) routes() {
 		health.Responses["503"].Content = health.Responses["200"].Content
 		deep := doc.Paths["/ops/health"].Get
 		deep.Responses["503"].Content = deep.Responses["200"].Content
+		documentWebhookBody(doc)
 		documentHeaders(doc)
 	}()
 	// health
@@ -77,6 +80,7 @@ func (s *Server) routes() {
 	handle(s, "GET", "/repositories/{id}", inOrg(perm.RepositoriesRead), s.getRepository, docGetRepository)
 	handle(s, "PATCH", "/repositories/{id}", onRepository(perm.RepositoriesWrite), s.updateRepository, docUpdateRepository)
 	handle(s, "DELETE", "/repositories/{id}", inOrg(perm.RepositoriesDelete), s.deleteRepository, docDeleteRepository)
+	handle(s, "GET", "/repositories/{id}/issues", onRepository(perm.RepositoriesRead), s.listRepositoryIssues, docListRepositoryIssues)
 
 	// agents and their executions
 	handle(s, "GET", "/agents", inOrg(perm.AgentsRead), s.listAgents, docListAgents)
@@ -134,6 +138,14 @@ func (s *Server) routes() {
 	handle(s, "POST", "/worker/tasks/{id}/complete", worker, s.workerTaskComplete, docWorkerTaskComplete)
 	handle(s, "POST", "/worker/tasks/{id}/fail", worker, s.workerTaskFail, docWorkerTaskFail)
 
+	// GitHub (the App's webhook: no credentials, but the handler checks the body's
+	// X-Hub-Signature-256 before reading anything else)
+	handle(s, "POST", "/github/webhook", public, s.githubWebhook, docGitHubWebhook)
+
+	// live events (a ticket, then the WebSocket it opens)
+	handle(s, "POST", "/events/ticket", memberOrWorker, s.eventsTicket, docEventsTicket)
+	handle(s, "GET", "/events", ticketHolder, s.serveEvents, docEvents)
+
 	// operators (OPERATOR_GITHUB_IDS): the service's own figures and deep health
 	handle(s, "GET", "/ops/health", operator, s.opsHealth, docOpsHealth)
 	handle(s, "GET", "/ops/metrics", operator, s.opsMetrics, docOpsMetrics)
@@ -168,6 +180,10 @@ func handle[I, O any](s *Server, method, path string, g guard, handler func(cont
 		o.Security = []map[string][]string{} // `security: []`: no credentials needed
 	case scopeWorker:
 		o.Security = []map[string][]string{{"worker": {}}}
+	case scopeMemberOrWorker:
+		o.Security = []map[string][]string{{"bearer": {}}, {"worker": {}}}
+	case scopeTicket:
+		o.Security = []map[string][]string{{"ticket": {}}}
 	default:
 		o.Security = []map[string][]string{{"bearer": {}}}
 	}

@@ -26,6 +26,8 @@ import (
 
 	"github.com/miyabi/miyabi/app/internal/auth"
 	"github.com/miyabi/miyabi/app/internal/config"
+	"github.com/miyabi/miyabi/app/internal/events"
+	"github.com/miyabi/miyabi/app/internal/ghreport"
 	"github.com/miyabi/miyabi/app/internal/github"
 	"github.com/miyabi/miyabi/app/internal/metrics"
 	"github.com/miyabi/miyabi/app/internal/store"
@@ -49,6 +51,10 @@ type Deps struct {
 	// Metrics receives every request's figures; a registry that writes no EMF lines
 	// (totals for /ops/metrics only) when nil.
 	Metrics *metrics.Registry
+	// Events tunes the live-events hub (zero: defaults).
+	Events events.HubOptions
+	// GitHubApp defaults to the configured App (nil without one).
+	GitHubApp *github.App
 }
 
 // Server is the API: an http.Handler plus the huma API it was built from.
@@ -65,6 +71,12 @@ type Server struct {
 	sealer *auth.Sealer
 	states *auth.StateSigner
 	github *github.Client
+	hub    *events.Hub
+
+	// the GitHub loop (githubwebhook.go)
+	app      *github.App
+	reporter *ghreport.Reporter
+	issues   *issueCache
 
 	metrics *metrics.Registry
 }
@@ -98,7 +110,8 @@ func NewServer(deps Deps) (*Server, error) {
 	}
 	s := &Server{deps: deps, cfg: cfg, store: deps.Store, log: deps.Logger, now: deps.Now, engine: engine,
 		tokens: auth.NewTokens(cfg.JWTSigningKey, deps.Now, cfg.JWTSigningKeyPrevious), sealer: sealer,
-		states: auth.NewStateSigner(cfg.JWTSigningKey, cfg.JWTSigningKeyPrevious), github: deps.GitHub, metrics: deps.Metrics}
+		states: auth.NewStateSigner(cfg.JWTSigningKey, cfg.JWTSigningKeyPrevious), github: deps.GitHub,
+		hub: events.NewHub(deps.Store, deps.Logger, deps.Events), metrics: deps.Metrics}
 	engine.Use(s.requestID, s.observe, s.securityHeaders, s.accessLog, s.recoverPanics, s.deadline, s.limitBody, s.requireOrigin)
 	engine.NoRoute(s.noRoute)
 	engine.NoMethod(func(c *gin.Context) {
@@ -115,6 +128,10 @@ func NewServer(deps Deps) (*Server, error) {
 	hcfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer", BearerFormat: "JWT", Description: "A person's access token"},
 		"worker": {Type: "http", Scheme: "bearer", Description: "A worker token (mw_...)"},
+		"ticket": {Type: "apiKey", In: "query", Name: "ticket", Description: "A single-use events ticket from POST /events/ticket"},
+	}
+	if err := s.setupGitHubApp(); err != nil {
+		return nil, err
 	}
 	registerSchemaTypes(hcfg.Components.Schemas)
 	s.api = humagin.NewWithGroup(engine, engine.Group(APIPrefix), hcfg)

@@ -19,6 +19,8 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/gin"
 
 	"github.com/miyabi/miyabi/app/internal/config"
+	liveevents "github.com/miyabi/miyabi/app/internal/events"
+	"github.com/miyabi/miyabi/app/internal/ghreport"
 	"github.com/miyabi/miyabi/app/internal/httpapi"
 	"github.com/miyabi/miyabi/app/internal/metrics"
 	"github.com/miyabi/miyabi/app/internal/store"
@@ -39,6 +41,8 @@ type Function struct {
 	// role, which cannot migrate.
 	masterURL    config.MasterURLFunc
 	restrictedDB bool
+	fanout       *liveevents.Fanout // nil without EVENTS_MANAGEMENT_URL (websocket.go)
+	reporter     *ghreport.Reporter // GitHub issue comments still to deliver, retried by the sweep
 }
 
 // New wraps an API server (and the store it was built on) as a Lambda handler.
@@ -51,6 +55,7 @@ func New(srv *httpapi.Server, st *store.Store, log *slog.Logger, requestTimeout 
 		store:          st,
 		log:            log,
 		metrics:        srv.Metrics(),
+		reporter:       srv.Reporter(),
 		requestTimeout: requestTimeout,
 	}
 }
@@ -73,6 +78,8 @@ type eventShape struct {
 		HTTP struct {
 			Method string `json:"method"`
 		} `json:"http"`
+		ConnectionID string `json:"connectionId"`
+		EventType    string `json:"eventType"`
 	} `json:"requestContext"`
 }
 
@@ -86,7 +93,10 @@ func (f *Function) Invoke(ctx context.Context, event json.RawMessage) (any, erro
 	}
 	switch {
 	case shape.Version == "2.0" && shape.RequestContext.HTTP.Method != "":
+		defer f.drainEvents(ctx, shape.RequestContext.HTTP.Method)
 		return f.serveHTTP(ctx, event)
+	case isWebSocketEvent(shape):
+		return f.serveWebSocket(ctx, event)
 	case shape.Action != nil:
 		switch *shape.Action {
 		case "migrate":
@@ -148,8 +158,24 @@ func (f *Function) runMigrations(ctx context.Context) error {
 
 func (f *Function) sweep(ctx context.Context, trigger string) (ActionResult, error) {
 	n, err := sweeper.Once(ctx, f.store, f.metrics, f.log.With("trigger", trigger))
+	f.drainEvents(ctx, http.MethodPost)
 	if err != nil {
 		return ActionResult{}, err
+	}
+	// issue comments are never worth failing the sweep: they are retried on the next one
+	sent, err := f.reporter.DeliverDue(ctx)
+	if err != nil {
+		f.log.WarnContext(ctx, "sweep: issue comments not delivered", "error", err)
+	} else if sent > 0 {
+		f.log.InfoContext(ctx, "sweep delivered issue comments", "comments", sent)
+	}
+	if f.reporter != nil && f.reporter.App != nil {
+		failed := 0
+		if err != nil {
+			failed = 1
+		}
+		f.metrics.Emit(map[string]string{metrics.DimService: metrics.ServiceName}, nil,
+			map[string]any{metrics.MetricIssueCommentsSent: sent, metrics.MetricIssueCommentRunsFailed: failed})
 	}
 	return ActionResult{Action: "sweep", Status: "ok", Moved: &n}, nil
 }

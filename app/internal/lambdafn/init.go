@@ -65,6 +65,7 @@ func Init(ctx context.Context, opts Options) (*Function, error) {
 	fn := New(srv, st, log, cfg.RequestTimeout)
 	fn.masterURL = env.MasterURL
 	fn.restrictedDB = env.Password != nil
+	fn.fanout = newFanout(st, opts.Getenv, log)
 	total := time.Since(start)
 	log.Info("lambda init",
 		"env", cfg.Env, "version", opts.Version, "pool_max", cfg.DBPoolMax, "db_user", env.AppUser,

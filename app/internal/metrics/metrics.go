@@ -54,6 +54,12 @@ const (
 	MetricOldestClaimable   = "OldestClaimableAge"
 	MetricMigrationRuns     = "MigrationRuns"
 	MetricMigrationFailures = "MigrationFailures"
+	// live events posted to WebSocket connections (API Gateway), and drains that failed
+	MetricEventsPosted      = "EventsPosted"
+	MetricEventDrainsFailed = "EventDrainsFailed"
+	// GitHub issue comments delivered by a sweep, and sweeps whose delivery failed
+	MetricIssueCommentsSent      = "IssueCommentsSent"
+	MetricIssueCommentRunsFailed = "IssueCommentRunsFailed"
 )
 
 // maxValues is EMF's limit of values per metric in one document.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -33,8 +34,9 @@ type Daemon struct {
 
 	mu      sync.Mutex
 	running map[uuid.UUID]*taskRun // from claim until the API accepted its result
-	freed   chan struct{}          // a slot came free
+	freed   chan struct{}          // a slot came free, or work.available arrived
 	fatal   chan error
+	live    atomic.Bool // the events WebSocket is connected
 }
 
 // New builds a daemon; Run starts it.
@@ -58,6 +60,14 @@ func (d *Daemon) Run(ctx context.Context) error {
 	hbDone.Add(1)
 	go func() { defer hbDone.Done(); d.heartbeats(hbCtx) }()
 	defer func() { stopHeartbeat(); hbDone.Wait() }()
+
+	if d.cfg.Live {
+		liveCtx, stopLive := context.WithCancel(ctx)
+		var liveDone sync.WaitGroup
+		liveDone.Add(1)
+		go func() { defer liveDone.Done(); d.subscribe(liveCtx) }()
+		defer func() { stopLive(); liveDone.Wait() }()
+	}
 
 	var tasks sync.WaitGroup
 	d.log.Info("worker started", "api", d.cfg.APIURL, "concurrency", d.cfg.Concurrency, "command", d.cfg.Command[0], "version", d.cfg.Version)
@@ -150,9 +160,25 @@ func (d *Daemon) claimLoop(ctx, killCtx, deliverCtx context.Context, tasks *sync
 				}
 			}()
 		}
-		if len(out.Tasks) == 0 && !d.wait(ctx, d.cfg.Poll) {
+		if len(out.Tasks) == 0 && !d.wait(ctx, d.idlePoll()) {
 			return nil
 		}
+	}
+}
+
+// idlePoll is the wait after an empty claim: long while work.available will wake us.
+func (d *Daemon) idlePoll() time.Duration {
+	if d.live.Load() {
+		return d.cfg.IdlePoll
+	}
+	return d.cfg.Poll
+}
+
+// nudge wakes the claim loop.
+func (d *Daemon) nudge() {
+	select {
+	case d.freed <- struct{}{}:
+	default:
 	}
 }
 

@@ -338,6 +338,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Live events over a WebSocket
+         * @description Upgrades to a WebSocket (101). The server sends JSON messages `{type, organization_id, id, at, data}`: connected, execution.updated, execution.log (followed executions only), task.updated, workflow_run.updated, worker.updated, summary.changed, work.available (workers). The client may send `{"action": "follow"|"unfollow", "execution_id": "..."}`. An unknown, expired or reused ticket is 401 before any upgrade.
+         */
+        get: operations["events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/events/ticket": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Get a ticket for the live-events WebSocket
+         * @description Single-use, valid 60 s, bound to the caller and their active organization. Open `GET /api/v1/events?ticket=...` with it (no token ever travels in a URL). Any role, or a worker token.
+         */
+        post: operations["events-ticket"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/github/webhook": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Receive a GitHub App webhook
+         * @description Called by GitHub, signed with X-Hub-Signature-256 (HMAC-SHA256 of the raw body under the App's webhook secret), checked before anything is parsed: a bad or missing signature is 401. Idempotent on X-GitHub-Delivery. Handles issues.labeled (miyabi:<agent_type>), issue_comment.created (/miyabi <agent_type>, /miyabi run <workflow>), pull_request, installation and installation_repositories; anything else is 204. Bodies over 1 MiB are 413.
+         */
+        post: operations["github-webhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -612,7 +672,7 @@ export interface paths {
         put?: never;
         /**
          * Connect a GitHub repository
-         * @description Looks the repository up on GitHub with your GitHub token (its numeric id, default branch, privacy). A repository GitHub does not show you is 422; one already connected is 409; so is one past the organization's max_repositories.
+         * @description Looks the repository up on GitHub through the Miyabi GitHub App (its numeric id, default branch, privacy) and checks that you can see it. A repository the App is not installed on is 422 with the install link; one GitHub does not show you is 422; one already connected is 409; so is one past the organization's max_repositories. Without a configured App, the lookup uses your sign-in token (public repositories).
          */
         post: operations["create-repository"];
         delete?: never;
@@ -641,6 +701,26 @@ export interface paths {
          * @description team_id: a team of the organization, or null for none. A team lead may change their team's repositories.
          */
         patch: operations["update-repository"];
+        trace?: never;
+    };
+    "/repositories/{id}/issues": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a repository's open issues on GitHub
+         * @description Read through the GitHub App's installation (private repositories included), newest first, pull requests left out; cached for 30 s. 409 when the App does not reach the repository (with the install link).
+         */
+        get: operations["list-repository-issues"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/tasks": {
@@ -1272,6 +1352,12 @@ export interface components {
             /** @description The value at the given location */
             value?: unknown;
         };
+        EventsTicket: {
+            /** Format: date-time */
+            expires_at: string;
+            /** @description Single-use; pass it as ?ticket= to GET /events */
+            ticket: string;
+        };
         ExecuteInputBody: {
             /** @example codegen */
             agent_type: string;
@@ -1317,6 +1403,8 @@ export interface components {
             };
             /** Format: int64 */
             pr_number: number | null;
+            /** @description The linked pull request (GET of one execution only; null in lists) */
+            pull_request: components["schemas"]["PullRequestOut"];
             /** Format: double */
             quality_score: number | null;
             /** @example miyabi-demo/webapp */
@@ -1382,6 +1470,35 @@ export interface components {
             role: "owner" | "admin" | "member" | "viewer";
             /** @enum {string} */
             status: "pending" | "accepted" | "revoked" | "expired";
+        };
+        IssueOut: {
+            author: string;
+            /** Format: int64 */
+            comments: number;
+            /** Format: date-time */
+            created_at: string;
+            labels: components["schemas"]["LabelOut"][] | null;
+            /** Format: int64 */
+            number: number;
+            title: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** Format: uri */
+            url: string;
+        };
+        IssuesOutputBody: {
+            /** @description GitHub has a next page (GitHub does not give totals) */
+            has_next: boolean;
+            items: components["schemas"]["IssueOut"][] | null;
+            /** Format: int64 */
+            limit: number;
+            /** Format: int64 */
+            page: number;
+        };
+        LabelOut: {
+            /** @description hex, without # */
+            color: string;
+            name: string;
         };
         LogLineIn: {
             message: string;
@@ -1682,6 +1799,16 @@ export interface components {
              */
             type?: string;
         };
+        PullRequestOut: {
+            merged: boolean;
+            /** Format: date-time */
+            merged_at: string | null;
+            /** Format: int64 */
+            number: number;
+            /** @enum {string} */
+            state: "open" | "closed";
+            url: string;
+        } | null;
         QueueOut: {
             agent_type: string;
             /**
@@ -1715,6 +1842,8 @@ export interface components {
             version: string;
         };
         RepositoryOut: {
+            /** @description The Miyabi GitHub App reaches it (issues, comments, webhooks) */
+            app_installed: boolean;
             /** Format: date-time */
             created_at: string;
             /** Format: uuid */
@@ -1726,6 +1855,8 @@ export interface components {
             github_repo_id: number;
             /** Format: uuid */
             id: string;
+            /** @description Why the GitHub App deactivated it (uninstalled, repository removed); null otherwise */
+            inactive_reason: string | null;
             /** @description Agents run only on active repositories */
             is_active: boolean;
             is_private: boolean;
@@ -1828,8 +1959,16 @@ export interface components {
              * @description Mean run time of completed executions; null when none
              */
             mean_duration_ms: number | null;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Distinct pull requests (by repository and number) reported by agents or seen in webhooks
+             */
             prs_created: number;
+            /**
+             * Format: int64
+             * @description Of those, how many were merged (from pull_request webhooks)
+             */
+            prs_merged: number;
             /** Format: int64 */
             repositories: number;
             /**
@@ -4146,6 +4285,281 @@ export interface operations {
             };
             /** @description Forbidden */
             403: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    events: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Switching Protocols */
+            101: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description Bearer realm="miyabi" */
+                    "WWW-Authenticate"?: string;
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "events-ticket": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventsTicket"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description Bearer realm="miyabi" */
+                    "WWW-Authenticate"?: string;
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "github-webhook": {
+        parameters: {
+            query?: never;
+            header?: {
+                "X-GitHub-Delivery"?: string;
+                "X-GitHub-Event"?: string;
+                /** @description sha256=<hex HMAC-SHA256 of the body> */
+                "X-Hub-Signature-256"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": string;
+            };
+        };
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description Bearer realm="miyabi" */
+                    "WWW-Authenticate"?: string;
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Media Type */
+            415: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
                 headers: {
                     /** @description Names this request in the server's logs (sent back when the client set one) */
                     "X-Request-Id"?: string;
@@ -7139,6 +7553,123 @@ export interface operations {
             };
             /** @description Internal Server Error */
             500: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "list-repository-issues": {
+        parameters: {
+            query?: {
+                limit?: number;
+                page?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IssuesOutputBody"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description Bearer realm="miyabi" */
+                    "WWW-Authenticate"?: string;
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Bad Gateway */
+            502: {
                 headers: {
                     /** @description Names this request in the server's logs (sent back when the client set one) */
                     "X-Request-Id"?: string;

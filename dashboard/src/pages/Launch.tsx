@@ -4,6 +4,7 @@ import { useSession } from "../session/session";
 import { Link, navigate } from "../router/router";
 import { Empty, ErrorView, Page, Show } from "../ui/states";
 import { useAction, useApiData } from "../ui/useApiData";
+import { parseIssueUrl } from "./github/issueUrl";
 
 /** Launch an agent on an issue; the new execution opens when the API has queued it. */
 export default function Launch() {
@@ -13,6 +14,8 @@ export default function Launch() {
   const [repositoryId, setRepositoryId] = useState("");
   const [issue, setIssue] = useState("");
   const [agentType, setAgentType] = useState("");
+  const [issueUrl, setIssueUrl] = useState("");
+  const [urlNote, setUrlNote] = useState("");
   // One key per attempt: a double submit or a retried request launches once.
   const idempotencyKey = useMemo(() => crypto.randomUUID(), [repositoryId, issue, agentType]);
   const launch = useAction(async () => {
@@ -41,10 +44,36 @@ export default function Launch() {
                 No active repository yet. {can("repositories.write") && <Link to="/repositories">Add one first.</Link>}
               </Empty>
             );
+          // A pasted issue URL fills in the repository and the issue number.
+          const pasteUrl = (text: string) => {
+            setIssueUrl(text);
+            if (text.trim() === "") return setUrlNote("");
+            const ref = parseIssueUrl(text);
+            if (!ref) return setUrlNote("Not a GitHub issue URL (https://github.com/owner/name/issues/12).");
+            const repo = active.find((x) => x.full_name.toLowerCase() === ref.fullName.toLowerCase());
+            if (!repo) return setUrlNote(`${ref.fullName} is not an active repository of this organization; add it on the Repositories page first.`);
+            setRepositoryId(repo.id);
+            setIssue(String(ref.number));
+            setUrlNote(`${repo.full_name} #${ref.number}`);
+          };
           return (
             <Show data={agents} what="agent types">
               {(a) => (
                 <form className="stack panel" onSubmit={submit}>
+                  <div className="field">
+                    <label htmlFor="launch-issue-url">GitHub issue URL (optional)</label>
+                    <input
+                      id="launch-issue-url"
+                      type="url"
+                      placeholder="https://github.com/owner/name/issues/12"
+                      value={issueUrl}
+                      onChange={(e) => pasteUrl(e.target.value)}
+                      aria-describedby="launch-issue-url-note"
+                    />
+                    <p id="launch-issue-url-note" className="muted small" role="status">
+                      {urlNote}
+                    </p>
+                  </div>
                   <div className="field">
                     <label htmlFor="launch-repo">Repository</label>
                     <select id="launch-repo" required value={repositoryId} onChange={(e) => setRepositoryId(e.target.value)}>

@@ -7,6 +7,7 @@ import { Link } from "../router/router";
 import { ExecutionTable } from "../ui/ExecutionTable";
 import { Empty, Page, Show } from "../ui/states";
 import { useApiData } from "../ui/useApiData";
+import { useConnected, useLiveEvent } from "../events/LiveEvents";
 
 type Range = NonNullable<Query<"dashboard-metrics">["range"]>;
 const ranges: { value: Range; label: string }[] = [
@@ -23,15 +24,24 @@ export default function Overview() {
   const metrics = useApiData(() => unwrap(api.GET("/dashboard/metrics", { params: { query: { range } } })), [range]);
   const recent = useApiData(() => unwrap(api.GET("/dashboard/recent", { params: { query: { limit: 10 } } })), []);
 
-  // Keep the numbers current while the page is open.
+  // Keep the numbers current while the page is open: on summary.changed (the server
+  // coalesces them) and on every reconnect; every 15 s only while disconnected.
+  const connected = useConnected();
+  const refresh = () => {
+    summary.reload();
+    metrics.reload();
+    recent.reload();
+  };
+  useLiveEvent(["summary.changed", "connected"], refresh);
   useEffect(() => {
+    if (connected) return;
     const t = window.setInterval(() => {
       summary.reload();
       metrics.reload();
       recent.reload();
     }, 15_000);
     return () => window.clearInterval(t);
-  }, [summary.reload, metrics.reload, recent.reload]);
+  }, [connected, summary.reload, metrics.reload, recent.reload]);
 
   return (
     <Page

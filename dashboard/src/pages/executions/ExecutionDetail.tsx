@@ -6,6 +6,7 @@ import { Link } from "../../router/router";
 import { ErrorView, Page, Show, StatusBadge, Time } from "../../ui/states";
 import { useAction, useApiData } from "../../ui/useApiData";
 import { LogView } from "./LogView";
+import { useConnected, useLiveEvent } from "../../events/LiveEvents";
 
 export const terminal = new Set(["completed", "failed", "cancelled"]);
 
@@ -14,12 +15,17 @@ export default function ExecutionDetail({ params }: PageProps) {
   const { api, canSomewhere } = useSession();
   const exec = useApiData(() => unwrap(api.GET("/agents/executions/{id}", { params: { path: { id } } })), [id]);
   const done = exec.status === "ready" && terminal.has(exec.data.status);
-  // Follow the status until it ends.
+  const gone = exec.status === "error" && exec.error.status === 404;
+  const connected = useConnected();
+  // Live: every change of this execution (and every reconnect) rereads it. Polling
+  // only while disconnected, and never for an execution that is gone.
+  useLiveEvent(["execution.updated"], exec.reload, id);
+  useLiveEvent(["connected"], exec.reload);
   useEffect(() => {
-    if (done) return;
+    if (done || gone || connected) return;
     const t = window.setInterval(exec.reload, 1500);
     return () => window.clearInterval(t);
-  }, [done, exec.reload]);
+  }, [done, gone, connected, exec.reload]);
   const cancel = useAction(async () => {
     await unwrap(api.POST("/agents/executions/{id}/cancel", { params: { path: { id } } }));
     exec.reload();
@@ -65,10 +71,19 @@ export default function ExecutionDetail({ params }: PageProps) {
               <dd>
                 <Time value={e.completed_at} />
               </dd>
-              {e.pr_number != null && (
+              {(e.pull_request || e.pr_number != null) && (
                 <>
                   <dt>Pull request</dt>
-                  <dd>#{e.pr_number}</dd>
+                  <dd>
+                    {e.pull_request ? (
+                      <a href={e.pull_request.url} target="_blank" rel="noreferrer noopener">
+                        #{e.pull_request.number}
+                      </a>
+                    ) : (
+                      `#${e.pr_number}`
+                    )}
+                    {e.pull_request && <span className="muted small"> {e.pull_request.merged ? "merged" : e.pull_request.state}</span>}
+                  </dd>
                 </>
               )}
               {e.quality_score != null && (
@@ -96,7 +111,7 @@ export default function ExecutionDetail({ params }: PageProps) {
           </>
         )}
       </Show>
-      <LogView executionId={id} follow={!done} />
+      {!gone && <LogView executionId={id} follow={!done} />}
     </Page>
   );
 }

@@ -5,6 +5,7 @@ import { navigate, useLocation, withQuery } from "../../router/router";
 import { ExecutionTable } from "../../ui/ExecutionTable";
 import { Empty, Page, Pagination, Show } from "../../ui/states";
 import { useApiData } from "../../ui/useApiData";
+import { useLiveReload } from "../../events/LiveEvents";
 
 type Status = NonNullable<Query<"list-executions">["status"]>;
 const statuses: Status[] = ["pending", "running", "completed", "failed", "cancelled"];
@@ -28,6 +29,7 @@ export default function Executions() {
       ),
     [page, status, agentType, repositoryId],
   );
+  useLiveReload(["execution.updated"], list.reload); // in place, as executions start, move and end
   const repos = useApiData(() => unwrap(api.GET("/repositories", { params: { query: { limit: 100 } } })), []);
   const agents = useApiData(() => unwrap(api.GET("/agents")), []);
   const set = (changes: Record<string, string | undefined>) => navigate(withQuery(path, query, { page: undefined, ...changes }), { replace: true });

@@ -4,6 +4,7 @@ import type { Schema } from "../../api/types";
 import { ApiError, toApiError } from "../../api/problem";
 import { useSession } from "../../session/session";
 import { ErrorView } from "../../ui/states";
+import { useConnected, useFollow, useLiveEvent } from "../../events/LiveEvents";
 
 type Line = Schema<"LogLineOut">;
 
@@ -15,9 +16,12 @@ export function appendNew(held: Line[], next: Line[]): Line[] {
 }
 
 /**
- * LogView follows an execution's logs by polling the cursor: each call asks for lines
- * after the last one seen. While the execution runs it keeps polling; once it has ended
- * it drains what is left and stops.
+ * LogView follows an execution's logs. Connected to live events it follows the
+ * execution and appends the lines execution.log brings (reading by cursor only once
+ * the follow is acknowledged, to fill what came before, and when an event was too big
+ * to carry its lines); disconnected it polls the cursor every second, with one quiet
+ * "reconnecting" note. Once the execution has ended it drains what is left and stops;
+ * a 404 stops it too.
  */
 export function LogView({ executionId, follow }: { executionId: string; follow: boolean }) {
   const { api } = useSession();
@@ -27,15 +31,36 @@ export function LogView({ executionId, follow }: { executionId: string; follow: 
   const after = useRef(0);
   const box = useRef<HTMLDivElement>(null);
   const stick = useRef(true);
+  const connected = useConnected();
   const followRef = useRef(follow);
   followRef.current = follow;
+  const pollRef = useRef(!connected);
+  pollRef.current = !connected;
+  const readRef = useRef<() => Promise<void>>(async () => {});
+
+  useFollow(executionId, follow);
+  useLiveEvent(
+    ["following", "execution.log"],
+    (ev) => {
+      if (ev.type === "following" && ev.data.following !== true) return; // an unfollow's ack
+      const lines = ev.data.lines as Line[] | undefined;
+      if (ev.type === "execution.log" && Array.isArray(lines) && !ev.data.truncated) {
+        setLines((l) => appendNew(l, lines));
+        after.current = Math.max(after.current, Number(ev.data.cursor ?? 0));
+        return;
+      }
+      void readRef.current(); // acknowledged follow, or a batch too big to travel
+    },
+    executionId,
+  );
 
   useEffect(() => {
     let live = true;
     let timer = 0;
     after.current = 0;
     setLines([]);
-    const poll = async () => {
+    let stopped = false;
+    const read = async () => {
       try {
         // Drain: keep reading while full pages come back.
         for (;;) {
@@ -51,10 +76,18 @@ export function LogView({ executionId, follow }: { executionId: string; follow: 
         }
         setLoaded(true);
       } catch (err) {
-        if (live) setError(toApiError(err));
+        const e = toApiError(err);
+        if (live) setError(e);
+        if (e.status === 404) stopped = true;
       }
-      if (live && followRef.current) timer = window.setTimeout(poll, 1000);
     };
+    readRef.current = read;
+    const poll = async () => {
+      if (pollRef.current || !loadedOnce) await read();
+      loadedOnce = true;
+      if (live && !stopped && followRef.current) timer = window.setTimeout(poll, 1000);
+    };
+    let loadedOnce = false;
     void poll();
     return () => {
       live = false;
@@ -86,7 +119,7 @@ export function LogView({ executionId, follow }: { executionId: string; follow: 
   return (
     <section aria-labelledby="logs-h">
       <h2 id="logs-h">
-        Logs {follow && <span className="muted small">(following live)</span>}
+        Logs {follow && <span className="muted small">{connected ? "(following live)" : "(reconnecting…)"}</span>}
       </h2>
       {error && <ErrorView error={error} title="Logs could not be loaded" />}
       <div

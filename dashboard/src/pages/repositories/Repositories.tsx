@@ -2,6 +2,7 @@ import { useState, type FormEvent } from "react";
 import { unwrap } from "../../api/client";
 import type { Schema } from "../../api/types";
 import { useSession } from "../../session/session";
+import { Link } from "../../router/router";
 import { Empty, ErrorView, Page, Pagination, Show, StatusBadge } from "../../ui/states";
 import { useAction, useApiData } from "../../ui/useApiData";
 
@@ -77,6 +78,7 @@ export default function Repositories() {
                       <th scope="col">Default branch</th>
                       <th scope="col">Status</th>
                       <th scope="col">Team</th>
+                      <th scope="col">Issues</th>
                       {(write || can("repositories.delete")) && <th scope="col">Actions</th>}
                     </tr>
                   </thead>
@@ -91,6 +93,7 @@ export default function Repositories() {
                         </td>
                         <td>
                           <StatusBadge status={r.is_active ? "active" : "inactive"} />
+                          {r.inactive_reason && <p className="muted small">{r.inactive_reason}</p>}
                         </td>
                         <td>
                           {write && teams.status === "ready" && teams.data ? (
@@ -109,6 +112,15 @@ export default function Repositories() {
                             </select>
                           ) : (
                             (r.team_id && (teamName(r.team_id) ?? r.team_id.slice(0, 8))) || <span className="muted">—</span>
+                          )}
+                        </td>
+                        <td>
+                          {r.app_installed ? (
+                            <Link to={`/repositories/${r.id}/issues`}>
+                              Issues<span className="visually-hidden"> of {r.full_name}</span>
+                            </Link>
+                          ) : (
+                            <span className="muted small">GitHub App not installed</span>
                           )}
                         </td>
                         {(write || can("repositories.delete")) && (

@@ -6,6 +6,7 @@ import { Empty, ErrorView, Page, Pagination, Show, StatusBadge, Time } from "../
 import { useAction, useApiData } from "../../ui/useApiData";
 import { allowedActions, type TaskAction } from "./actions";
 import { NewTask } from "./NewTask";
+import { useLiveReload } from "../../events/LiveEvents";
 
 type Task = Schema<"TaskOut">;
 type Status = NonNullable<Query<"list-tasks">["status"]>;
@@ -37,6 +38,10 @@ export default function Tasks() {
     [page, status, priority, repositoryId, agentType],
   );
   const stats = useApiData(() => unwrap(api.GET("/tasks/stats")), []);
+  useLiveReload(["task.updated"], () => {
+    list.reload();
+    stats.reload();
+  });
   const repos = useApiData(() => unwrap(api.GET("/repositories", { params: { query: { limit: 100 } } })), []);
   const agents = useApiData(() => unwrap(api.GET("/agents")), []);
   const act = useAction(async (t: Task, a: TaskAction) => {

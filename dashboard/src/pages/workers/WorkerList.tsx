@@ -5,6 +5,7 @@ import { useSession } from "../../session/session";
 import { Empty, ErrorView, Pagination, Show, StatusBadge, Time } from "../../ui/states";
 import { useAction, useApiData } from "../../ui/useApiData";
 import { NewWorker } from "./NewWorker";
+import { useLiveReload } from "../../events/LiveEvents";
 
 type Status = NonNullable<Query<"list-workers">["status"]>;
 const statuses: Status[] = ["online", "busy", "offline"];
@@ -17,7 +18,8 @@ export function WorkerList() {
     () => unwrap(api.GET("/workers", { params: { query: { page, limit: 20, status: status || undefined } } })),
     [page, status],
   );
-  // Status comes from heartbeats: look again every 10 s.
+  useLiveReload(["worker.updated"], workers.reload);
+  // Online/offline also follows from heartbeats stopping (no event): look again every 10 s.
   useEffect(() => {
     const t = window.setInterval(workers.reload, 10_000);
     return () => window.clearInterval(t);

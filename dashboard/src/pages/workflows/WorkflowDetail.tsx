@@ -7,6 +7,7 @@ import { Link, navigate } from "../../router/router";
 import { Empty, ErrorView, Page, Pagination, Show, StatusBadge, Time } from "../../ui/states";
 import { useAction, useApiData } from "../../ui/useApiData";
 import { dagNodes } from "./definition";
+import { useLiveReload } from "../../events/LiveEvents";
 
 export default function WorkflowDetail({ params }: PageProps) {
   const id = params.id ?? "";
@@ -14,6 +15,7 @@ export default function WorkflowDetail({ params }: PageProps) {
   const wf = useApiData(() => unwrap(api.GET("/workflows/{id}", { params: { path: { id } } })), [id]);
   const [page, setPage] = useState(1);
   const runs = useApiData(() => unwrap(api.GET("/workflows/{id}/runs", { params: { path: { id }, query: { page, limit: 20 } } })), [id, page]);
+  useLiveReload(["workflow_run.updated"], runs.reload);
   const title = wf.status === "ready" ? wf.data.name : "Workflow";
 
   return (

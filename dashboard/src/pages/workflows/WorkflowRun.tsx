@@ -6,6 +6,7 @@ import { useSession } from "../../session/session";
 import { Link } from "../../router/router";
 import { Empty, Page, Show, StatusBadge, Time } from "../../ui/states";
 import { useApiData } from "../../ui/useApiData";
+import { useConnected, useLiveReload } from "../../events/LiveEvents";
 
 const ended = new Set(["completed", "failed", "cancelled"]);
 
@@ -15,11 +16,14 @@ export default function WorkflowRun({ params }: PageProps) {
   const { api } = useSession();
   const run = useApiData(() => unwrap(api.GET("/workflow-runs/{id}", { params: { path: { id } } })), [id]);
   const done = run.status === "ready" && ended.has(run.data.status);
+  // live: the run and its nodes' tasks; polling every 2 s only while disconnected
+  const connected = useConnected();
+  useLiveReload(["workflow_run.updated", "task.updated"], run.reload, 250);
   useEffect(() => {
-    if (done) return;
+    if (done || connected) return;
     const t = window.setInterval(run.reload, 2000);
     return () => window.clearInterval(t);
-  }, [done, run.reload]);
+  }, [done, connected, run.reload]);
   const data = run.status === "ready" ? run.data : null;
   const dag = useMemo(() => {
     if (!data) return null;
