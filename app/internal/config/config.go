@@ -67,6 +67,10 @@ type Config struct {
 
 	// RateLimits are the per-principal limits; the zero value turns limiting off.
 	RateLimits RateLimits
+
+	// OperatorGitHubIDs are the GitHub accounts (numeric ids: a login can be renamed and
+	// re-registered by someone else) allowed on /api/v1/ops/*.
+	OperatorGitHubIDs []int64
 }
 
 // Rate is N requests per Per.
@@ -239,6 +243,14 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if dev && !loopbackURL(c.PublicURL) {
 		bad("APP_ENV", "development is refused with a PUBLIC_URL that is not loopback (%s): it enables the dev login", c.PublicURL)
+	}
+	for _, f := range strings.FieldsFunc(getenv("OPERATOR_GITHUB_IDS"), func(r rune) bool { return r == ',' || r == ' ' }) {
+		id, err := strconv.ParseInt(f, 10, 64)
+		if err != nil || id <= 0 {
+			bad("OPERATOR_GITHUB_IDS", "must be numeric GitHub user ids separated by commas, not %q (find an id with: curl https://api.github.com/users/<login>)", f)
+			continue
+		}
+		c.OperatorGitHubIDs = append(c.OperatorGitHubIDs, id)
 	}
 	if v := getenv("REQUIRE_ORIGIN_SECRET"); v != "" {
 		b, err := strconv.ParseBool(v)

@@ -31,6 +31,8 @@ func (s *Server) routes() {
 		// health answers 503 with its usual body, saying what is down
 		health := doc.Paths["/health"].Get
 		health.Responses["503"].Content = health.Responses["200"].Content
+		deep := doc.Paths["/ops/health"].Get
+		deep.Responses["503"].Content = deep.Responses["200"].Content
 		documentWebhookBody(doc)
 		documentHeaders(doc)
 	}()
@@ -145,6 +147,10 @@ func (s *Server) routes() {
 	// live events (a ticket, then the WebSocket it opens)
 	handle(s, "POST", "/events/ticket", memberOrWorker, s.eventsTicket, docEventsTicket)
 	handle(s, "GET", "/events", ticketHolder, s.serveEvents, docEvents)
+
+	// operators (OPERATOR_GITHUB_IDS): the service's own figures and deep health
+	handle(s, "GET", "/ops/health", operator, s.opsHealth, docOpsHealth)
+	handle(s, "GET", "/ops/metrics", operator, s.opsMetrics, docOpsMetrics)
 }
 
 // permissionExt records each operation's permission in the OpenAPI document, so a test can

@@ -30,6 +30,7 @@ import (
 	"github.com/miyabi/miyabi/app/internal/events"
 	"github.com/miyabi/miyabi/app/internal/ghreport"
 	"github.com/miyabi/miyabi/app/internal/github"
+	"github.com/miyabi/miyabi/app/internal/metrics"
 	"github.com/miyabi/miyabi/app/internal/store"
 )
 
@@ -48,6 +49,9 @@ type Deps struct {
 	Now     func() time.Time
 	// GitHub defaults to a client for the configured GITHUB_* URLs.
 	GitHub *github.Client
+	// Metrics receives every request's figures; a registry that writes no EMF lines
+	// (totals for /ops/metrics only) when nil.
+	Metrics *metrics.Registry
 	// Events tunes the live-events hub (zero: defaults).
 	Events events.HubOptions
 	// GitHubApp defaults to the configured App (nil without one).
@@ -77,6 +81,8 @@ type Server struct {
 	app      *github.App
 	reporter *ghreport.Reporter
 	issues   *issueCache
+
+	metrics *metrics.Registry
 }
 
 // NewServer builds the whole API. What is tested is what ships: the local server and the
@@ -103,11 +109,15 @@ func NewServer(deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if deps.Metrics == nil {
+		deps.Metrics = metrics.New(metrics.Namespace(cfg.Env), nil)
+	}
 	s := &Server{deps: deps, cfg: cfg, store: deps.Store, log: deps.Logger, now: deps.Now, engine: engine,
 		tokens: auth.NewTokens(cfg.JWTSigningKey, deps.Now, cfg.JWTSigningKeyPrevious), sealer: sealer,
 		states: auth.NewStateSigner(cfg.JWTSigningKey, cfg.JWTSigningKeyPrevious), successors: auth.NewSuccessorSigner(cfg.JWTSigningKey),
-		github: deps.GitHub, limits: newRateLimits(cfg.RateLimits), hub: events.NewHub(deps.Store, deps.Logger, deps.Events)}
-	engine.Use(s.requestID, s.withClientAddress, s.securityHeaders, s.accessLog, s.recoverPanics, s.deadline, s.limitBody,
+		github: deps.GitHub, limits: newRateLimits(cfg.RateLimits), hub: events.NewHub(deps.Store, deps.Logger, deps.Events),
+		metrics: deps.Metrics}
+	engine.Use(s.requestID, s.observe, s.withClientAddress, s.securityHeaders, s.accessLog, s.recoverPanics, s.deadline, s.limitBody,
 		s.refuseNUL, s.requireOrigin, s.rateLimit)
 	engine.NoRoute(s.noRoute)
 	engine.NoMethod(func(c *gin.Context) {

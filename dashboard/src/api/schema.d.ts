@@ -458,6 +458,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/ops/health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Deep health check (operators)
+         * @description The database and pool, migrations at the version this build expects, secrets loaded, the sweeper's last run. 503 when any is not ok, with the same body saying which. Operators only (OPERATOR_GITHUB_IDS); others get 403.
+         */
+        get: operations["ops-health"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ops/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Operational figures (operators)
+         * @description This process's request and claim totals since it started (per route template: requests by status class, p50/p99), its database pool, and from the database the claimable queue per agent type and the workers online. Operators only (OPERATOR_GITHUB_IDS); others get 403.
+         */
+        get: operations["ops-metrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/organizations": {
         parameters: {
             query?: never;
@@ -1176,6 +1216,18 @@ export interface components {
             /** @description user, team, repository, worker, invitation or organization */
             target_type: string;
         };
+        ClaimFigures: {
+            /**
+             * Format: int64
+             * @description Claims that found nothing to do
+             */
+            empty: number;
+            /**
+             * Format: int64
+             * @description Claims that handed out at least one task
+             */
+            with_work: number;
+        };
         ClaimInputBody: {
             /** @description Only these of the worker's agent types */
             agent_types?: string[] | null;
@@ -1343,6 +1395,21 @@ export interface components {
             definition: components["schemas"]["WorkflowDefinition"];
             description?: string;
             name: string;
+        };
+        Database: {
+            error?: string;
+            /** Format: double */
+            latency_ms: number;
+            /** Format: int32 */
+            pool_in_use: number;
+            /** Format: int32 */
+            pool_max: number;
+            /** Format: int32 */
+            pool_total: number;
+            /** Format: int64 */
+            pool_waits: number;
+            /** @enum {string} */
+            status: "ok" | "down";
         };
         DatabaseHealth: {
             /**
@@ -1592,9 +1659,25 @@ export interface components {
             /** Format: int64 */
             total: number;
         };
+        Migrations: {
+            /** Format: int64 */
+            current: number;
+            error?: string;
+            /** Format: int64 */
+            expected: number;
+            /** @enum {string} */
+            status: "ok" | "behind" | "ahead" | "unknown";
+        };
         MoveTaskInputBody: {
             /** @description Why it failed (fail only) */
             error?: string;
+        };
+        OpsMetrics: {
+            pool: components["schemas"]["PoolOut"];
+            process: components["schemas"]["Snapshot"];
+            queue: components["schemas"]["QueueOut"][] | null;
+            /** Format: int64 */
+            workers_online: number;
         };
         OrganizationOut: {
             /** Format: date-time */
@@ -1751,6 +1834,28 @@ export interface components {
              */
             total: number;
         };
+        PoolOut: {
+            /** Format: int64 */
+            acquires: number;
+            /**
+             * Format: int64
+             * @description Acquisitions given up at the request deadline (503s)
+             */
+            canceled: number;
+            /** Format: int32 */
+            in_use: number;
+            /** Format: int32 */
+            max: number;
+            /** Format: double */
+            mean_acquire_ms: number;
+            /** Format: int32 */
+            total: number;
+            /**
+             * Format: int64
+             * @description Acquisitions that found no free connection
+             */
+            waits: number;
+        };
         PoolStats: {
             /**
              * Format: int32
@@ -1802,8 +1907,37 @@ export interface components {
             state: "open" | "closed";
             url: string;
         } | null;
+        QueueOut: {
+            agent_type: string;
+            /**
+             * Format: int64
+             * @description Tasks a worker could claim now
+             */
+            depth: number;
+            /**
+             * Format: double
+             * @description How long the longest-waiting claimable task has waited
+             */
+            oldest_claimable_age_seconds: number;
+            /**
+             * Format: int64
+             * @description Live workers that take this agent type
+             */
+            workers_online: number;
+        };
         RecentOutputBody: {
             items: components["schemas"]["ExecutionOut"][] | null;
+        };
+        Report: {
+            /** Format: date-time */
+            checked_at: string;
+            database: components["schemas"]["Database"];
+            migrations: components["schemas"]["Migrations"];
+            secrets: components["schemas"]["Secrets"];
+            /** @enum {string} */
+            status: "ok" | "degraded";
+            sweeper: components["schemas"]["Sweeper"];
+            version: string;
         };
         RepositoryOut: {
             /** @description The Miyabi GitHub App reaches it (issues, comments, webhooks) */
@@ -1831,6 +1965,28 @@ export interface components {
             team_id: string | null;
             /** Format: date-time */
             updated_at: string;
+        };
+        RouteFigures: {
+            /** @description Requests per status class (2xx, 4xx, 5xx...) */
+            by_status_class: {
+                [key: string]: number;
+            };
+            /** Format: double */
+            mean_ms: number;
+            /**
+             * Format: double
+             * @description Median latency (bucket upper bound, within 19%)
+             */
+            p50_ms: number;
+            /**
+             * Format: double
+             * @description 99th percentile latency (bucket upper bound, within 19%)
+             */
+            p99_ms: number;
+            /** Format: int64 */
+            requests: number;
+            /** @description Method and route template, e.g. GET /tasks/{id} */
+            route: string;
         };
         RunNodeOut: {
             agent_type: string;
@@ -1864,6 +2020,15 @@ export interface components {
              */
             repository_id?: string;
         };
+        Secrets: {
+            github_client_secret: boolean;
+            jwt_signing_key: boolean;
+            /** @description Loaded, or not required */
+            origin_verify_secret: boolean;
+            /** @enum {string} */
+            status: "ok" | "missing";
+            token_encryption_key: boolean;
+        };
         SessionOut: {
             access_token: string;
             /**
@@ -1875,6 +2040,15 @@ export interface components {
             /** @enum {string} */
             token_type: "Bearer";
             user: components["schemas"]["UserOut"];
+        };
+        Snapshot: {
+            claims: components["schemas"]["ClaimFigures"];
+            routes: components["schemas"]["RouteFigures"][] | null;
+            /**
+             * Format: date-time
+             * @description When this process started counting
+             */
+            since: string;
         };
         SummaryOut: {
             executions: components["schemas"]["SummaryOutExecutionsStruct"];
@@ -1914,6 +2088,19 @@ export interface components {
             by_status: {
                 [key: string]: number;
             };
+        };
+        Sweeper: {
+            /** Format: double */
+            age_seconds: number;
+            error?: string;
+            /** Format: date-time */
+            last_run_at?: string;
+            /** Format: int64 */
+            requeued: number;
+            /** Format: double */
+            stale_after_seconds: number;
+            /** @enum {string} */
+            status: "ok" | "stale" | "never" | "failed" | "unknown";
         };
         SwitchInputBody: {
             /** Format: uuid */
@@ -5131,6 +5318,168 @@ export interface operations {
             };
             /** @description Unprocessable Entity */
             422: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "ops-health": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Report"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description Bearer realm="miyabi" */
+                    "WWW-Authenticate"?: string;
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A check is not ok; the body says which */
+            503: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Report"];
+                };
+            };
+        };
+    };
+    "ops-metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpsMetrics"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description Bearer realm="miyabi" */
+                    "WWW-Authenticate"?: string;
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
                 headers: {
                     /** @description Names this request in the server's logs (sent back when the client set one) */
                     "X-Request-Id"?: string;
