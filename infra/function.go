@@ -70,6 +70,8 @@ func newFunction(ctx *pulumi.Context, cfg Config, in functionInputs) (*Function,
 		// A slow database ends in a 503 before Lambda kills the environment.
 		"REQUEST_TIMEOUT":       pulumi.String(fmt.Sprintf("%ds", cfg.LambdaTimeout-2)),
 		"REQUIRE_ORIGIN_SECRET": pulumi.String(strconv.FormatBool(cfg.DashboardAPIBase == APIBaseCloudFront)),
+		// Who may call /api/v1/ops/* (miyabi:operatorGithubIds).
+		"OPERATOR_GITHUB_IDS": pulumi.String(cfg.OperatorGitHubIDs),
 		// live events on AWS: the @connections endpoint the function posts to (websocket.go)
 		"EVENTS_MANAGEMENT_URL": in.EventsURL,
 	}

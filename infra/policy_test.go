@@ -282,6 +282,7 @@ func policyLambda(t *testing.T, run *stackRun) {
 		"PUBLIC_URL": run.outputs["dashboardUrl"], "REQUIRE_ORIGIN_SECRET": origin,
 		"REQUEST_TIMEOUT":       fmt.Sprintf("%ds", run.cfg.LambdaTimeout-2),
 		"EVENTS_MANAGEMENT_URL": "https://" + fakeAPIHost + "/" + wsStage,
+		"OPERATOR_GITHUB_IDS":   "", // miyabi:operatorGithubIds, empty in the stack files
 	}
 	for k, v := range want {
 		if env[k] != v {
@@ -492,7 +493,15 @@ func policyProduction(t *testing.T, run *stackRun) {
 	}
 	metrics := map[string]bool{}
 	for _, a := range run.all("aws:cloudwatch/metricAlarm:MetricAlarm") {
-		metrics[a.Inputs["namespace"].(string)+"/"+a.Inputs["metricName"].(string)] = true
+		if qs, ok := a.Inputs["metricQueries"].([]any); ok { // metric math (a rate)
+			for _, q := range qs {
+				if m, ok := q.(map[string]any)["metric"].(map[string]any); ok {
+					metrics[fmt.Sprint(m["namespace"])+"/"+fmt.Sprint(m["metricName"])] = true
+				}
+			}
+		} else {
+			metrics[a.Inputs["namespace"].(string)+"/"+a.Inputs["metricName"].(string)] = true
+		}
 		if len(strs(a.Inputs["alarmActions"])) == 0 {
 			t.Errorf("alarm %s notifies nobody", a.Name)
 		}

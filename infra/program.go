@@ -69,6 +69,10 @@ func deploy(ctx *pulumi.Context, b Builders) (map[string]pulumi.StringOutput, er
 		return nil, fmt.Errorf("dashboard bucket: %w", err)
 	}
 
+	if err := newEdgeRateLimit(ctx, cfg); err != nil { // waf.go: before the distribution it attaches to
+		return nil, fmt.Errorf("edge rate limit: %w", err)
+	}
+
 	// Through CloudFront the distribution needs the API as an origin; direct, the
 	// API's CORS needs the distribution's URL. Either way one is made first.
 	ws, err := newWebSocketAPI(ctx, cfg)
@@ -118,10 +122,9 @@ func deploy(ctx *pulumi.Context, b Builders) (map[string]pulumi.StringOutput, er
 	if err := retireAssets(ctx, bucket, previous, files); err != nil {
 		return nil, fmt.Errorf("dashboard retired assets: %w", err)
 	}
-	if cfg.Production {
-		if err := newAlarms(ctx, cfg, alarmInputs{FunctionName: fn.Fn.Name, APIID: api.API.ID(), DBIdentifier: db.Identifier}); err != nil {
-			return nil, fmt.Errorf("alarms: %w", err)
-		}
+	obs, err := newObservability(ctx, cfg, observedOf(cfg, fn, api, db))
+	if err != nil {
+		return nil, fmt.Errorf("observability: %w", err)
 	}
 
 	return map[string]pulumi.StringOutput{
@@ -138,5 +141,6 @@ func deploy(ctx *pulumi.Context, b Builders) (map[string]pulumi.StringOutput, er
 		"distributionId":    cdn.Distribution.ID().ToStringOutput(),
 		"lambdaSha256":      pulumi.String(pkg.SHA256).ToStringOutput(),
 		assetsOutput:        pulumi.String(hashedAssets(files)).ToStringOutput(),
+		"opsDashboardUrl":   obs.DashboardURL,
 	}, nil
 }

@@ -29,6 +29,8 @@ var wantInventory = map[string]map[string]int{
 		"aws:lambda/function:Function": 2, "aws:lambda/invocation:Invocation": 1, "aws:lambda/permission:Permission": 3,
 		"aws:lambda/alias:Alias":             1,
 		"aws:cloudwatch/eventRule:EventRule": 1, "aws:cloudwatch/eventTarget:EventTarget": 1,
+		"aws:cloudformation/stack:Stack":     1, // the edge WAF web ACL (waf.go)
+		"aws:cloudwatch/dashboard:Dashboard": 1,
 	},
 }
 
@@ -47,7 +49,7 @@ func init() {
 	// Alarms.
 	prod["aws:sns/topic:Topic"] = 1
 	prod["aws:sns/topicSubscription:TopicSubscription"] = 1
-	prod["aws:cloudwatch/metricAlarm:MetricAlarm"] = 6
+	prod["aws:cloudwatch/metricAlarm:MetricAlarm"] = 10
 	wantInventory["production"] = prod
 }
 
@@ -93,6 +95,7 @@ func checkOutputs(t *testing.T, run *stackRun) {
 		"lambdaSha256":      fakeArtifact.SHA256,
 		"liveVersion":       fakeVersion,
 		"migrateFunction":   "miyabi-" + run.cfg.Stack + "-migrate",
+		"opsDashboardUrl":   "https://us-west-2.console.aws.amazon.com/cloudwatch/home?region=us-west-2#dashboards/dashboard/miyabi-" + run.cfg.Stack + "-ops",
 	}
 	for name, v := range want {
 		if got := run.outputs[name]; got != v {

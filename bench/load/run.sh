@@ -39,7 +39,7 @@ psql "$LOAD_DATABASE_URL" -tA -F ' ' -c "SELECT 'seeded:', (SELECT count(*) FROM
 
 addr="127.0.0.1:${LOAD_API_PORT:-18091}"
 log="$root/.dev/load-api.log"
-APP_ENV=development DATABASE_URL="$LOAD_DATABASE_URL" LISTEN_ADDR="$addr" PUBLIC_URL="http://$addr" \
+RATE_LIMITS=off APP_ENV=development DATABASE_URL="$LOAD_DATABASE_URL" LISTEN_ADDR="$addr" PUBLIC_URL="http://$addr" \
   DB_POOL_MAX="${LOAD_POOL:-8}" LOG_FORMAT=json GITHUB_OAUTH_URL="http://127.0.0.1:9" GITHUB_API_URL="http://127.0.0.1:9" \
   "$bin/miyabi" serve >"$log" 2>&1 &
 api_pid=$!

@@ -39,6 +39,7 @@ export const routes: RouteDef[] = [
   { path: "/workers", component: page(() => import("./pages/workers/Workers")), nav: "Workers", allowed: (s) => s.canSomewhere("agents.read") },
   { path: "/notifications", component: page(() => import("./pages/notifications/Notifications")), nav: "Notifications", allowed: (s) => s.can("notifications.manage") },
   { path: "/settings", component: page(() => import("./pages/settings/Settings")), nav: "Organization" },
+  { path: "/settings/audit", component: page(() => import("./pages/settings/AuditLog")), nav: "Audit log", allowed: (s) => s.can("organization.audit.read") },
   { path: "/organizations/new", component: page(() => import("./pages/NewOrganization")) },
   { path: "/invitations/:token", component: page(() => import("./pages/AcceptInvitation")) },
 ];

@@ -28,10 +28,11 @@ const (
 	scopePathOrg                     // the permission in the organization named by the path's {id}
 	scopeMemberOrWorker              // an active member of their active organization, or a worker token
 	scopeTicket                      // a single-use events ticket in the query (?ticket=), no token
+	scopeOperator                    // a person named in OPERATOR_GITHUB_IDS: the service, not an organization
 )
 
 func (sc scope) String() string {
-	return [...]string{"public", "person", "worker", "organization", "team", "path-organization", "member-or-worker", "ticket"}[sc]
+	return [...]string{"public", "person", "worker", "organization", "team", "path-organization", "member-or-worker", "ticket", "operator"}[sc]
 }
 
 // guard is a route's access rule: who may call it and, for routes on one object, which
@@ -60,6 +61,10 @@ var (
 	// /events/ticket) and puts its caller in the context (ticketCallerFrom): the events
 	// WebSocket, where no token may travel in the URL.
 	ticketHolder = guard{scope: scopeTicket}
+	// operator is a signed-in person whose GitHub account is in OPERATOR_GITHUB_IDS
+	// (numeric ids: a login can be renamed and re-registered by someone else). Operators
+	// run the service; no organization role makes one.
+	operator = guard{scope: scopeOperator}
 )
 
 // inOrg needs p across the caller's active organization.
@@ -217,6 +222,10 @@ func (s *Server) admit(g guard) func(huma.Context, func(huma.Context)) {
 			return
 		}
 		switch g.scope {
+		case scopeOperator:
+			if !s.admitOperator(hctx, p) {
+				return
+			}
 		case scopeOrg, scopeTeam, scopeMemberOrWorker:
 			// A person removed from their active organization keeps the person routes (me,
 			// switch, invitations, logout) but nothing inside that organization.

@@ -22,10 +22,11 @@ var rolePermissions = func() map[string][]string {
 		"organization.read", "organization.update", "organization.delete", "organization.members.read", "organization.members.manage",
 		"teams.read", "teams.create", "teams.update", "teams.delete",
 		"notifications.manage",
+		"organization.audit.read", // the audit trail: owners and admins only (issue 14)
 	}
 	var reads []string
 	for _, p := range all {
-		if strings.HasSuffix(p, ".read") {
+		if strings.HasSuffix(p, ".read") && p != "organization.audit.read" {
 			reads = append(reads, p)
 		}
 	}

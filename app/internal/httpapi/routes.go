@@ -31,6 +31,8 @@ func (s *Server) routes() {
 		// health answers 503 with its usual body, saying what is down
 		health := doc.Paths["/health"].Get
 		health.Responses["503"].Content = health.Responses["200"].Content
+		deep := doc.Paths["/ops/health"].Get
+		deep.Responses["503"].Content = deep.Responses["200"].Content
 		documentWebhookBody(doc)
 		documentHeaders(doc)
 	}()
@@ -60,7 +62,9 @@ func (s *Server) routes() {
 	handle(s, "GET", "/organizations/{id}/invitations", inPathOrg(perm.OrganizationMembersManage), s.listInvitations, docListInvitations)
 	handle(s, "POST", "/organizations/{id}/invitations", inPathOrg(perm.OrganizationMembersManage), s.createInvitation, docCreateInvitation)
 	handle(s, "DELETE", "/organizations/{id}/invitations/{invitation_id}", inPathOrg(perm.OrganizationMembersManage), s.revokeInvitation, docRevokeInvitation)
-	handle(s, "POST", "/invitations/{token}/accept", person, s.acceptInvitation, docAcceptInvitation)
+	handle(s, "POST", "/invitations/accept", person, s.acceptInvitationBody, docAcceptInvitationBody)
+	handle(s, "POST", "/invitations/{token}/accept", person, s.acceptInvitation, docAcceptInvitation) // deprecated: the token is in the path
+	handle(s, "GET", "/organizations/{id}/audit-events", inPathOrg(perm.OrganizationAuditRead), s.listAuditEvents, docListAuditEvents)
 
 	// teams
 	handle(s, "GET", "/organizations/{id}/teams", inPathOrg(perm.TeamsRead), s.listTeams, docListTeams)
@@ -154,6 +158,10 @@ func (s *Server) routes() {
 	// live events (a ticket, then the WebSocket it opens)
 	handle(s, "POST", "/events/ticket", memberOrWorker, s.eventsTicket, docEventsTicket)
 	handle(s, "GET", "/events", ticketHolder, s.serveEvents, docEvents)
+
+	// operators (OPERATOR_GITHUB_IDS): the service's own figures and deep health
+	handle(s, "GET", "/ops/health", operator, s.opsHealth, docOpsHealth)
+	handle(s, "GET", "/ops/metrics", operator, s.opsMetrics, docOpsMetrics)
 }
 
 // permissionExt records each operation's permission in the OpenAPI document, so a test can
@@ -205,7 +213,7 @@ func handle[I, O any](s *Server, method, path string, g guard, handler func(cont
 		if err != nil {
 			return nil, problemFor(ctx, s.log, err)
 		}
-		out, err := handler(ctx, in)
+		out, err := handler(s.withActor(ctx), in) // who is behind it, for the audit trail
 		if err != nil {
 			return nil, problemFor(ctx, s.log, err)
 		}
@@ -228,7 +236,8 @@ func declaredErrors[I any](g guard, method, path string, listed []int) []int {
 			}
 		}
 	}
-	add(http.StatusForbidden, http.StatusInternalServerError, http.StatusServiceUnavailable)
+	// 429: every principal has a rate limit (ratelimit.go), answered with Retry-After
+	add(http.StatusForbidden, http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusServiceUnavailable)
 	if g.scope != scopePublic {
 		add(http.StatusUnauthorized)
 	}
@@ -250,7 +259,7 @@ func declaredErrors[I any](g guard, method, path string, listed []int) []int {
 }
 
 // documentHeaders declares the headers every answer carries: X-Request-Id on all of
-// them, WWW-Authenticate on 401s.
+// them, WWW-Authenticate on 401s, Retry-After on 429s.
 func documentHeaders(doc *huma.OpenAPI) {
 	str := &huma.Schema{Type: huma.TypeString}
 	for _, item := range doc.Paths {
@@ -263,8 +272,11 @@ func documentHeaders(doc *huma.OpenAPI) {
 					r.Headers = map[string]*huma.Param{}
 				}
 				r.Headers["X-Request-Id"] = &huma.Param{Description: "Names this request in the server's logs (sent back when the client set one)", Schema: str}
-				if code == "401" {
+				switch code {
+				case "401":
 					r.Headers["WWW-Authenticate"] = &huma.Param{Description: `Bearer realm="miyabi"`, Schema: str}
+				case "429":
+					r.Headers["Retry-After"] = &huma.Param{Description: "Seconds to wait before trying again", Schema: &huma.Schema{Type: huma.TypeInteger}}
 				}
 			}
 		}

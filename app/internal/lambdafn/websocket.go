@@ -13,6 +13,7 @@ import (
 
 	"github.com/miyabi/miyabi/app/internal/domain"
 	liveevents "github.com/miyabi/miyabi/app/internal/events"
+	"github.com/miyabi/miyabi/app/internal/metrics"
 	"github.com/miyabi/miyabi/app/internal/store"
 )
 
@@ -101,7 +102,16 @@ func (f *Function) drainEvents(ctx context.Context, method string) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if _, err := f.fanout.Drain(ctx); err != nil {
+	posted, err := f.fanout.Drain(ctx)
+	if err != nil {
 		f.log.WarnContext(ctx, "events: drain the outbox", "error", err)
+	}
+	if posted > 0 || err != nil {
+		failed := 0
+		if err != nil {
+			failed = 1
+		}
+		f.metrics.Emit(map[string]string{metrics.DimService: metrics.ServiceName}, nil,
+			map[string]any{metrics.MetricEventsPosted: posted, metrics.MetricEventDrainsFailed: failed})
 	}
 }

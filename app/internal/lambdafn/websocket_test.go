@@ -17,6 +17,8 @@ import (
 
 	"github.com/miyabi/miyabi/app/internal/auth"
 	"github.com/miyabi/miyabi/app/internal/lambdafn/lambdatest"
+	"github.com/miyabi/miyabi/app/internal/metrics/emfcheck"
+	"github.com/miyabi/miyabi/app/internal/poll"
 	"github.com/miyabi/miyabi/app/internal/store"
 	"github.com/miyabi/miyabi/app/internal/testdb"
 )
@@ -194,6 +196,18 @@ func TestEmulatorWebSocketEvents(t *testing.T) {
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM event_outbox`).Scan(&left); err != nil || left != 0 {
 		t.Errorf("outbox holds %d events after the drain (%v)", left, err)
 	}
+	// operators see the drain: the events posted through @connections are an EMF figure
+	poll.Until(t, 10*time.Second, "EventsPosted (at least alice's two) in the function's output", func() bool {
+		docs, err := emfcheck.Lines([]byte(e.Output()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		posted := 0.0
+		for _, m := range emfcheck.Find(docs, "EventsPosted", map[string]string{"Service": "miyabi"}) {
+			posted += m.Values[0]
+		}
+		return posted >= 2
+	})
 
 	// a malformed message: the reason is posted, then the connection is closed
 	if got := wsCall(t, e, wsEvent("CONNECT", "bob-2", map[string]string{"ticket": ticket(bobToken)}, "")); got != 200 {

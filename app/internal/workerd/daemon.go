@@ -21,6 +21,8 @@ var (
 	errCancelled = errors.New("cancelled: the API told this worker to stop the task")
 	errShutdown  = errors.New("the worker shut down before the task finished")
 	errTimeout   = errors.New("timed out")
+	// errLogsLost: the API refused the task's log lines on every attempt
+	errLogsLost = errors.New("the task's output could not be delivered to the API")
 )
 
 // ErrRevoked means the API no longer accepts this worker's token.
@@ -41,7 +43,11 @@ type Daemon struct {
 
 // New builds a daemon; Run starts it.
 func New(cfg Config, log *slog.Logger) *Daemon {
-	return &Daemon{cfg: cfg, api: NewClient(cfg.APIURL, cfg.Token, log), log: log,
+	api := NewClient(cfg.APIURL, cfg.Token, log)
+	if cfg.Retries > 0 {
+		api.maxAttempts = cfg.Retries
+	}
+	return &Daemon{cfg: cfg, api: api, log: log,
 		running: map[uuid.UUID]*taskRun{}, freed: make(chan struct{}, 1), fatal: make(chan error, 1)}
 }
 

@@ -8,7 +8,8 @@ import { useAction } from "../ui/useApiData";
 export default function AcceptInvitation({ params }: PageProps) {
   const { api, me, switchOrganization } = useSession();
   const accept = useAction(async () => {
-    const org = await unwrap(api.POST("/invitations/{token}/accept", { params: { path: { token: params.token ?? "" } } }));
+    // the token rides in the body: API Gateway and the access log record paths
+    const org = await unwrap(api.POST("/invitations/accept", { body: { token: params.token ?? "" } }));
     await switchOrganization(org.id);
   });
   return (
