@@ -194,6 +194,8 @@ func dashboardBody(cfg Config, n dashboardNames, in observed) (string, error) {
 		{
 			graph("Live events posted, failed drains", [][]any{m(app, "EventsPosted", svc, stat("Sum")), m(app, "EventDrainsFailed", svc, stat("Sum"))}, nil),
 			graph("GitHub issue comments sent, failed deliveries", [][]any{m(app, "IssueCommentsSent", svc, stat("Sum")), m(app, "IssueCommentRunsFailed", svc, stat("Sum"))}, nil),
+			graph("Notifications: delivered, retrying, failed", [][]any{m(app, "Notifications", []any{"Result", "delivered"}, stat("Sum")),
+				m(app, "Notifications", []any{"Result", "retrying"}, stat("Sum")), m(app, "Notifications", []any{"Result", "failed"}, stat("Sum"))}, nil),
 		},
 		{
 			graph("Migrations (migrate function)", [][]any{m("AWS/Lambda", "Invocations", migrate, stat("Sum")), m("AWS/Lambda", "Errors", migrate, stat("Sum")),

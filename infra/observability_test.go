@@ -145,6 +145,7 @@ func TestDashboardWidgetsReferenceTheStack(t *testing.T) {
 				app + " Requests", app + " PoolWaits", app + " PoolAcquireTime", app + " Claims", app + " OldestClaimableAge",
 				app + " WorkersOnline", app + " SweepRuns", app + " MigrationFailures", "search:" + app,
 				"migrate Errors", "log:Migration log (last runs)", app + " EventsPosted", app + " IssueCommentsSent",
+				app + " Notifications",
 			} {
 				if !seen[m] {
 					t.Errorf("the dashboard does not show %s", m)

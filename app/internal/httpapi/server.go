@@ -122,7 +122,7 @@ func NewServer(deps Deps) (*Server, error) {
 	engine.Use(s.requestID, s.observe, s.withClientAddress, s.securityHeaders, s.accessLog, s.recoverPanics, s.deadline, s.limitBody,
 		s.refuseNUL, s.requireOrigin, s.rateLimit)
 	s.notifier = notify.New(notify.Options{Store: deps.Store, Sealer: sealer, Log: deps.Logger, PublicURL: cfg.PublicURL,
-		LINEAPIURL: cfg.LINEAPIURL, AllowPrivate: cfg.Development()})
+		LINEAPIURL: cfg.LINEAPIURL, AllowPrivate: cfg.Development(), Metrics: deps.Metrics})
 	engine.NoRoute(s.noRoute)
 	engine.NoMethod(func(c *gin.Context) {
 		s.writeProblem(c, http.StatusMethodNotAllowed, fmt.Sprintf("%s is not allowed on %s.", c.Request.Method, c.Request.URL.Path))

@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/miyabi/miyabi/app/internal/auth"
+	"github.com/miyabi/miyabi/app/internal/metrics"
 	"github.com/miyabi/miyabi/app/internal/store"
 )
 
@@ -37,6 +38,8 @@ type Options struct {
 	Batch       int           // deliveries claimed at once (100)
 	Concurrency int           // requests in flight (32)
 	Now         func() time.Time
+	// Metrics counts each attempt by result (nil: not counted).
+	Metrics *metrics.Registry
 }
 
 // Notifier sends due deliveries.
@@ -54,6 +57,7 @@ type Notifier struct {
 	concurrency  int
 	now          func() time.Time
 	http         httpDoer
+	metrics      *metrics.Registry
 
 	mu        sync.Mutex
 	lastPrune time.Time
@@ -76,7 +80,7 @@ func New(o Options) *Notifier {
 	n := &Notifier{store: o.Store, sealer: o.Sealer, log: o.Log, publicURL: o.PublicURL,
 		lineAPI: strings.TrimRight(o.LINEAPIURL, "/"), allowPrivate: o.AllowPrivate, backoff: o.Backoff,
 		giveUpAfter: o.GiveUpAfter, lease: o.Lease, batch: o.Batch, concurrency: o.Concurrency, now: o.Now,
-		http: newHTTPClient(o.AllowPrivate)}
+		http: newHTTPClient(o.AllowPrivate), metrics: o.Metrics}
 	if n.log == nil {
 		n.log = slog.Default()
 	}
@@ -137,10 +141,10 @@ func (n *Notifier) DeliverDue(ctx context.Context) (Stats, error) {
 						"kind", c.Kind, "status", o.Status, "attempt", c.Attempts, "error", o.Error)
 				}
 				mu.Lock()
-				switch o.Status {
-				case "delivered":
+				switch n.observe(o.Status) {
+				case metrics.NotificationDelivered:
 					st.Delivered++
-				case "pending":
+				case metrics.NotificationRetrying:
 					st.Retrying++
 				default:
 					st.Failed++
@@ -193,11 +197,26 @@ func (n *Notifier) DeliverNow(ctx context.Context, orgID, id uuid.UUID) error {
 		return err
 	}
 	for _, c := range claimed {
-		if err := n.store.FinishNotification(context.WithoutCancel(ctx), c, n.attempt(ctx, c)); err != nil {
+		o := n.attempt(ctx, c)
+		if err := n.store.FinishNotification(context.WithoutCancel(ctx), c, o); err != nil {
 			return err
 		}
+		n.observe(o.Status)
 	}
 	return nil
+}
+
+// observe counts one recorded attempt in the metrics and returns its result's name.
+func (n *Notifier) observe(status string) string {
+	result := metrics.NotificationFailed
+	switch status {
+	case "delivered":
+		result = metrics.NotificationDelivered
+	case "pending":
+		result = metrics.NotificationRetrying
+	}
+	n.metrics.ObserveNotification(result)
+	return result
 }
 
 // KeepDeliveries is how long the delivery log keeps finished deliveries.

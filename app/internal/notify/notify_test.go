@@ -24,6 +24,7 @@ import (
 	"github.com/miyabi/miyabi/app/internal/config"
 	"github.com/miyabi/miyabi/app/internal/domain"
 	"github.com/miyabi/miyabi/app/internal/fakechat"
+	"github.com/miyabi/miyabi/app/internal/fakegithub"
 	"github.com/miyabi/miyabi/app/internal/notify"
 	"github.com/miyabi/miyabi/app/internal/poll"
 	"github.com/miyabi/miyabi/app/internal/store"
@@ -623,5 +624,47 @@ func TestPROpenedAnnouncesTheRecordedPullRequestOnce(t *testing.T) {
 	}
 	if d := s.deliveries(t, hook.ID); len(d) != 1 {
 		t.Fatalf("delivery log: %+v", d)
+	}
+}
+
+// Operators see how deliveries go: each attempt is counted by result in /ops/metrics
+// (and, on Lambda, in the Notifications metric of the EMF lines).
+func TestDeliveriesAreCountedForOperators(t *testing.T) {
+	fake := fakechat.New(lineToken)
+	hs := httptest.NewServer(fake)
+	t.Cleanup(hs.Close)
+	env := apitest.New(t, func(c *config.Config) {
+		c.LINEAPIURL = hs.URL
+		c.OperatorGitHubIDs = []int64{fakegithub.UserID("alice")}
+	})
+	s := &scene{env: env, alice: env.Login("alice"), fake: fake, sink: hs.URL}
+	type figures struct {
+		Process struct {
+			Notifications struct{ Delivered, Retrying, Failed int }
+		}
+	}
+	var before figures
+	s.alice.Do("GET", "/ops/metrics", nil).Expect(200).JSON(&before)
+
+	retried := s.channel(t, map[string]any{"name": "flaky", "kind": "webhook", "url": s.sink + "/webhook/flaky", "event_types": []string{"execution.completed"}})
+	fine := s.channel(t, map[string]any{"name": "fine", "kind": "webhook", "url": s.sink + "/webhook/fine", "event_types": []string{"execution.completed"}})
+	gone := s.channel(t, map[string]any{"name": "gone", "kind": "slack", "url": s.sink + "/services/T1/B1/x", "event_types": []string{"execution.completed"}})
+	s.fake.Script("webhook", 500)
+	s.fake.Script("slack", 404)
+	for _, c := range []struct {
+		ch     channelJSON
+		status string
+	}{{retried, "pending"}, {fine, "delivered"}, {gone, "failed"}} {
+		var d deliveryJSON
+		s.alice.Do("POST", s.org()+"/notification-channels/"+c.ch.ID.String()+"/test", nil).Expect(201).JSON(&d)
+		if d.Status != c.status {
+			t.Fatalf("test message to %s: %+v, want %s", c.ch.Kind, d, c.status)
+		}
+	}
+	var after figures
+	s.alice.Do("GET", "/ops/metrics", nil).Expect(200).JSON(&after)
+	got, was := after.Process.Notifications, before.Process.Notifications
+	if got.Delivered-was.Delivered != 1 || got.Retrying-was.Retrying != 1 || got.Failed-was.Failed != 1 {
+		t.Fatalf("/ops/metrics notifications went from %+v to %+v, want one of each", was, got)
 	}
 }

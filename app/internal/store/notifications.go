@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -78,7 +79,9 @@ func (s *Store) CreateNotificationChannel(ctx context.Context, orgID uuid.UUID, 
 		if err != nil {
 			return fmt.Errorf("create channel: %w", err)
 		}
-		return nil
+		// the target (a URL or a LINE id) and the secret stay out of the trail
+		return audit(ctx, tx, orgID, AuditChannelCreated, "notification_channel", n.ID.String(),
+			map[string]any{"name": n.Name, "kind": n.Kind, "event_types": n.EventTypes})
 	})
 	if err != nil {
 		return NotificationChannel{}, err
@@ -147,7 +150,19 @@ func (s *Store) UpdateNotificationChannel(ctx context.Context, orgID, id uuid.UU
 		if tag.RowsAffected() == 0 {
 			return domain.NotFound("notification channel")
 		}
-		return nil
+		changed := []string{}
+		for name, set := range map[string]bool{"name": p.Name != nil, "event_types": p.EventTypes != nil,
+			"repository_ids": p.RepositoryIDs != nil, "is_active": p.IsActive != nil, "target": p.Target != nil} {
+			if set {
+				changed = append(changed, name)
+			}
+		}
+		slices.Sort(changed)
+		details := map[string]any{"changed": changed}
+		if p.IsActive != nil {
+			details["is_active"] = *p.IsActive
+		}
+		return audit(ctx, tx, orgID, AuditChannelUpdated, "notification_channel", id.String(), details)
 	})
 	if err != nil {
 		return NotificationChannel{}, err
@@ -157,14 +172,15 @@ func (s *Store) UpdateNotificationChannel(ctx context.Context, orgID, id uuid.UU
 
 // DeleteNotificationChannel removes a channel and its delivery log.
 func (s *Store) DeleteNotificationChannel(ctx context.Context, orgID, id uuid.UUID) error {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM notification_channels WHERE organization_id = $1 AND id = $2`, orgID, id)
-	if err != nil {
-		return fmt.Errorf("delete channel: %w", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return domain.NotFound("notification channel")
-	}
-	return nil
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		var name, kind string
+		err := tx.QueryRow(ctx, `DELETE FROM notification_channels WHERE organization_id = $1 AND id = $2 RETURNING name, kind`,
+			orgID, id).Scan(&name, &kind)
+		if err != nil {
+			return notFound(err, "notification channel")
+		}
+		return audit(ctx, tx, orgID, AuditChannelDeleted, "notification_channel", id.String(), map[string]any{"name": name, "kind": kind})
+	})
 }
 
 // NotificationDelivery is one event for one channel: the outbox row and its log entry.
@@ -388,12 +404,15 @@ func (s *Store) OrganizationLanguage(ctx context.Context, orgID uuid.UUID) (stri
 
 // SetOrganizationLanguage sets it (en or ja; the column checks).
 func (s *Store) SetOrganizationLanguage(ctx context.Context, orgID uuid.UUID, lang string) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE organizations SET language = $2, updated_at = now() WHERE id = $1`, orgID, lang)
-	if err != nil {
-		return fmt.Errorf("set language: %w", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return domain.NotFound("organization")
-	}
-	return nil
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE organizations SET language = $2, updated_at = now() WHERE id = $1`, orgID, lang)
+		if err != nil {
+			return fmt.Errorf("set language: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return domain.NotFound("organization")
+		}
+		return audit(ctx, tx, orgID, AuditOrgSettingsChanged, "organization", orgID.String(),
+			map[string]any{"notification_language": lang})
+	})
 }
