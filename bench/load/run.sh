@@ -6,7 +6,8 @@
 #   bench/load/run.sh
 # Knobs: LOAD_USERS (100), LOAD_DURATION (20s), LOAD_SOLO (5s), LOAD_RATE (0: closed
 # loop), LOAD_POOL (8, the API's DB_POOL_MAX), LOAD_API_PORT (18091), LOAD_LIVE (0: live-
-# events WebSocket connections held open by the users during the run).
+# events WebSocket connections held open by the users during the run), LOAD_BIN (a
+# prebuilt server binary to measure instead of building ./app: back-to-back comparisons).
 # The cluster stays running; the API is stopped by its PID on exit.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -24,6 +25,7 @@ t0=$(date +%s)
 bin="$root/.dev/bin"
 mkdir -p "$bin"
 go build -o "$bin/miyabi" ./app
+server="${LOAD_BIN:-$bin/miyabi}"
 go build -o "$bin/bench-load" ./bench/load
 
 echo "load: fresh miyabi_load database, migrated and seeded (~40 s)" >&2
@@ -41,7 +43,7 @@ addr="127.0.0.1:${LOAD_API_PORT:-18091}"
 log="$root/.dev/load-api.log"
 RATE_LIMITS=off APP_ENV=development DATABASE_URL="$LOAD_DATABASE_URL" LISTEN_ADDR="$addr" PUBLIC_URL="http://$addr" \
   DB_POOL_MAX="${LOAD_POOL:-8}" LOG_FORMAT=json GITHUB_OAUTH_URL="http://127.0.0.1:9" GITHUB_API_URL="http://127.0.0.1:9" \
-  "$bin/miyabi" serve >"$log" 2>&1 &
+  "$server" serve >"$log" 2>&1 &
 api_pid=$!
 trap 'kill "$api_pid" 2>/dev/null || true; wait "$api_pid" 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do
