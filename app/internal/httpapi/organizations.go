@@ -71,11 +71,10 @@ type createOrganizationInput struct {
 type orgOutput struct{ Body OrganizationOut }
 
 func (s *Server) createOrganization(ctx context.Context, in *createOrganizationInput) (*orgOutput, error) {
-	slug := in.Body.Slug
-	if slug == "" {
-		slug = store.Slugify(in.Body.Name)
-	}
-	o, err := s.store.CreateOrganization(ctx, principalFrom(ctx).UserID, in.Body.Name, slug, in.Body.Description)
+	// Any script gets a slug; a made-up one that is taken gets a suffix (a chosen one is a 409).
+	o, err := domain.CreateWithSlug(in.Body.Slug, in.Body.Name, "org", func(slug string) (store.Organization, error) {
+		return s.store.CreateOrganization(ctx, principalFrom(ctx).UserID, in.Body.Name, slug, in.Body.Description)
+	})
 	if err != nil {
 		return nil, err
 	}

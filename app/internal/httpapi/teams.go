@@ -8,6 +8,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/google/uuid"
 
+	"github.com/miyabi/miyabi/app/internal/domain"
 	"github.com/miyabi/miyabi/app/internal/store"
 )
 
@@ -71,11 +72,9 @@ type createTeamInput struct {
 type teamOutput struct{ Body TeamOut }
 
 func (s *Server) createTeam(ctx context.Context, in *createTeamInput) (*teamOutput, error) {
-	slug := in.Body.Slug
-	if slug == "" {
-		slug = store.Slugify(in.Body.Name)
-	}
-	t, err := s.store.CreateTeam(ctx, in.ID, in.Body.Name, slug, in.Body.Description)
+	t, err := domain.CreateWithSlug(in.Body.Slug, in.Body.Name, "team", func(slug string) (store.Team, error) {
+		return s.store.CreateTeam(ctx, in.ID, in.Body.Name, slug, in.Body.Description)
+	})
 	if err != nil {
 		return nil, err
 	}
