@@ -63,7 +63,7 @@ func (s *Server) listOrganizations(ctx context.Context, in *listOrganizationsInp
 type createOrganizationInput struct {
 	Body struct {
 		Name        string `json:"name" minLength:"1" maxLength:"100"`
-		Slug        string `json:"slug,omitempty" pattern:"^[a-z0-9][a-z0-9-]{0,62}$" maxLength:"63" doc:"Defaults to one made from the name"`
+		Slug        string `json:"slug,omitempty" pattern:"^[a-z0-9][a-z0-9-]{0,62}$" maxLength:"63" doc:"Defaults to one made from the name in any script, with a random suffix while that one is taken; a slug given here that is taken is a 409"`
 		Description string `json:"description,omitempty" maxLength:"1000"`
 	}
 }

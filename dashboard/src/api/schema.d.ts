@@ -1124,7 +1124,7 @@ export interface components {
         CreateOrganizationInputBody: {
             description?: string;
             name: string;
-            /** @description Defaults to one made from the name */
+            /** @description Defaults to one made from the name in any script, with a random suffix while that one is taken; a slug given here that is taken is a 409 */
             slug?: string;
         };
         CreateRepositoryInputBody: {
@@ -1159,7 +1159,7 @@ export interface components {
         CreateTeamInputBody: {
             description?: string;
             name: string;
-            /** @description Defaults to one made from the name */
+            /** @description Defaults to one made from the name in any script, with a random suffix while that one is taken; a slug given here that is taken is a 409 */
             slug?: string;
         };
         CreateWorkerInputBody: {
