@@ -61,7 +61,8 @@ export function useListQuery<P extends ListPath>(path: P, filterNames: readonly 
   const reloadRef = useRef(list.reload);
   reloadRef.current = list.reload;
   const refreshKey = (opts.refreshOn ?? []).join(",");
-  useRefreshOn(opts.refreshOn, list.reload, debounceMs);
+  // A reconnect ("connected") may follow missed events: a live list looks again then too.
+  useRefreshOn(refreshKey ? [...refreshKey.split(","), "connected"] : undefined, list.reload, debounceMs);
 
   // Without the live connection, lists fall back to looking again now and then.
   const [live, setLive] = useState(isConnected());
