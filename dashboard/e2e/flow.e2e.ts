@@ -638,6 +638,22 @@ describe.skipIf(!hasRoute("post", "/agents/executions/{id}/cancel"))("cancelling
     await page.getByText("Your unsent draft was restored.").waitFor();
     expect(await page.getByLabel("Task name").inputValue()).toBe("Half-written task");
   });
+
+  it("keeps a half-built workflow through a session that ends", async () => {
+    await nav("Workflows").click();
+    await page.getByRole("link", { name: "New workflow" }).click();
+    await heading("New workflow").waitFor();
+    await page.getByLabel("Name", { exact: true }).fill("Half-built workflow");
+    stack.sql("UPDATE sessions SET revoked_at = now(), revoked_reason = 'logout' WHERE revoked_at IS NULL");
+    await nav("Workflows").click(); // the list's request finds the session gone
+    await page.waitForURL(/\/sign-in\?next=/);
+    await page.getByLabel("GitHub login").fill("alice");
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
+    await heading("Workflows").waitFor();
+    await page.getByRole("link", { name: "New workflow" }).click();
+    await page.getByText("Your unsent draft was restored.").waitFor();
+    expect(await page.getByLabel("Name", { exact: true }).inputValue()).toBe("Half-built workflow");
+  });
 });
 
 describe.skipIf(!hasRoute("post", "/organizations"))("names in any script", () => {

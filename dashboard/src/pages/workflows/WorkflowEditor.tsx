@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState, type FormEvent } from "react";
+import { useEffect, useMemo, type FormEvent } from "react";
 import { unwrap } from "../../api/client";
 import type { Schema } from "../../api/types";
 import type { PageProps } from "../../routes";
@@ -9,6 +9,7 @@ import { ErrorView, Page, Show } from "../../ui/states";
 import { useAction, useApiData } from "../../ui/useApiData";
 import { dagNodes, nextEdge, type Definition } from "./definition";
 import { useT } from "../../i18n/i18n";
+import { useDraft } from "../../ui/useDraft";
 
 type Workflow = Schema<"WorkflowOut">;
 type Agent = Schema<"AgentOut">;
@@ -35,16 +36,25 @@ export default function WorkflowEditorPage({ params }: PageProps) {
 function Editor({ workflow, agents }: { workflow: Workflow | null; agents: Agent[] }) {
   const { api } = useSession();
   const t = useT();
-  const [name, setName] = useState(workflow?.name ?? "");
-  const [description, setDescription] = useState(workflow?.description ?? "");
-  const [nodes, setNodes] = useState(workflow?.definition.nodes ?? [{ id: "analyze", name: "Analyze", agent_type: agents[0]?.type ?? "" }]);
-  const [edges, setEdges] = useState(workflow?.definition.edges ?? []);
+  // The unsaved definition is kept as a draft: a session that ends mid-edit brings it back.
+  const draft = useDraft(`workflow.${workflow?.id ?? "new"}`, {
+    name: workflow?.name ?? "",
+    description: workflow?.description ?? "",
+    nodes: workflow?.definition.nodes ?? [{ id: "analyze", name: "Analyze", agent_type: agents[0]?.type ?? "" }],
+    edges: workflow?.definition.edges ?? [],
+  });
+  const { name, description, nodes, edges } = draft.value;
+  const setName = (v: string) => draft.set({ name: v });
+  const setDescription = (v: string) => draft.set({ description: v });
+  const setNodes = (v: typeof nodes) => draft.set({ nodes: v });
+  const setEdges = (v: typeof edges) => draft.set({ edges: v });
   const definition: Definition = useMemo(() => ({ nodes, edges }), [nodes, edges]);
 
   const save = useAction(async () => {
     const saved = workflow
       ? await unwrap(api.PATCH("/workflows/{id}", { params: { path: { id: workflow.id } }, body: { name: name.trim(), description, definition } }))
       : await unwrap(api.POST("/workflows", { body: { name: name.trim(), description: description || undefined, definition } }));
+    draft.clear();
     navigate(`/workflows/${saved.id}`);
   });
   // The server's verdict was on the definition as it was: an edit makes it stale.
@@ -66,6 +76,7 @@ function Editor({ workflow, agents }: { workflow: Workflow | null; agents: Agent
 
   return (
     <form onSubmit={submit} className="editor">
+      {draft.restored && <p className="muted small">{t.session.draftRestored}</p>}
       <div className="form-row">
         <div className="field">
           <label htmlFor="wf-name">{t.common.name}</label>
