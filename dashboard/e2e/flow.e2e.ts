@@ -606,6 +606,12 @@ describe.skipIf(!hasRoute("post", "/agents/executions/{id}/cancel"))("cancelling
     expect(seen).toBeLessThanOrEqual(1);
     expect(await page.getByText("Loading logs").count()).toBe(0);
     await check("execution-404", /^Execution/);
+    // Every object page answers a 404 the same way (task, workflow), not with a bare error.
+    for (const [path, what] of [["/tasks/", "Task"], ["/workflows/", "Workflow"]]) {
+      await page.goto(`${path}00000000-0000-4000-8000-000000000000`);
+      await page.getByRole("heading", { name: `${what} not found` }).waitFor();
+      await page.getByRole("button", { name: `Look in ${orgName}` }).waitFor();
+    }
   });
 
   it("keeps the last data under one reconnecting banner through an outage", async () => {

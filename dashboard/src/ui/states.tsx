@@ -3,6 +3,7 @@ import { isOutage } from "../api/connectivity";
 import { lookup } from "../i18n/en";
 import { useI18n, useT } from "../i18n/i18n";
 import { ErrorView } from "./ErrorView";
+import { NotHere } from "./NotHere";
 import type { Loadable } from "./useApiData";
 
 export { ErrorView } from "./ErrorView";
@@ -38,6 +39,8 @@ export function Show<T>({
   if (data.status === "loading") return <Loading what={what} />;
   if (data.status === "error") {
     if (data.data !== undefined && isOutage(data.error)) return <>{children(data.data)}</>;
+    // A 404 is an object not in this organization: say so and offer the user's others.
+    if (data.error.status === 404) return <NotHere what={what} />;
     return <ErrorView error={data.error} onRetry={data.reload} />;
   }
   return <>{children(data.data)}</>;

@@ -11,7 +11,7 @@ import { useAction, useApiData } from "../../ui/useApiData";
 import { useAgents } from "../../lists/useRepositories";
 import { LogView } from "./LogView";
 import { executionTitle, githubIssueURL, githubPullURL } from "./links";
-import { NotHere } from "./NotHere";
+import { NotHere } from "../../ui/NotHere";
 
 export const terminal = new Set(["completed", "failed", "cancelled"]);
 type Execution = Schema<"ExecutionOut">;

@@ -17,14 +17,16 @@ export default function WorkflowDetail({ params }: PageProps) {
   const { api, can } = useSession();
   const wf = useApiData(() => unwrap(api.GET("/workflows/{id}", { params: { path: { id } } })), [id]);
   const t = useT();
-  const q = useListQuery("/workflows/{id}/runs", [], { params: { path: { id } }, refreshOn: ["workflow_run.updated"], pollMs: 10_000 });
+  // A workflow that is not here has no runs to show or look at again.
+  const gone = wf.status === "error" && wf.error.status === 404;
+  const q = useListQuery("/workflows/{id}/runs", [], { params: { path: { id } }, refreshOn: gone ? undefined : ["workflow_run.updated"], pollMs: gone ? undefined : 10_000 });
   const title = wf.status === "ready" ? wf.data.name : t.workflows.workflow;
 
   return (
     <Page
       title={title}
       actions={
-        can("workflows.update") && (
+        can("workflows.update") && !gone && (
           <Link to={`/workflows/${id}/edit`} className="button">
             {t.common.edit}
           </Link>
@@ -42,24 +44,26 @@ export default function WorkflowDetail({ params }: PageProps) {
           </>
         )}
       </Show>
-      <section aria-labelledby="runs-h">
-        <h2 id="runs-h">{t.workflows.runs}</h2>
-        <DataTable
-          data={q.list}
-          what={t.workflows.runs}
-          caption={t.workflows.runs}
-          rowKey={(r) => r.id}
-          empty={t.workflows.noRuns}
-          onPage={q.setPage}
-          columns={[
-            { header: t.workflows.run, cell: (r) => <Link to={`/workflow-runs/${r.id}`}>{t.workflows.runId(r.id.slice(0, 8))}</Link> },
-            { header: t.common.status, cell: (r) => <StatusBadge status={r.status} /> },
-            { header: t.common.issue, priority: "low", cell: (r) => (r.issue_number != null ? `#${r.issue_number}` : "—") },
-            { header: t.common.created, cell: (r) => <Time value={r.created_at} relative /> },
-            { header: t.workflows.ended, priority: "low", cell: (r) => <Time value={r.completed_at} /> },
-          ]}
-        />
-      </section>
+      {!gone && (
+        <section aria-labelledby="runs-h">
+          <h2 id="runs-h">{t.workflows.runs}</h2>
+          <DataTable
+            data={q.list}
+            what={t.workflows.runs}
+            caption={t.workflows.runs}
+            rowKey={(r) => r.id}
+            empty={t.workflows.noRuns}
+            onPage={q.setPage}
+            columns={[
+              { header: t.workflows.run, cell: (r) => <Link to={`/workflow-runs/${r.id}`}>{t.workflows.runId(r.id.slice(0, 8))}</Link> },
+              { header: t.common.status, cell: (r) => <StatusBadge status={r.status} /> },
+              { header: t.common.issue, priority: "low", cell: (r) => (r.issue_number != null ? `#${r.issue_number}` : "—") },
+              { header: t.common.created, cell: (r) => <Time value={r.created_at} relative /> },
+              { header: t.workflows.ended, priority: "low", cell: (r) => <Time value={r.completed_at} /> },
+            ]}
+          />
+        </section>
+      )}
     </Page>
   );
 }

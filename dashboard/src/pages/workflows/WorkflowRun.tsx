@@ -2,7 +2,7 @@ import { useEffect, useMemo } from "react";
 import { unwrap } from "../../api/client";
 import { useI18n } from "../../i18n/i18n";
 import { subscribe } from "../../events/bus";
-import { NotHere } from "../executions/NotHere";
+import { NotHere } from "../../ui/NotHere";
 import { ErrorView } from "../../ui/states";
 import { useAction } from "../../ui/useApiData";
 import { navigate } from "../../router/router";

@@ -1,8 +1,8 @@
-import { useSession } from "../../session/session";
-import { useLocation } from "../../router/router";
-import { useT } from "../../i18n/i18n";
-import { ErrorView } from "../../ui/states";
-import { useAction } from "../../ui/useApiData";
+import { useSession } from "../session/session";
+import { useLocation } from "../router/router";
+import { useT } from "../i18n/i18n";
+import { ErrorView } from "./ErrorView";
+import { useAction } from "./useApiData";
 
 /**
  * NotHere answers a 404 for an object: it is not in this organization. It may be in another
