@@ -42,7 +42,7 @@ test-fuzz: db
 	@scripts/fuzz.sh
 
 test-infra:
-	@if [ -d infra ] && ls infra/*_test.go >/dev/null 2>&1; then go test -count=1 ./infra/...; fi
+	@if [ -d infra ] && ls infra/*_test.go >/dev/null 2>&1; then go test -count=1 ./infra/... ./internal/...; fi
 
 test-dashboard:
 	@if [ -f dashboard/package.json ]; then scripts/dashboard-test.sh; fi

@@ -18,12 +18,17 @@ type HTTPAPI struct {
 	// InvokeURL is the $default stage's URL, ending in "/".
 	InvokeURL pulumi.StringOutput
 	Stage     *apigatewayv2.Stage
+	opt       pulumi.ResourceOption
 }
 
 // newHTTPAPI creates the API and its $default stage. corsOrigin is set only when the
 // dashboard calls API Gateway directly (dashboardApiBase=apigateway); through
 // CloudFront the browser sees one origin and needs no CORS.
 func newHTTPAPI(ctx *pulumi.Context, cfg Config, corsOrigin pulumi.StringInput) (*HTTPAPI, error) {
+	opt, err := newLayer(ctx, "API", "api")
+	if err != nil {
+		return nil, err
+	}
 	args := &apigatewayv2.ApiArgs{
 		Name:         pulumi.String(cfg.name("http")),
 		ProtocolType: pulumi.String("HTTP"),
@@ -37,7 +42,7 @@ func newHTTPAPI(ctx *pulumi.Context, cfg Config, corsOrigin pulumi.StringInput) 
 			MaxAge:           pulumi.Int(600),
 		}
 	}
-	api, err := apigatewayv2.NewApi(ctx, "http", args)
+	api, err := apigatewayv2.NewApi(ctx, "http", args, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -45,7 +50,7 @@ func newHTTPAPI(ctx *pulumi.Context, cfg Config, corsOrigin pulumi.StringInput) 
 	logs, err := cloudwatch.NewLogGroup(ctx, "api-access", &cloudwatch.LogGroupArgs{
 		Name:            pulumi.String("/aws/apigateway/" + cfg.name("http")),
 		RetentionInDays: pulumi.Int(cfg.LogRetentionDays),
-	})
+	}, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -69,24 +74,26 @@ func newHTTPAPI(ctx *pulumi.Context, cfg Config, corsOrigin pulumi.StringInput) 
 			ThrottlingRateLimit:  pulumi.Float64(float64(cfg.APIThrottleRate)),
 			ThrottlingBurstLimit: pulumi.Int(cfg.APIThrottleBurst),
 		},
-	})
+	}, opt)
 	if err != nil {
 		return nil, err
 	}
 	host := api.ApiEndpoint.ApplyT(func(u string) string { return strings.TrimPrefix(u, "https://") }).(pulumi.StringOutput)
-	return &HTTPAPI{API: api, Host: host, InvokeURL: stage.InvokeUrl, Stage: stage}, nil
+	return &HTTPAPI{API: api, Host: host, InvokeURL: stage.InvokeUrl, Stage: stage, opt: opt}, nil
 }
 
-// routeToFunction sends ANY /api/{proxy+} to the Lambda (payload 2.0, what
-// ginadapter.NewV2 reads) and lets only this API invoke it.
-func routeToFunction(ctx *pulumi.Context, api *HTTPAPI, fn *lambda.Function) error {
+// routeToFunction sends ANY /api/{proxy+} to the Lambda's live alias (payload 2.0,
+// what ginadapter.NewV2 reads) and lets only this API invoke it. Through the alias a
+// deploy switches traffic at once, after the migrations, never to an unmigrated version.
+func routeToFunction(ctx *pulumi.Context, api *HTTPAPI, live *lambda.Alias) error {
+	opt := api.opt
 	integration, err := apigatewayv2.NewIntegration(ctx, "lambda", &apigatewayv2.IntegrationArgs{
 		ApiId:                api.API.ID(),
 		IntegrationType:      pulumi.String("AWS_PROXY"),
-		IntegrationUri:       fn.InvokeArn,
+		IntegrationUri:       live.InvokeArn,
 		IntegrationMethod:    pulumi.String("POST"),
 		PayloadFormatVersion: pulumi.String("2.0"),
-	})
+	}, opt)
 	if err != nil {
 		return err
 	}
@@ -94,14 +101,15 @@ func routeToFunction(ctx *pulumi.Context, api *HTTPAPI, fn *lambda.Function) err
 		ApiId:    api.API.ID(),
 		RouteKey: pulumi.String("ANY /api/{proxy+}"),
 		Target:   pulumi.Sprintf("integrations/%s", integration.ID()),
-	}); err != nil {
+	}, opt); err != nil {
 		return err
 	}
 	_, err = lambda.NewPermission(ctx, "api", &lambda.PermissionArgs{
 		Action:    pulumi.String("lambda:InvokeFunction"),
-		Function:  fn.Name,
+		Function:  live.FunctionName,
+		Qualifier: live.Name,
 		Principal: pulumi.String("apigateway.amazonaws.com"),
 		SourceArn: pulumi.Sprintf("%s/*/*", api.API.ExecutionArn),
-	})
+	}, opt)
 	return err
 }

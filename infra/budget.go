@@ -5,21 +5,64 @@ import (
 	"strings"
 )
 
-// connectionHeadroom is kept free beyond the Lambda's pools: 3 slots PostgreSQL keeps
-// for superusers, 2 RDS keeps for rdsadmin, and a few for a person with psql during an
-// incident. It also absorbs that RDS's DBInstanceClassMemory is a little below the
-// nominal memory used here.
-const connectionHeadroom = 15
+// Connections kept free beyond the Lambda's pools: PostgreSQL's 3 superuser slots, 2
+// that RDS keeps for rdsadmin, and a person with psql during an incident.
+const (
+	reservedSuperuserConnections = 3
+	rdsAdminConnections          = 2
+	opsSessions                  = 3
+	// migrateConnections is the migrate function's pool (one run at a time: its reserved
+	// concurrency is 1).
+	migrateConnections = 2
+	// generationsDuringDeploy: when the live alias moves, the previous version's
+	// environments keep their connections (frozen, they cannot close them) until
+	// idle_session_timeout reaps them, while the new version's fill up.
+	generationsDuringDeploy = 2
+	// idleSessionTimeoutMs is set in the parameter group: a frozen environment's idle
+	// connections are closed by the server after this long.
+	idleSessionTimeoutMs = 10 * 60 * 1000
+)
 
-// maxConnections is RDS PostgreSQL's default max_connections,
-// LEAST({DBInstanceClassMemory/9531392}, 5000), for a class with memGiB of memory.
+// maxConnections is the max_connections this program sets in the parameter group for
+// a class with memGiB of memory: three quarters of RDS's default formula
+// LEAST({DBInstanceClassMemory/9531392}, 5000) applied to the nominal memory. RDS's
+// DBInstanceClassMemory is the memory left after the OS and RDS take theirs (15-25 % on
+// the small classes: db.t4g.micro's default is about 81-87, not 112), so the value set
+// here is at or below what the instance supports, and it is the real figure because it
+// is set explicitly.
 func maxConnections(memGiB int) int {
-	n := memGiB * (1 << 30) / 9531392
+	n := memGiB * (1 << 30) / 9531392 * 3 / 4
 	if n > 5000 {
 		return 5000
 	}
 	return n
 }
+
+// MaxConnections is the max_connections of the parameter group for an instance class
+// (false for a class this program does not know). The connection alarm (alarms.go)
+// fires at 80 % of it.
+func MaxConnections(class string) (int, bool) {
+	mem, ok := instanceMemoryGiB(class)
+	if !ok {
+		return 0, false
+	}
+	return maxConnections(mem), true
+}
+
+// ConnectionBudget is what a stack may hold at most: every Lambda environment of two
+// generations with a full pool, the migrate function, and the reserved and ops slots.
+func ConnectionBudget(c Config) int {
+	lambda := generationsDuringDeploy * c.LambdaReservedConcurrency * c.DBPoolMax
+	if c.RDSProxy {
+		// Through RDS Proxy the environments share the proxy's pool, which takes at most
+		// proxyMaxConnectionsPercent of max_connections by itself.
+		lambda = c.DBMaxConnections * proxyMaxConnectionsPercent / 100
+	}
+	return lambda + migrateConnections + reservedSuperuserConnections + rdsAdminConnections + opsSessions
+}
+
+// proxyMaxConnectionsPercent is the share of max_connections RDS Proxy may open.
+const proxyMaxConnectionsPercent = 80
 
 // Memory per size for the families we know; AWS's instance-class table.
 var (
@@ -44,13 +87,15 @@ func instanceMemoryGiB(class string) (int, bool) {
 }
 
 // checkConnectionBudget enforces what exhausted the old system's database: every
-// concurrent Lambda instance may hold dbPoolMax connections, so together they must
-// fit in max_connections with headroom to spare.
+// concurrent Lambda environment may hold dbPoolMax connections, twice over during a
+// deploy, so together with the migrate function and the reserved slots they must fit
+// in max_connections.
 func checkConnectionBudget(c Config) error {
-	need := c.LambdaReservedConcurrency*c.DBPoolMax + connectionHeadroom
+	need := ConnectionBudget(c)
 	if need > c.DBMaxConnections {
-		return fmt.Errorf("connection budget: miyabi:lambdaReservedConcurrency (%d) x miyabi:dbPoolMax (%d) + headroom (%d) = %d exceeds max_connections (%d) of miyabi:dbInstanceClass %s; lower the concurrency or the pool, or pick a larger class",
-			c.LambdaReservedConcurrency, c.DBPoolMax, connectionHeadroom, need, c.DBMaxConnections, c.DBInstanceClass)
+		return fmt.Errorf("connection budget: %d generations x miyabi:lambdaReservedConcurrency (%d) x miyabi:dbPoolMax (%d) + migrate (%d) + reserved and ops (%d) = %d exceeds max_connections (%d) of miyabi:dbInstanceClass %s; lower the concurrency or the pool, pick a larger class, or turn on miyabi:rdsProxy",
+			generationsDuringDeploy, c.LambdaReservedConcurrency, c.DBPoolMax, migrateConnections,
+			reservedSuperuserConnections+rdsAdminConnections+opsSessions, need, c.DBMaxConnections, c.DBInstanceClass)
 	}
 	return nil
 }

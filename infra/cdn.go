@@ -41,12 +41,16 @@ type CDN struct {
 
 // newCDN fronts the bucket and, when api is not nil, the API under /api/*.
 func newCDN(ctx *pulumi.Context, cfg Config, b *Bucket, api *HTTPAPI) (*CDN, error) {
+	opt, err := newLayer(ctx, "CDN", "cdn")
+	if err != nil {
+		return nil, err
+	}
 	oac, err := cloudfront.NewOriginAccessControl(ctx, "dashboard", &cloudfront.OriginAccessControlArgs{
 		Name:                          pulumi.String(cfg.name("dashboard")),
 		OriginAccessControlOriginType: pulumi.String("s3"),
 		SigningBehavior:               pulumi.String("always"),
 		SigningProtocol:               pulumi.String("sigv4"),
-	})
+	}, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -56,15 +60,62 @@ func newCDN(ctx *pulumi.Context, cfg Config, b *Bucket, api *HTTPAPI) (*CDN, err
 		Code:    pulumi.String(spaRewrite),
 		Publish: pulumi.Bool(true),
 		Comment: pulumi.String("Miyabi: client-side routes -> /index.html"),
-	})
+	}, opt)
 	if err != nil {
 		return nil, err
 	}
-	headers, err := newSecurityHeaders(ctx, cfg)
+	headers, err := newSecurityHeaders(ctx, cfg, opt)
 	if err != nil {
 		return nil, err
 	}
 
+	origins, behaviours := cdnOrigins(cfg, b, api, oac, headers)
+	cert, aliases := viewerCertificate(cfg)
+	dist, err := cloudfront.NewDistribution(ctx, "cdn", &cloudfront.DistributionArgs{
+		Enabled:           pulumi.Bool(true),
+		Comment:           pulumi.String(cfg.name("cdn")),
+		Aliases:           aliases,
+		DefaultRootObject: pulumi.String("index.html"),
+		HttpVersion:       pulumi.String("http2and3"),
+		IsIpv6Enabled:     pulumi.Bool(true),
+		// North America and Europe edges only: the cheapest class.
+		PriceClass: pulumi.String("PriceClass_100"),
+		Origins:    origins,
+		DefaultCacheBehavior: cloudfront.DistributionDefaultCacheBehaviorArgs{
+			TargetOriginId:          pulumi.String("dashboard"),
+			ViewerProtocolPolicy:    pulumi.String("redirect-to-https"),
+			AllowedMethods:          pulumi.ToStringArray([]string{"GET", "HEAD", "OPTIONS"}),
+			CachedMethods:           pulumi.ToStringArray([]string{"GET", "HEAD"}),
+			CachePolicyId:           pulumi.String(cachingOptimized),
+			ResponseHeadersPolicyId: headers.ID(),
+			Compress:                pulumi.Bool(true),
+			FunctionAssociations: cloudfront.DistributionDefaultCacheBehaviorFunctionAssociationArray{
+				cloudfront.DistributionDefaultCacheBehaviorFunctionAssociationArgs{EventType: pulumi.String("viewer-request"), FunctionArn: spa.Arn},
+			},
+		},
+		OrderedCacheBehaviors: behaviours,
+		Restrictions: cloudfront.DistributionRestrictionsArgs{
+			GeoRestriction: cloudfront.DistributionRestrictionsGeoRestrictionArgs{RestrictionType: pulumi.String("none")},
+		},
+		ViewerCertificate: cert,
+	}, opt)
+	if err != nil {
+		return nil, err
+	}
+	if err := allowDistribution(ctx, b, dist); err != nil {
+		return nil, err
+	}
+
+	url := pulumi.Sprintf("https://%s", dist.DomainName)
+	if cfg.DomainName != "" {
+		url = pulumi.Sprintf("https://%s", cfg.DomainName)
+	}
+	return &CDN{Distribution: dist, URL: url}, nil
+}
+
+// cdnOrigins are the bucket (through origin access control) and, when api is not nil,
+// the API under /api/* with the origin secret header.
+func cdnOrigins(cfg Config, b *Bucket, api *HTTPAPI, oac *cloudfront.OriginAccessControl, headers *cloudfront.ResponseHeadersPolicy) (cloudfront.DistributionOriginArray, cloudfront.DistributionOrderedCacheBehaviorArray) {
 	origins := cloudfront.DistributionOriginArray{cloudfront.DistributionOriginArgs{
 		OriginId:              pulumi.String("dashboard"),
 		DomainName:            b.Bucket.BucketRegionalDomainName,
@@ -100,6 +151,11 @@ func newCDN(ctx *pulumi.Context, cfg Config, b *Bucket, api *HTTPAPI) (*CDN, err
 		}}
 	}
 
+	return origins, behaviours
+}
+
+// viewerCertificate is CloudFront's default certificate, or the custom domain's.
+func viewerCertificate(cfg Config) (cloudfront.DistributionViewerCertificateArgs, pulumi.StringArray) {
 	cert := cloudfront.DistributionViewerCertificateArgs{CloudfrontDefaultCertificate: pulumi.Bool(true)}
 	var aliases pulumi.StringArray
 	if cfg.DomainName != "" {
@@ -111,51 +167,13 @@ func newCDN(ctx *pulumi.Context, cfg Config, b *Bucket, api *HTTPAPI) (*CDN, err
 		}
 	}
 
-	dist, err := cloudfront.NewDistribution(ctx, "cdn", &cloudfront.DistributionArgs{
-		Enabled:           pulumi.Bool(true),
-		Comment:           pulumi.String(cfg.name("cdn")),
-		Aliases:           aliases,
-		DefaultRootObject: pulumi.String("index.html"),
-		HttpVersion:       pulumi.String("http2and3"),
-		IsIpv6Enabled:     pulumi.Bool(true),
-		// North America and Europe edges only: the cheapest class.
-		PriceClass: pulumi.String("PriceClass_100"),
-		Origins:    origins,
-		DefaultCacheBehavior: cloudfront.DistributionDefaultCacheBehaviorArgs{
-			TargetOriginId:          pulumi.String("dashboard"),
-			ViewerProtocolPolicy:    pulumi.String("redirect-to-https"),
-			AllowedMethods:          pulumi.ToStringArray([]string{"GET", "HEAD", "OPTIONS"}),
-			CachedMethods:           pulumi.ToStringArray([]string{"GET", "HEAD"}),
-			CachePolicyId:           pulumi.String(cachingOptimized),
-			ResponseHeadersPolicyId: headers.ID(),
-			Compress:                pulumi.Bool(true),
-			FunctionAssociations: cloudfront.DistributionDefaultCacheBehaviorFunctionAssociationArray{
-				cloudfront.DistributionDefaultCacheBehaviorFunctionAssociationArgs{EventType: pulumi.String("viewer-request"), FunctionArn: spa.Arn},
-			},
-		},
-		OrderedCacheBehaviors: behaviours,
-		Restrictions: cloudfront.DistributionRestrictionsArgs{
-			GeoRestriction: cloudfront.DistributionRestrictionsGeoRestrictionArgs{RestrictionType: pulumi.String("none")},
-		},
-		ViewerCertificate: cert,
-	})
-	if err != nil {
-		return nil, err
-	}
-	if err := allowDistribution(ctx, b, dist); err != nil {
-		return nil, err
-	}
-
-	url := pulumi.Sprintf("https://%s", dist.DomainName)
-	if cfg.DomainName != "" {
-		url = pulumi.Sprintf("https://%s", cfg.DomainName)
-	}
-	return &CDN{Distribution: dist, URL: url}, nil
+	return cert, aliases
 }
 
 // allowDistribution lets this distribution, and nothing else, read the bucket, and
 // refuses plain HTTP.
 func allowDistribution(ctx *pulumi.Context, b *Bucket, dist *cloudfront.Distribution) error {
+	opt := b.opt
 	policy := pulumi.All(b.Bucket.Arn, dist.Arn).ApplyT(func(v []any) (string, error) {
 		bucketArn, distArn := v[0].(string), v[1].(string)
 		doc, err := json.Marshal(policyDoc(
@@ -174,12 +192,12 @@ func allowDistribution(ctx *pulumi.Context, b *Bucket, dist *cloudfront.Distribu
 		return string(doc), err
 	}).(pulumi.StringOutput)
 	_, err := s3.NewBucketPolicy(ctx, "dashboard", &s3.BucketPolicyArgs{Bucket: b.Bucket.ID(), Policy: policy},
-		pulumi.DependsOn([]pulumi.Resource{b.Private}))
+		pulumi.DependsOn([]pulumi.Resource{b.Private}), opt)
 	return err
 }
 
 // newSecurityHeaders is the response-headers policy for both behaviours.
-func newSecurityHeaders(ctx *pulumi.Context, cfg Config) (*cloudfront.ResponseHeadersPolicy, error) {
+func newSecurityHeaders(ctx *pulumi.Context, cfg Config, opt pulumi.ResourceOption) (*cloudfront.ResponseHeadersPolicy, error) {
 	connect := "'self'"
 	if cfg.DashboardAPIBase == APIBaseGateway {
 		// A wildcard, not the API's own host: the API's CORS names the distribution,
@@ -204,5 +222,5 @@ func newSecurityHeaders(ctx *pulumi.Context, cfg Config) (*cloudfront.ResponseHe
 				ContentSecurityPolicy: pulumi.String(csp), Override: pulumi.Bool(true),
 			},
 		},
-	})
+	}, opt)
 }

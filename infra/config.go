@@ -30,7 +30,11 @@ type Config struct {
 	DBMaxAllocatedStorage int
 	DBBackupRetentionDays int
 	DBPoolMax             int
-	DBMaxConnections      int // from the instance class, see budget.go
+	DBMaxConnections      int    // set in the parameter group, see budget.go
+	DBBackupWindow        string // hh:mm-hh:mm UTC, daily
+	DBMaintenanceWindow   string // ddd:hh:mm-ddd:hh:mm UTC, weekly
+	RDSProxy              bool   // the Lambda reaches the database through RDS Proxy
+	MigrateTimeout        int    // seconds, the migrate function's own timeout
 
 	LambdaMemoryMB            int
 	LambdaTimeout             int
@@ -56,6 +60,11 @@ type Secrets struct {
 	JWTSigningKey      string
 	TokenEncryptionKey string
 	OriginVerifySecret string
+	// During a rotation (docs/ops.md, "Rotations"): still accepted, never used to sign,
+	// seal or send.
+	JWTSigningKeyPrevious      string
+	TokenEncryptionKeyPrevious string
+	OriginVerifySecretPrevious string
 }
 
 // The dashboard reaches the API through CloudFront (same origin) or directly.
@@ -160,6 +169,14 @@ func (r *configReader) secretValue(key, expect string, check func(string) bool) 
 	return v
 }
 
+// optionalSecret is secretValue for a key that may be absent.
+func (r *configReader) optionalSecret(key, expect string, check func(string) bool) string {
+	if _, ok := r.raw(key); !ok {
+		return ""
+	}
+	return r.secretValue(key, expect, check)
+}
+
 // logRetentions are the only values CloudWatch Logs accepts.
 var logRetentions = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 
@@ -169,6 +186,8 @@ var (
 	certificatePattern    = regexp.MustCompile(`^arn:aws:acm:us-east-1:\d{12}:certificate/[0-9a-f-]+$`)
 	regionPattern         = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d$`)
 	headerValuePattern    = regexp.MustCompile(`^[!-~]+$`)
+	backupWindowPattern   = regexp.MustCompile(`^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$`)
+	maintWindowPattern    = regexp.MustCompile(`^(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d-(mon|tue|wed|thu|fri|sat|sun):([01]\d|2[0-3]):[0-5]\d$`)
 )
 
 // loadConfig reads the stack's config through ctx.
@@ -212,6 +231,29 @@ func readConfig(stack string, get func(string) (string, bool), secret func(strin
 	}
 	c.DBBackupRetentionDays = r.integer("miyabi:dbBackupRetentionDays", 7, 7, 35)
 	c.DBPoolMax = r.integer("miyabi:dbPoolMax", -1, 1, 100)
+	// Defaults: quiet hours in us-west-2; the maintenance window falls outside the backup
+	// window, as RDS requires.
+	c.DBBackupWindow = r.str("miyabi:dbBackupWindow", "10:00-10:30")
+	if !backupWindowPattern.MatchString(c.DBBackupWindow) {
+		r.fail("miyabi:dbBackupWindow", "must be hh:mm-hh:mm in UTC such as 10:00-10:30, not %q", c.DBBackupWindow)
+	}
+	c.DBMaintenanceWindow = r.str("miyabi:dbMaintenanceWindow", "sun:11:00-sun:11:30")
+	if !maintWindowPattern.MatchString(c.DBMaintenanceWindow) {
+		r.fail("miyabi:dbMaintenanceWindow", "must be ddd:hh:mm-ddd:hh:mm in UTC such as sun:11:00-sun:11:30, not %q", c.DBMaintenanceWindow)
+	} else if backupWindowPattern.MatchString(c.DBBackupWindow) && strings.Contains(c.DBMaintenanceWindow, ":"+c.DBBackupWindow[:5]+"-") {
+		r.fail("miyabi:dbMaintenanceWindow", "must not start with the backup window (%s)", c.DBBackupWindow)
+	}
+	if _, ok := r.raw("miyabi:rdsProxy"); ok {
+		c.RDSProxy = r.boolean("miyabi:rdsProxy")
+	}
+	if c.RDSProxy {
+		// The budget rule knows the proxy (budget.go), but the program does not create one
+		// yet: RDS Proxy in this provider version authenticates to the database with a
+		// password secret, which the IAM-only app role does not have. Refusing is safer
+		// than relaxing the budget for a proxy that is not there.
+		r.fail("miyabi:rdsProxy", "is not available yet (docs/ops.md, \"Connections and scaling\"); leave it false")
+	}
+	c.MigrateTimeout = r.integer("miyabi:migrateTimeout", 600, 60, 900)
 
 	c.LambdaMemoryMB = r.integer("miyabi:lambdaMemoryMb", -1, 128, 10240)
 	c.LambdaTimeout = r.integer("miyabi:lambdaTimeout", -1, 1, 900)
@@ -263,6 +305,18 @@ func readConfig(stack string, get func(string) (string, bool), secret func(strin
 		// It travels as an HTTP header value, so only visible ASCII.
 		return len(v) >= 32 && headerValuePattern.MatchString(v)
 	})
+
+	c.Secrets.JWTSigningKeyPrevious = r.optionalSecret("miyabi:jwtSigningKeyPrevious", "the signing key being retired, at least 32 bytes", atLeast32)
+	c.Secrets.TokenEncryptionKeyPrevious = r.optionalSecret("miyabi:tokenEncryptionKeyPrevious", "the encryption key being retired, 32 bytes in standard base64", func(v string) bool {
+		k, err := base64.StdEncoding.DecodeString(v)
+		return err == nil && len(k) == 32
+	})
+	c.Secrets.OriginVerifySecretPrevious = r.optionalSecret("miyabi:originVerifySecretPrevious", "the origin secret being retired, at least 32 visible ASCII characters", func(v string) bool {
+		return len(v) >= 32 && headerValuePattern.MatchString(v)
+	})
+	if c.LambdaTimeout > 0 && c.LambdaTimeout < 5 {
+		r.fail("miyabi:lambdaTimeout", "must be at least 5 seconds (requests get the timeout minus 2 s), not %d", c.LambdaTimeout)
+	}
 
 	if len(r.errs) == 0 {
 		if err := checkConnectionBudget(c); err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"strings"
 	"testing"
@@ -110,24 +111,31 @@ func TestConfigSecretsMustBeSecret(t *testing.T) {
 }
 
 func TestConnectionBudget(t *testing.T) {
-	base := stackConfig(t, "staging") // db.t4g.micro: max_connections 112
+	// db.t4g.micro: max_connections 84, of which 10 are kept (migrate 2, reserved 5,
+	// ops 3), and every environment counts twice (two generations during a deploy).
+	base := stackConfig(t, "staging")
 	tests := []struct {
 		name              string
 		class, conc, pool string
 		ok                bool
+		proxy             bool
 	}{
-		{"staging as shipped", "db.t4g.micro", "20", "2", true},
-		{"exactly at the limit", "db.t4g.micro", "97", "1", true},
-		{"one over", "db.t4g.micro", "98", "1", false},
-		{"pool too big", "db.t4g.micro", "20", "5", false},
-		{"larger class fits", "db.t4g.medium", "200", "2", true},
-		{"cap of 5000", "db.r6g.16xlarge", "997", "5", true},
-		{"cap of 5000 exceeded", "db.r6g.16xlarge", "998", "5", false},
+		{"staging as shipped", "db.t4g.micro", "15", "2", true, false},
+		{"exactly at the limit", "db.t4g.micro", "37", "1", true, false},
+		{"one over", "db.t4g.micro", "38", "1", false, false},
+		{"the nominal-memory figure would have passed this", "db.t4g.micro", "20", "2", false, false},
+		{"pool too big", "db.t4g.micro", "15", "3", false, false},
+		{"production as shipped", "db.t4g.medium", "80", "2", true, false},
+		{"larger concurrency needs the proxy", "db.t4g.medium", "200", "2", false, false},
+		{"RDS Proxy is refused until the program creates one", "db.t4g.medium", "15", "2", false, true},
+		{"cap of 5000", "db.r6g.16xlarge", "499", "5", true, false},
+		{"cap of 5000 exceeded", "db.r6g.16xlarge", "500", "5", false, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := maps.Clone(base)
 			cfg["miyabi:dbInstanceClass"], cfg["miyabi:lambdaReservedConcurrency"], cfg["miyabi:dbPoolMax"] = tc.class, tc.conc, tc.pool
+			cfg["miyabi:rdsProxy"] = fmt.Sprint(tc.proxy)
 			_, _, err := read(cfg)
 			if tc.ok && err != nil {
 				t.Fatalf("want ok, got %v", err)
@@ -136,7 +144,11 @@ func TestConnectionBudget(t *testing.T) {
 				if err == nil {
 					t.Fatal("want the budget rule to fail")
 				}
-				for _, s := range []string{"connection budget", "(" + tc.conc + ")", "(" + tc.pool + ")", "max_connections"} {
+				want := []string{"connection budget", "(" + tc.conc + ")", "(" + tc.pool + ")", "max_connections"}
+				if tc.proxy {
+					want = []string{"miyabi:rdsProxy", "not available"}
+				}
+				for _, s := range want {
 					if !strings.Contains(err.Error(), s) {
 						t.Errorf("error %q does not name %s", err, s)
 					}
@@ -146,8 +158,21 @@ func TestConnectionBudget(t *testing.T) {
 	}
 }
 
+// Through RDS Proxy the environments share the proxy's pool: the budget counts its share.
+func TestConnectionBudgetWithAProxy(t *testing.T) {
+	c := Config{DBMaxConnections: 337, LambdaReservedConcurrency: 200, DBPoolMax: 2, RDSProxy: true}
+	if got := ConnectionBudget(c); got != 337*80/100+10 || got > c.DBMaxConnections {
+		t.Fatalf("budget with a proxy = %d", got)
+	}
+	c.RDSProxy = false
+	if got := ConnectionBudget(c); got != 2*200*2+10 {
+		t.Fatalf("budget without = %d", got)
+	}
+}
+
 func TestMaxConnections(t *testing.T) {
-	for class, want := range map[string]int{"db.t4g.micro": 112, "db.t4g.small": 225, "db.m7g.large": 901, "db.r6g.16xlarge": 5000} {
+	// Three quarters of the nominal-memory formula: at or under RDS's own default.
+	for class, want := range map[string]int{"db.t4g.micro": 84, "db.t4g.small": 168, "db.t4g.medium": 337, "db.m7g.large": 675, "db.r6g.16xlarge": 5000} {
 		mem, ok := instanceMemoryGiB(class)
 		if !ok {
 			t.Fatalf("%s unknown", class)

@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"strconv"
+	"time"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/ec2"
@@ -18,13 +20,24 @@ type Database struct {
 	Address    pulumi.StringOutput
 	Port       pulumi.IntOutput
 	// MasterSecretArn is the Secrets Manager secret RDS creates and rotates for the
-	// master user; the password never passes through Pulumi state.
+	// master user; the password never passes through Pulumi state. Only the migrate
+	// function reads it.
 	MasterSecretArn pulumi.StringOutput
+	// ResourceID (db-XXXX) names the instance in rds-db:connect ARNs.
+	ResourceID pulumi.StringOutput
 }
+
+// appDBUser is the role migration 00009 creates; the API connects as it with IAM
+// authentication.
+const appDBUser = "miyabi_app"
 
 // newDatabase creates PostgreSQL 16 in the private subnets, reachable on 5432 only
 // from the Lambda's security group.
 func newDatabase(ctx *pulumi.Context, cfg Config, net *Network) (*Database, error) {
+	opt, err := newLayer(ctx, "Database", "database")
+	if err != nil {
+		return nil, err
+	}
 	sg, err := ec2.NewSecurityGroup(ctx, "db", &ec2.SecurityGroupArgs{
 		VpcId:       net.VpcID,
 		Description: pulumi.String("Miyabi PostgreSQL: only the API Lambda"),
@@ -36,14 +49,14 @@ func newDatabase(ctx *pulumi.Context, cfg Config, net *Network) (*Database, erro
 			},
 		},
 		Tags: nameTag(cfg.name("db")),
-	})
+	}, opt)
 	if err != nil {
 		return nil, err
 	}
 	subnets, err := rds.NewSubnetGroup(ctx, "db", &rds.SubnetGroupArgs{
 		SubnetIds:   net.PrivateSubnetIDs,
 		Description: pulumi.String("Miyabi private subnets"),
-	})
+	}, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -53,8 +66,14 @@ func newDatabase(ctx *pulumi.Context, cfg Config, net *Network) (*Database, erro
 		Parameters: rds.ParameterGroupParameterArray{
 			rds.ParameterGroupParameterArgs{Name: pulumi.String("rds.force_ssl"), Value: pulumi.String("1")},
 			rds.ParameterGroupParameterArgs{Name: pulumi.String("log_min_duration_statement"), Value: pulumi.String("1000")},
+			// Set, not left to the memory formula, so the budget rule checks the real
+			// figure (budget.go); a static parameter, applied at the next reboot.
+			rds.ParameterGroupParameterArgs{Name: pulumi.String("max_connections"), Value: pulumi.String(strconv.Itoa(cfg.DBMaxConnections)), ApplyMethod: pulumi.String("pending-reboot")},
+			// A frozen Lambda environment cannot close its pool; the server closes
+			// sessions idle this long, so old environments do not hold slots for hours.
+			rds.ParameterGroupParameterArgs{Name: pulumi.String("idle_session_timeout"), Value: pulumi.String(strconv.Itoa(idleSessionTimeoutMs))},
 		},
-	})
+	}, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +84,7 @@ func newDatabase(ctx *pulumi.Context, cfg Config, net *Network) (*Database, erro
 	logs, err := cloudwatch.NewLogGroup(ctx, "db-postgresql", &cloudwatch.LogGroupArgs{
 		Name:            pulumi.String(fmt.Sprintf("/aws/rds/instance/%s/postgresql", identifier)),
 		RetentionInDays: pulumi.Int(cfg.LogRetentionDays),
-	})
+	}, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -87,6 +106,9 @@ func newDatabase(ctx *pulumi.Context, cfg Config, net *Network) (*Database, erro
 		VpcSecurityGroupIds:                pulumi.StringArray{sg.ID()},
 		ParameterGroupName:                 params.Name,
 		PubliclyAccessible:                 pulumi.Bool(false),
+		IamDatabaseAuthenticationEnabled:   pulumi.Bool(true),
+		BackupWindow:                       pulumi.String(cfg.DBBackupWindow),
+		MaintenanceWindow:                  pulumi.String(cfg.DBMaintenanceWindow),
 		MultiAz:                            pulumi.Bool(cfg.DBMultiAZ),
 		BackupRetentionPeriod:              pulumi.Int(cfg.DBBackupRetentionDays),
 		CopyTagsToSnapshot:                 pulumi.Bool(true),
@@ -99,12 +121,15 @@ func newDatabase(ctx *pulumi.Context, cfg Config, net *Network) (*Database, erro
 		ApplyImmediately: pulumi.Bool(!cfg.Production),
 		Tags:             nameTag(identifier),
 	}
+	opts := []pulumi.ResourceOption{pulumi.DependsOn([]pulumi.Resource{logs}), pulumi.Protect(cfg.Production), opt}
 	if cfg.Production {
-		args.FinalSnapshotIdentifier = pulumi.String(identifier + "-final")
+		// Unique per instance: a destroyed and re-created stack would otherwise collide
+		// with the first one's final snapshot. Fixed at creation (ignored afterwards), so
+		// later runs show no change.
+		args.FinalSnapshotIdentifier = pulumi.String(identifier + "-final-" + finalSnapshotStamp())
+		opts = append(opts, pulumi.IgnoreChanges([]string{"finalSnapshotIdentifier"}))
 	}
-	db, err := rds.NewInstance(ctx, "db", args,
-		pulumi.DependsOn([]pulumi.Resource{logs}),
-		pulumi.Protect(cfg.Production))
+	db, err := rds.NewInstance(ctx, "db", args, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -114,5 +139,9 @@ func newDatabase(ctx *pulumi.Context, cfg Config, net *Network) (*Database, erro
 		}
 		return *s[0].SecretArn, nil
 	}).(pulumi.StringOutput)
-	return &Database{Instance: db, Identifier: identifier, Address: db.Address, Port: db.Port, MasterSecretArn: secretArn}, nil
+	return &Database{Instance: db, Identifier: identifier, Address: db.Address, Port: db.Port, MasterSecretArn: secretArn, ResourceID: db.ResourceId}, nil
 }
+
+// finalSnapshotStamp is the creation time, to the second, in a form RDS accepts in an
+// identifier. A variable so tests can pin it.
+var finalSnapshotStamp = func() string { return time.Now().UTC().Format("20060102-150405") }

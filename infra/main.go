@@ -10,8 +10,8 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/miyabi/miyabi/infra/artifact"
 	"github.com/miyabi/miyabi/infra/webasset"
+	"github.com/miyabi/miyabi/internal/artifact"
 )
 
 func main() {

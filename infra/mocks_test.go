@@ -17,7 +17,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"gopkg.in/yaml.v3"
 
-	"github.com/miyabi/miyabi/infra/artifact"
+	"github.com/miyabi/miyabi/internal/artifact"
 )
 
 const (
@@ -25,7 +25,26 @@ const (
 	fakeAPIHost  = "abc123.execute-api.us-west-2.amazonaws.com"
 	fakeCDNHost  = "d111111abcdef8.cloudfront.net"
 	fakeDBSecret = "arn:aws:secretsmanager:us-west-2:123456789012:secret:rds!db-0001-AbCdEf"
+	// what a published version, the app secret's version and the instance's resource id
+	// come back as
+	fakeVersion       = "7"
+	fakeSecretVersion = "c0ffee00-0000-4000-8000-000000000001"
+	fakeDBResourceID  = "db-ABCDEFGHIJKLMNOPQRSTUVWXY0"
 )
+
+// urnOf is the URN the engine gives a resource (type chain of its parents included).
+func urnOf(stack string, args pulumi.MockResourceArgs) string {
+	parentType := ""
+	if r := args.RegisterRPC; r != nil && r.GetParent() != "" {
+		p := r.GetParent()
+		// urn:pulumi:stack::project::parentTypeChain::name
+		parts := strings.Split(p, "::")
+		if len(parts) >= 4 && parts[2] != "pulumi:pulumi:Stack" {
+			parentType = parts[2] + "$"
+		}
+	}
+	return "urn:pulumi:" + stack + "::miyabi::" + parentType + args.TypeToken + "::" + args.Name
+}
 
 // Values the tests put in the secret config keys; no recorded plain input may
 // contain them.
@@ -42,11 +61,25 @@ type recorded struct {
 	Inputs         map[string]any // secrets unwrapped
 	Redacted       string         // inputs as JSON with secrets replaced, for leak checks
 	Protect        bool
+	Parent         string   // the parent's URN
+	DependsOn      []string // URNs of explicit and input dependencies
+	IgnoreChanges  []string
+	Retain         bool
+	AliasNoParent  bool     // an alias to the same name without a parent (see components.go)
+	AliasURNs      []string // aliases the SDK resolved to URNs itself
+	URN            string
 }
 
 type mocks struct {
 	mu  sync.Mutex
 	res []recorded
+	// fail makes the registration of resources of this type fail with this error, as
+	// the provider would (a migration invocation whose function failed).
+	fail  map[string]error
+	stack string
+	// previousAssets is the dashboardAssets output of the stack's last deploy, as the
+	// stack's reference to itself reads it ("" is a stack that never exported it).
+	previousAssets string
 }
 
 func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
@@ -54,12 +87,30 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	in := plain(resource.NewObjectProperty(args.Inputs), false).(map[string]any)
 	red, _ := json.Marshal(plain(resource.NewObjectProperty(args.Inputs), true))
 	rec := recorded{Type: args.TypeToken, Name: args.Name, ID: id, Inputs: in, Redacted: string(red)}
-	if args.RegisterRPC != nil {
-		rec.Protect = args.RegisterRPC.GetProtect()
+	if r := args.RegisterRPC; r != nil {
+		rec.Protect = r.GetProtect()
+		rec.Parent = r.GetParent()
+		rec.DependsOn = r.GetDependencies()
+		for _, deps := range r.GetPropertyDependencies() {
+			rec.DependsOn = append(rec.DependsOn, deps.GetUrns()...)
+		}
+		rec.IgnoreChanges = r.GetIgnoreChanges()
+		rec.Retain = r.GetRetainOnDelete()
+		for _, a := range r.GetAliases() {
+			if spec := a.GetSpec(); spec != nil && spec.GetNoParent() {
+				rec.AliasNoParent = true
+			}
+		}
+		rec.AliasURNs = r.GetAliasURNs()
 	}
+	rec.URN = urnOf(m.stack, args)
 	m.mu.Lock()
 	m.res = append(m.res, rec)
+	err := m.fail[args.TypeToken]
 	m.mu.Unlock()
+	if err != nil {
+		return "", nil, err
+	}
 
 	out := args.Inputs.Copy()
 	set := func(k string, v any) { out[resource.PropertyKey(k)] = resource.NewPropertyValue(v) }
@@ -69,6 +120,13 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		set("name", args.Name+"-name")
 	}
 	switch args.TypeToken {
+	case "pulumi:pulumi:StackReference":
+		outs := map[string]any{}
+		if m.previousAssets != "" {
+			outs[assetsOutput] = m.previousAssets
+		}
+		set("outputs", outs)
+		set("secretOutputNames", []any{})
 	case "aws:ec2/instance:Instance":
 		set("primaryNetworkInterfaceId", "eni-0nat")
 	case "aws:rds/instance:Instance":
@@ -76,6 +134,7 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		set("address", addr)
 		set("port", 5432)
 		set("endpoint", addr+":5432")
+		set("resourceId", fakeDBResourceID)
 		out["masterUserSecrets"] = resource.NewArrayProperty([]resource.PropertyValue{
 			resource.NewObjectProperty(resource.PropertyMap{"secretArn": resource.NewStringProperty(fakeDBSecret)}),
 		})
@@ -84,7 +143,15 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	case "aws:lambda/function:Function":
 		arn := fmt.Sprintf("arn:aws:lambda:us-west-2:%s:function:%s", fakeAccount, in["name"])
 		set("arn", arn)
+		set("version", fakeVersion)
+		set("qualifiedArn", arn+":"+fakeVersion)
 		set("invokeArn", "arn:aws:apigateway:us-west-2:lambda:path/2015-03-31/functions/"+arn+"/invocations")
+	case "aws:lambda/alias:Alias":
+		arn := fmt.Sprintf("arn:aws:lambda:us-west-2:%s:function:%s:%s", fakeAccount, in["functionName"], in["name"])
+		set("arn", arn)
+		set("invokeArn", "arn:aws:apigateway:us-west-2:lambda:path/2015-03-31/functions/"+arn+"/invocations")
+	case "aws:secretsmanager/secretVersion:SecretVersion":
+		set("versionId", fakeSecretVersion)
 	case "aws:apigatewayv2/api:Api":
 		set("apiEndpoint", "https://"+fakeAPIHost)
 		set("executionArn", fmt.Sprintf("arn:aws:execute-api:us-west-2:%s:abc123", fakeAccount))
@@ -108,6 +175,8 @@ func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 		return resource.NewPropertyMapFromMap(map[string]any{
 			"names": []any{"us-west-2a", "us-west-2b", "us-west-2c"}, "zoneIds": []any{"usw2-az1", "usw2-az2", "usw2-az3"}, "id": "us-west-2",
 		}), nil
+	case "aws:index/getCallerIdentity:getCallerIdentity":
+		return resource.NewPropertyMapFromMap(map[string]any{"accountId": fakeAccount, "arn": "arn:aws:iam::" + fakeAccount + ":user/ops", "userId": "AIDA", "id": fakeAccount}), nil
 	case "aws:ec2/getAmi:getAmi":
 		return resource.NewPropertyMapFromMap(map[string]any{"id": "ami-0a1b2c3d4e5f", "architecture": "arm64"}), nil
 	}
@@ -182,7 +251,7 @@ func (r *stackRun) one(t *testing.T, typ, name string) recorded {
 func (r *stackRun) inventory() map[string]int {
 	inv := map[string]int{}
 	for _, x := range r.res {
-		if !strings.HasPrefix(x.Type, "pulumi:") {
+		if !strings.HasPrefix(x.Type, "pulumi:") && !strings.HasPrefix(x.Type, "miyabi:") {
 			inv[x.Type]++
 		}
 	}
@@ -295,6 +364,11 @@ func readStackFile(t *testing.T, stack string) stackFile {
 // passes it.
 func runStack(t *testing.T, stack string, cfg map[string]string, b Builders) (*stackRun, error) {
 	t.Helper()
+	return runStackWith(t, stack, cfg, b, &mocks{})
+}
+
+func runStackWith(t *testing.T, stack string, cfg map[string]string, b Builders, m *mocks) (*stackRun, error) {
+	t.Helper()
 	raw, _ := json.Marshal(cfg)
 	var secretKeys []string
 	for k := range testSecrets {
@@ -307,7 +381,7 @@ func runStack(t *testing.T, stack string, cfg map[string]string, b Builders) (*s
 	t.Setenv(pulumi.EnvConfig, string(raw))
 	t.Setenv(pulumi.EnvConfigSecretKeys, string(keys))
 
-	m := &mocks{}
+	m.stack = stack
 	run := &stackRun{outputs: map[string]string{}}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -334,7 +408,8 @@ func runStack(t *testing.T, stack string, cfg map[string]string, b Builders) (*s
 		return nil
 	}, pulumi.WithMocks("miyabi", stack, m))
 	if err != nil {
-		return nil, err
+		run.res = m.res
+		return run, err
 	}
 	wg.Wait()
 	run.res = m.res

@@ -264,6 +264,9 @@ func policyLambda(t *testing.T, run *stackRun) {
 			t.Errorf("lambda in subnet %s, want private subnets", id)
 		}
 	}
+	if fn["publish"] != true {
+		t.Error("the API function does not publish versions")
+	}
 	env, _ := get(fn, "environment", "variables").(map[string]any)
 	origin := "true"
 	if run.cfg.DashboardAPIBase == APIBaseGateway {
@@ -271,10 +274,12 @@ func policyLambda(t *testing.T, run *stackRun) {
 	}
 	want := map[string]string{
 		"APP_ENV": run.cfg.Environment, "LOG_FORMAT": "json", "DB_NAME": "miyabi", "DB_PORT": "5432",
-		"DB_HOST": "miyabi-" + run.cfg.Stack + "-db.cxyz.us-west-2.rds.amazonaws.com", "DB_SECRET_ARN": fakeDBSecret,
-		"APP_SECRET_ARN": fmt.Sprintf("arn:aws:secretsmanager:us-west-2:%s:app", fakeAccount),
-		"DB_POOL_MAX":    fmt.Sprint(run.cfg.DBPoolMax), "GITHUB_CLIENT_ID": run.cfg.GitHubClientID,
+		"DB_HOST": "miyabi-" + run.cfg.Stack + "-db.cxyz.us-west-2.rds.amazonaws.com", "DB_APP_USER": "miyabi_app",
+		"APP_SECRET_ARN":     fmt.Sprintf("arn:aws:secretsmanager:us-west-2:%s:app", fakeAccount),
+		"APP_SECRET_VERSION": fakeSecretVersion,
+		"DB_POOL_MAX":        fmt.Sprint(run.cfg.DBPoolMax), "GITHUB_CLIENT_ID": run.cfg.GitHubClientID,
 		"PUBLIC_URL": run.outputs["dashboardUrl"], "REQUIRE_ORIGIN_SECRET": origin,
+		"REQUEST_TIMEOUT": fmt.Sprintf("%ds", run.cfg.LambdaTimeout-2),
 	}
 	for k, v := range want {
 		if env[k] != v {
@@ -283,25 +288,46 @@ func policyLambda(t *testing.T, run *stackRun) {
 	}
 	for k := range env {
 		if _, ok := want[k]; !ok {
-			t.Errorf("unexpected env %s", k)
+			t.Errorf("unexpected env %s (the API never gets the master secret)", k)
 		}
 	}
-	for k, v := range env {
-		for name, secret := range testSecrets {
-			if strings.Contains(fmt.Sprint(v), secret) {
-				t.Errorf("env %s holds the value of %s", k, name)
+	// The migrate function: the same artifact and settings, plus the master secret, its
+	// own timeout, one run at a time.
+	mig := run.one(t, "aws:lambda/function:Function", "migrate").Inputs
+	menv, _ := get(mig, "environment", "variables").(map[string]any)
+	if menv["DB_SECRET_ARN"] != fakeDBSecret || menv["APP_SECRET_ARN"] != want["APP_SECRET_ARN"] || menv["DB_HOST"] != want["DB_HOST"] {
+		t.Errorf("migrate env = %v", menv)
+	}
+	if mig["timeout"] != float64(run.cfg.MigrateTimeout) || mig["timeout"].(float64) < 60 || mig["reservedConcurrentExecutions"] != 1.0 ||
+		mig["publish"] != true || mig["sourceCodeHash"] != fakeArtifact.SHA256Base64 {
+		t.Errorf("migrate function timeout=%v concurrency=%v publish=%v", mig["timeout"], mig["reservedConcurrentExecutions"], mig["publish"])
+	}
+	for _, e := range []map[string]any{env, menv} {
+		for k, v := range e {
+			for name, secret := range testSecrets {
+				if strings.Contains(fmt.Sprint(v), secret) {
+					t.Errorf("env %s holds the value of %s", k, name)
+				}
 			}
 		}
 	}
 
 	inv := run.one(t, "aws:lambda/invocation:Invocation", "migrate").Inputs
-	if inv["input"] != `{"action":"migrate"}` || get(inv, "triggers", "artifactSha256") != fakeArtifact.SHA256 {
-		t.Errorf("migration invocation = %v, want migrate triggered by the artifact hash", inv)
+	if inv["input"] != `{"action":"migrate"}` || get(inv, "triggers", "artifactSha256") != fakeArtifact.SHA256 ||
+		inv["functionName"] != "miyabi-"+run.cfg.Stack+"-migrate" || inv["qualifier"] != fakeVersion {
+		t.Errorf("migration invocation = %v, want migrate on the new version of the migrate function, triggered by the artifact", inv)
 	}
 	rule := run.one(t, "aws:cloudwatch/eventRule:EventRule", "sweep").Inputs
 	target := run.one(t, "aws:cloudwatch/eventTarget:EventTarget", "sweep").Inputs
 	if rule["scheduleExpression"] != "rate(1 minute)" || target["input"] != `{"action":"sweep"}` {
 		t.Errorf("sweep = %v / %v", rule["scheduleExpression"], target["input"])
+	}
+	liveArn := fmt.Sprintf("arn:aws:lambda:us-west-2:%s:function:miyabi-%s-api:live", fakeAccount, run.cfg.Stack)
+	if target["arn"] != liveArn {
+		t.Errorf("the schedule invokes %v, want the live alias %s", target["arn"], liveArn)
+	}
+	if p := run.one(t, "aws:lambda/permission:Permission", "sweep").Inputs; p["qualifier"] != "live" {
+		t.Errorf("sweep permission qualifier = %v, want live", p["qualifier"])
 	}
 }
 
@@ -329,21 +355,38 @@ func policyIAM(t *testing.T, run *stackRun) {
 				}
 			}
 		}
-		secrets := 0
+		fn := map[string]string{"lambda": "api", "lambda-migrate": "migrate"}[p.Name]
+		if fn == "" {
+			t.Errorf("unexpected role policy %s", p.Name)
+			continue
+		}
+		wantSecrets := []string{fmt.Sprintf("arn:aws:secretsmanager:us-west-2:%s:app", fakeAccount)}
+		var wantConnect []string
+		if fn == "migrate" {
+			wantSecrets = append([]string{fakeDBSecret}, wantSecrets...)
+		} else {
+			wantConnect = []string{fmt.Sprintf("arn:aws:rds-db:us-west-2:%s:dbuser:%s/miyabi_app", fakeAccount, fakeDBResourceID)}
+		}
+		secrets, connects := 0, 0
 		for _, s := range doc.Statement {
 			if slices.Contains(s.Action, "secretsmanager:GetSecretValue") {
 				secrets++
-				want := []string{fakeDBSecret, fmt.Sprintf("arn:aws:secretsmanager:us-west-2:%s:app", fakeAccount)}
-				if !slices.Equal(s.Resource, want) {
-					t.Errorf("secret access on %v, want exactly %v", s.Resource, want)
+				if !slices.Equal(s.Resource, wantSecrets) {
+					t.Errorf("%s: secret access on %v, want exactly %v", p.Name, s.Resource, wantSecrets)
 				}
 			}
-			if slices.Contains(s.Action, "logs:PutLogEvents") && !slices.Equal(s.Resource, []string{fmt.Sprintf("arn:aws:logs:us-west-2:%s:log-group:/aws/lambda/%s:*", fakeAccount, run.cfg.name("api"))}) {
-				t.Errorf("log access on %v, want the function's own group", s.Resource)
+			if slices.Contains(s.Action, "rds-db:connect") {
+				connects++
+				if !slices.Equal(s.Resource, wantConnect) || len(s.Action) != 1 {
+					t.Errorf("%s: rds-db:connect on %v, want exactly %v", p.Name, s.Resource, wantConnect)
+				}
+			}
+			if slices.Contains(s.Action, "logs:PutLogEvents") && !slices.Equal(s.Resource, []string{fmt.Sprintf("arn:aws:logs:us-west-2:%s:log-group:/aws/lambda/%s:*", fakeAccount, run.cfg.name(fn))}) {
+				t.Errorf("%s: log access on %v, want the function's own group", p.Name, s.Resource)
 			}
 		}
-		if secrets != 1 {
-			t.Errorf("policy %s: %d secret statements, want 1", p.Name, secrets)
+		if secrets != 1 || connects != len(wantConnect) {
+			t.Errorf("policy %s: %d secret statements and %d connect statements, want 1 and %d", p.Name, secrets, connects, len(wantConnect))
 		}
 	}
 	for _, r := range run.all("aws:iam/role:Role") {
@@ -411,7 +454,13 @@ func policyAPI(t *testing.T, run *stackRun) {
 	if in["integrationType"] != "AWS_PROXY" || in["payloadFormatVersion"] != "2.0" {
 		t.Errorf("integration = %v, want AWS_PROXY payload 2.0", in)
 	}
+	if uri := fmt.Sprint(in["integrationUri"]); !strings.HasSuffix(uri, ":function:miyabi-"+run.cfg.Stack+"-api:live/invocations") {
+		t.Errorf("integration invokes %s, want the live alias", uri)
+	}
 	perm := run.one(t, "aws:lambda/permission:Permission", "api").Inputs
+	if perm["qualifier"] != "live" {
+		t.Errorf("api permission qualifier = %v, want live", perm["qualifier"])
+	}
 	if perm["principal"] != "apigateway.amazonaws.com" || perm["sourceArn"] != fmt.Sprintf("arn:aws:execute-api:us-west-2:%s:abc123/*/*", fakeAccount) {
 		t.Errorf("api permission = %v, want scoped to the API", perm)
 	}

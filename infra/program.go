@@ -7,7 +7,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
-	"github.com/miyabi/miyabi/infra/artifact"
+	"github.com/miyabi/miyabi/internal/artifact"
 )
 
 // Builders make the two build products. They are passed in so tests can hand the
@@ -92,15 +92,23 @@ func deploy(ctx *pulumi.Context, b Builders) (map[string]pulumi.StringOutput, er
 		apiBase = api.InvokeURL.ApplyT(func(u string) string { return strings.TrimRight(u, "/") + "/api/v1" }).(pulumi.StringOutput)
 	}
 
-	fn, err := newFunction(ctx, cfg, functionInputs{Artifact: pkg, Net: net, DB: db, Secret: secret, PublicURL: cdn.URL})
+	fn, err := newFunction(ctx, cfg, functionInputs{Artifact: pkg, Net: net, DB: db, Secret: secret, PublicURL: cdn.URL,
+		After: []pulumi.Resource{cdn.Distribution}})
 	if err != nil {
 		return nil, fmt.Errorf("function: %w", err)
 	}
-	if err := routeToFunction(ctx, api, fn.Fn); err != nil {
+	if err := routeToFunction(ctx, api, fn.Live); err != nil {
 		return nil, fmt.Errorf("api routes: %w", err)
 	}
 	if err := uploadDashboard(ctx, bucket, files, apiBase); err != nil {
 		return nil, fmt.Errorf("dashboard upload: %w", err)
+	}
+	previous, err := previousAssets(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("dashboard: %w", err)
+	}
+	if err := retireAssets(ctx, bucket, previous, files); err != nil {
+		return nil, fmt.Errorf("dashboard retired assets: %w", err)
 	}
 	if cfg.Production {
 		if err := newAlarms(ctx, cfg, alarmInputs{FunctionName: fn.Fn.Name, APIID: api.API.ID(), DBIdentifier: db.Identifier}); err != nil {
@@ -115,8 +123,11 @@ func deploy(ctx *pulumi.Context, b Builders) (map[string]pulumi.StringOutput, er
 		"githubCallbackUrl": pulumi.Sprintf("%s/auth/github/callback", apiBase),
 		"databaseEndpoint":  db.Instance.Endpoint,
 		"functionName":      fn.Fn.Name,
+		"liveVersion":       fn.Live.FunctionVersion,
+		"migrateFunction":   fn.Migrate.Name,
 		"bucketName":        bucket.Bucket.Bucket,
 		"distributionId":    cdn.Distribution.ID().ToStringOutput(),
 		"lambdaSha256":      pulumi.String(pkg.SHA256).ToStringOutput(),
+		assetsOutput:        pulumi.String(hashedAssets(files)).ToStringOutput(),
 	}, nil
 }

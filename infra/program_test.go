@@ -13,7 +13,7 @@ var wantInventory = map[string]map[string]int{
 		"aws:ec2/route:Route": 2, "aws:ec2/subnet:Subnet": 4, "aws:ec2/routeTableAssociation:RouteTableAssociation": 4,
 		"aws:ec2/securityGroup:SecurityGroup": 3, "aws:ec2/instance:Instance": 1,
 		"aws:rds/subnetGroup:SubnetGroup": 1, "aws:rds/parameterGroup:ParameterGroup": 1, "aws:rds/instance:Instance": 1,
-		"aws:cloudwatch/logGroup:LogGroup": 3,
+		"aws:cloudwatch/logGroup:LogGroup": 4,
 		"aws:secretsmanager/secret:Secret": 1, "aws:secretsmanager/secretVersion:SecretVersion": 1,
 		"aws:s3/bucketV2:BucketV2": 1, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": 1,
 		"aws:s3/bucketOwnershipControls:BucketOwnershipControls": 1, "aws:s3/bucketVersioningV2:BucketVersioningV2": 1,
@@ -24,8 +24,9 @@ var wantInventory = map[string]map[string]int{
 		"aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy": 1, "aws:cloudfront/distribution:Distribution": 1,
 		"aws:apigatewayv2/api:Api": 1, "aws:apigatewayv2/stage:Stage": 1, "aws:apigatewayv2/integration:Integration": 1,
 		"aws:apigatewayv2/route:Route": 1,
-		"aws:iam/role:Role":            1, "aws:iam/rolePolicy:RolePolicy": 1,
-		"aws:lambda/function:Function": 1, "aws:lambda/invocation:Invocation": 1, "aws:lambda/permission:Permission": 2,
+		"aws:iam/role:Role":            2, "aws:iam/rolePolicy:RolePolicy": 2,
+		"aws:lambda/function:Function": 2, "aws:lambda/invocation:Invocation": 1, "aws:lambda/permission:Permission": 2,
+		"aws:lambda/alias:Alias":             1,
 		"aws:cloudwatch/eventRule:EventRule": 1, "aws:cloudwatch/eventTarget:EventTarget": 1,
 	},
 }
@@ -35,9 +36,11 @@ func init() {
 	for k, v := range wantInventory["staging"] {
 		prod[k] = v
 	}
-	// A managed NAT gateway instead of the NAT instance and its security group.
+	// A managed NAT gateway instead of the NAT instance and its security group, and the
+	// Secrets Manager endpoint with its own.
 	delete(prod, "aws:ec2/instance:Instance")
-	prod["aws:ec2/securityGroup:SecurityGroup"] = 2
+	prod["aws:ec2/securityGroup:SecurityGroup"] = 3
+	prod["aws:ec2/vpcEndpoint:VpcEndpoint"] = 1
 	prod["aws:ec2/eip:Eip"] = 1
 	prod["aws:ec2/natGateway:NatGateway"] = 1
 	// Alarms.
@@ -86,6 +89,8 @@ func checkOutputs(t *testing.T, run *stackRun) {
 		"functionName":      "miyabi-" + run.cfg.Stack + "-api",
 		"distributionId":    "cdn-id",
 		"lambdaSha256":      fakeArtifact.SHA256,
+		"liveVersion":       fakeVersion,
+		"migrateFunction":   "miyabi-" + run.cfg.Stack + "-migrate",
 	}
 	for name, v := range want {
 		if got := run.outputs[name]; got != v {

@@ -16,6 +16,10 @@ type AppSecret struct {
 // newAppSecret stores the app's keys as one JSON secret. The keys are the contract
 // with the app's config loader.
 func newAppSecret(ctx *pulumi.Context, cfg Config) (*AppSecret, error) {
+	opt, err := newLayer(ctx, "Secrets", "secrets")
+	if err != nil {
+		return nil, err
+	}
 	recovery := 30
 	if !cfg.Production {
 		// Staging is torn down and rebuilt; a 30-day recovery window would block
@@ -26,23 +30,34 @@ func newAppSecret(ctx *pulumi.Context, cfg Config) (*AppSecret, error) {
 		Name:                 pulumi.String("miyabi/" + cfg.Stack + "/app"),
 		Description:          pulumi.String("Miyabi app keys: JWT signing, token encryption, GitHub client secret, CloudFront origin secret"),
 		RecoveryWindowInDays: pulumi.Int(recovery),
-	})
+	}, opt)
 	if err != nil {
 		return nil, err
 	}
-	body, err := json.Marshal(map[string]string{
+	keys := map[string]string{
 		"jwt_signing_key":      cfg.Secrets.JWTSigningKey,
 		"token_encryption_key": cfg.Secrets.TokenEncryptionKey,
 		"github_client_secret": cfg.Secrets.GitHubClientSecret,
 		"origin_verify_secret": cfg.Secrets.OriginVerifySecret,
-	})
+	}
+	// During a rotation (docs/ops.md): the retiring values, still accepted by the app.
+	for k, v := range map[string]string{
+		"jwt_signing_key_previous":      cfg.Secrets.JWTSigningKeyPrevious,
+		"token_encryption_key_previous": cfg.Secrets.TokenEncryptionKeyPrevious,
+		"origin_verify_secret_previous": cfg.Secrets.OriginVerifySecretPrevious,
+	} {
+		if v != "" {
+			keys[k] = v
+		}
+	}
+	body, err := json.Marshal(keys)
 	if err != nil {
 		return nil, err
 	}
 	version, err := secretsmanager.NewSecretVersion(ctx, "app", &secretsmanager.SecretVersionArgs{
 		SecretId:     secret.ID(),
 		SecretString: pulumi.ToSecret(pulumi.String(string(body))).(pulumi.StringOutput),
-	})
+	}, opt)
 	if err != nil {
 		return nil, err
 	}

@@ -24,13 +24,28 @@ type OAuthState struct {
 }
 
 // StateSigner signs the OAuth state cookie with a key derived from the JWT key, so a
-// leaked cookie value can never pass as an access token or the reverse.
-type StateSigner struct{ key []byte }
+// leaked cookie value can never pass as an access token or the reverse. During a key
+// rotation a cookie signed with the previous JWT key (a sign-in started just before)
+// still verifies.
+type StateSigner struct {
+	key      []byte
+	previous [][]byte
+}
 
-func NewStateSigner(jwtKey []byte) *StateSigner {
+func NewStateSigner(jwtKey []byte, previous ...[]byte) *StateSigner {
+	s := &StateSigner{key: stateKey(jwtKey)}
+	for _, p := range previous {
+		if len(p) > 0 {
+			s.previous = append(s.previous, stateKey(p))
+		}
+	}
+	return s
+}
+
+func stateKey(jwtKey []byte) []byte {
 	m := hmac.New(sha256.New, jwtKey)
 	m.Write([]byte("miyabi oauth state cookie"))
-	return &StateSigner{key: m.Sum(nil)}
+	return m.Sum(nil)
 }
 
 // NewOAuthState makes a fresh random state and PKCE verifier for a redirect path.
@@ -66,7 +81,7 @@ func (s *StateSigner) Decode(v string, now time.Time) (OAuthState, error) {
 		return OAuthState{}, ErrStateMissing
 	}
 	payload, sig, ok := strings.Cut(v, ".")
-	if !ok || !hmac.Equal([]byte(sig), []byte(s.mac(payload))) {
+	if !ok || !s.verify(payload, sig) {
 		return OAuthState{}, ErrStateInvalid
 	}
 	body, err := base64.RawURLEncoding.DecodeString(payload)
@@ -83,8 +98,19 @@ func (s *StateSigner) Decode(v string, now time.Time) (OAuthState, error) {
 	return o, nil
 }
 
-func (s *StateSigner) mac(payload string) string {
-	m := hmac.New(sha256.New, s.key)
+func (s *StateSigner) verify(payload, sig string) bool {
+	for _, k := range append([][]byte{s.key}, s.previous...) {
+		if hmac.Equal([]byte(sig), []byte(macWith(k, payload))) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *StateSigner) mac(payload string) string { return macWith(s.key, payload) }
+
+func macWith(key []byte, payload string) string {
+	m := hmac.New(sha256.New, key)
 	m.Write([]byte(payload))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -32,21 +33,35 @@ type Claims struct {
 	jwt.RegisteredClaims
 }
 
-// Tokens signs and verifies access tokens with one HS256 key.
+// Tokens signs access tokens with the current HS256 key and verifies them with the
+// current or, during a rotation, the previous key. Each token names its key in the
+// header's kid; a token without one (issued before keys had ids) is tried with every
+// key.
 type Tokens struct {
 	key    []byte
+	kid    string
+	byKid  map[string][]byte
 	parser *jwt.Parser
 	now    func() time.Time
 }
 
-// NewTokens pins the parser to HS256 and requires iss, aud and exp.
-func NewTokens(key []byte, now func() time.Time) *Tokens {
+// NewTokens pins the parser to HS256 and requires iss, aud and exp. previous are the
+// keys still accepted (JWT_SIGNING_KEY_PREVIOUS); empty ones are ignored.
+func NewTokens(key []byte, now func() time.Time, previous ...[]byte) *Tokens {
 	if now == nil {
 		now = time.Now
 	}
+	byKid := map[string][]byte{KeyIDString(key): key}
+	for _, p := range previous {
+		if len(p) > 0 {
+			byKid[KeyIDString(p)] = p
+		}
+	}
 	return &Tokens{
-		key: key,
-		now: now,
+		key:   key,
+		kid:   KeyIDString(key),
+		byKid: byKid,
+		now:   now,
 		parser: jwt.NewParser(
 			jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 			jwt.WithIssuer(Issuer),
@@ -76,7 +91,9 @@ func (t *Tokens) Issue(userID, sessionID, orgID uuid.UUID) (string, time.Time, e
 			ID:        uuid.NewString(),
 		},
 	}
-	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(t.key)
+	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, claims)
+	tok.Header["kid"] = t.kid
+	s, err := tok.SignedString(t.key)
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("sign access token: %w", err)
 	}
@@ -101,7 +118,7 @@ func (t *Tokens) Parse(raw string) (Access, error) {
 		return Access{}, ErrInvalidToken
 	}
 	var c Claims
-	tok, err := t.parser.ParseWithClaims(raw, &c, func(*jwt.Token) (any, error) { return t.key, nil })
+	tok, err := t.parser.ParseWithClaims(raw, &c, t.keyFor)
 	if err != nil || !tok.Valid {
 		return Access{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}
@@ -117,6 +134,31 @@ func (t *Tokens) Parse(raw string) (Access, error) {
 	}
 	return a, nil
 }
+
+// keyFor picks the verification key by kid: a known kid gets its key, an unknown one
+// none (a token signed with a retired key is refused), and no kid every key.
+func (t *Tokens) keyFor(tok *jwt.Token) (any, error) {
+	kid, present := tok.Header["kid"]
+	if !present {
+		set := jwt.VerificationKeySet{}
+		for _, k := range t.byKid {
+			set.Keys = append(set.Keys, k)
+		}
+		return set, nil
+	}
+	s, ok := kid.(string)
+	if !ok {
+		return nil, errors.New("kid is not a string")
+	}
+	if k, ok := t.byKid[s]; ok {
+		return k, nil
+	}
+	return nil, errors.New("unknown kid")
+}
+
+// KeyIDString is the kid of a signing key: 16 hex digits that identify it without
+// revealing it.
+func KeyIDString(key []byte) string { return hex.EncodeToString(KeyID(key)[:8]) }
 
 // NewOpaqueToken returns 32 random bytes, URL-safe, with an optional prefix, and the
 // SHA-256 that is all the database ever keeps of it.

@@ -40,15 +40,21 @@ type Config struct {
 
 	JWTSigningKey      []byte
 	TokenEncryptionKey []byte // 32 bytes, AES-256-GCM
-	GitHubClientID     string
-	GitHubClientSecret string
-	GitHubOAuthURL     string
-	GitHubAPIURL       string
+	// During a rotation (docs/ops.md): the keys still accepted beside the current ones.
+	JWTSigningKeyPrevious      []byte
+	TokenEncryptionKeyPrevious []byte
+	GitHubClientID             string
+	GitHubClientSecret         string
+	GitHubOAuthURL             string
+	GitHubAPIURL               string
 
 	// When set, API requests must carry X-Miyabi-Origin-Verify with OriginVerifySecret:
 	// the API is reachable only through CloudFront.
 	RequireOriginSecret bool
 	OriginVerifySecret  string
+	// OriginVerifySecretPrevious is accepted too while the distribution's header moves
+	// from one value to the next.
+	OriginVerifySecretPrevious string
 
 	RequestTimeout time.Duration
 	SweepInterval  time.Duration
@@ -78,6 +84,8 @@ func Load(getenv func(string) string) (Config, error) {
 		GitHubAPIURL:       strings.TrimRight(or(getenv("GITHUB_API_URL"), "https://api.github.com"), "/"),
 		GitHubClientSecret: getenv("GITHUB_CLIENT_SECRET"),
 		OriginVerifySecret: getenv("ORIGIN_VERIFY_SECRET"),
+
+		OriginVerifySecretPrevious: getenv("ORIGIN_VERIFY_SECRET_PREVIOUS"),
 	}
 
 	switch c.Env {
@@ -144,6 +152,9 @@ func Load(getenv func(string) string) (Config, error) {
 			bad("ORIGIN_VERIFY_SECRET", "must be at least 32 bytes when REQUIRE_ORIGIN_SECRET is true")
 		}
 	}
+	if v := c.OriginVerifySecretPrevious; v != "" && len(v) < 32 {
+		bad("ORIGIN_VERIFY_SECRET_PREVIOUS", "must be at least 32 bytes (or unset)")
+	}
 
 	// Keys: development may fall back to known defaults; everywhere else they must be
 	// real secrets.
@@ -180,6 +191,21 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if c.GitHubClientID == "" {
 		bad("GITHUB_CLIENT_ID", "is required outside development")
+	}
+
+	// The previous keys of a rotation: optional, held to the same rules.
+	if v := getenv("JWT_SIGNING_KEY_PREVIOUS"); v != "" {
+		if len(v) < 32 {
+			bad("JWT_SIGNING_KEY_PREVIOUS", "must be at least 32 bytes (or unset)")
+		}
+		c.JWTSigningKeyPrevious = []byte(v)
+	}
+	if v := getenv("TOKEN_ENCRYPTION_KEY_PREVIOUS"); v != "" {
+		if k, err := base64.StdEncoding.DecodeString(v); err != nil || len(k) != 32 {
+			bad("TOKEN_ENCRYPTION_KEY_PREVIOUS", "must be 32 bytes in standard base64 (or unset)")
+		} else {
+			c.TokenEncryptionKeyPrevious = k
+		}
 	}
 	return c, errors.Join(errs...)
 }

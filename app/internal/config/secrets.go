@@ -30,25 +30,49 @@ type SecretSource interface {
 type LambdaEnv struct {
 	Getenv  func(string) string // the environment completed with the secrets' values
 	Fetched []string            // the ARNs that were read
-	Took    time.Duration       // time spent fetching (both fetches run at once)
+	Took    time.Duration       // time spent fetching
+	// Password gives each new connection of the API's pool its password (an RDS IAM
+	// token); nil when DATABASE_URL carries its own.
+	Password PasswordFunc
+	// MasterURL reads the master user's secret afresh and returns its DATABASE_URL: the
+	// migrate action's connection. Nil without DB_SECRET_ARN.
+	MasterURL MasterURLFunc
+	// AppUser is the role the API connects as when built from DB_APP_USER.
+	AppUser string
 }
 
 // appSecretKeys maps the app secret's JSON keys (the contract with infra/secrets.go)
-// to the variables they stand in for.
-var appSecretKeys = []struct{ json, env string }{
-	{"jwt_signing_key", "JWT_SIGNING_KEY"},
-	{"token_encryption_key", "TOKEN_ENCRYPTION_KEY"},
-	{"github_client_secret", "GITHUB_CLIENT_SECRET"},
-	{"origin_verify_secret", "ORIGIN_VERIFY_SECRET"},
+// to the variables they stand in for. The *_previous keys are set during a rotation
+// only (docs/ops.md, "Rotations").
+var appSecretKeys = []struct {
+	json, env string
+	required  bool
+}{
+	{"jwt_signing_key", "JWT_SIGNING_KEY", true},
+	{"token_encryption_key", "TOKEN_ENCRYPTION_KEY", true},
+	{"github_client_secret", "GITHUB_CLIENT_SECRET", true},
+	{"origin_verify_secret", "ORIGIN_VERIFY_SECRET", false},
+	{"jwt_signing_key_previous", "JWT_SIGNING_KEY_PREVIOUS", false},
+	{"token_encryption_key_previous", "TOKEN_ENCRYPTION_KEY_PREVIOUS", false},
+	{"origin_verify_secret_previous", "ORIGIN_VERIFY_SECRET_PREVIOUS", false},
 }
 
 // ResolveLambdaEnv completes the environment of a Lambda function before Load reads it.
-// On AWS the function's environment holds only names and ARNs: DATABASE_URL is built
-// from DB_HOST, DB_PORT, DB_NAME and the RDS-managed secret at DB_SECRET_ARN (JSON with
-// username and password), and the keys come from the app secret at APP_SECRET_ARN.
+// On AWS the function's environment holds only names and ARNs:
+//   - DATABASE_URL is built from DB_HOST, DB_PORT, DB_NAME and DB_APP_USER (the
+//     least-privilege role) with no password: Password supplies one per connection, an
+//     RDS IAM token (DB_APP_AUTH=iam, the default) or the value of the secret at
+//     DB_APP_PASSWORD_SECRET_ARN (DB_APP_AUTH=secret). TLS is verified against
+//     DB_CA_BUNDLE, the RDS bundle in the binary unless set.
+//   - DB_SECRET_ARN (the RDS-managed master secret) is not read here: MasterURL reads it
+//     when the migrate action runs, each time.
+//   - the keys come from the app secret at APP_SECRET_ARN, read once at init; a rotation
+//     changes APP_SECRET_VERSION in the function's configuration, which starts new
+//     environments.
+//
 // Whatever the environment already holds wins and is never fetched: with DATABASE_URL
 // and the three keys set, nothing is read from Secrets Manager (self-hosted setups and
-// the emulator test run that way). DB_POOL_MAX defaults to LambdaPoolMax.
+// the emulator tests run that way). DB_POOL_MAX defaults to LambdaPoolMax.
 func ResolveLambdaEnv(ctx context.Context, getenv func(string) string, src SecretSource) (LambdaEnv, error) {
 	overlay := map[string]string{}
 	if getenv("DB_POOL_MAX") == "" {
@@ -58,28 +82,61 @@ func ResolveLambdaEnv(ctx context.Context, getenv func(string) string, src Secre
 	bad := func(name, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
 	}
+	res := LambdaEnv{}
 
-	dbArn := ""
-	var host, port, name string
-	if getenv("DATABASE_URL") == "" {
-		if dbArn = getenv("DB_SECRET_ARN"); dbArn == "" {
-			bad("DB_SECRET_ARN", "is required on Lambda when DATABASE_URL is not set")
+	host, name, port := getenv("DB_HOST"), getenv("DB_NAME"), or(getenv("DB_PORT"), "5432")
+	dbArn := getenv("DB_SECRET_ARN")
+	buildURL := getenv("DATABASE_URL") == ""
+	if buildURL || dbArn != "" {
+		why := "when DATABASE_URL is not set"
+		if !buildURL {
+			why = "with DB_SECRET_ARN (the migrate action's connection)"
 		}
-		host, name, port = getenv("DB_HOST"), getenv("DB_NAME"), or(getenv("DB_PORT"), "5432")
 		if host == "" {
-			bad("DB_HOST", "is required on Lambda when DATABASE_URL is not set")
+			bad("DB_HOST", "is required on Lambda %s", why)
 		}
 		if name == "" {
-			bad("DB_NAME", "is required on Lambda when DATABASE_URL is not set")
+			bad("DB_NAME", "is required on Lambda %s", why)
 		}
 		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
 			bad("DB_PORT", "must be a port number, not %q", port)
 		}
 	}
+	caBundle := getenv("DB_CA_BUNDLE")
+	if caBundle == "" && buildURL {
+		caBundle = EmbeddedCABundle
+	}
+	caPath, err := caBundlePath(caBundle)
+	if err != nil {
+		bad("DB_CA_BUNDLE", "write the embedded RDS CA bundle: %v", err)
+	}
+	if buildURL {
+		res.AppUser = getenv("DB_APP_USER")
+		if res.AppUser == "" {
+			bad("DB_APP_USER", "is required on Lambda when DATABASE_URL is not set (the role the API connects as, e.g. miyabi_app)")
+		}
+		switch mode := or(getenv("DB_APP_AUTH"), "iam"); mode {
+		case "iam":
+			res.Password = RDSIAMToken(getenv)
+		case "secret":
+			arn := getenv("DB_APP_PASSWORD_SECRET_ARN")
+			if arn == "" {
+				bad("DB_APP_PASSWORD_SECRET_ARN", "is required with DB_APP_AUTH=secret")
+			}
+			res.Password = SecretPassword(src, arn)
+		default:
+			bad("DB_APP_AUTH", "must be iam or secret, not %q", mode)
+		}
+		overlay["DATABASE_URL"] = DatabaseURL(host, port, name, res.AppUser, "", caPath)
+	}
+	if dbArn != "" {
+		res.MasterURL = masterURL(src, dbArn, host, port, name, caPath)
+	}
+
 	appArn := ""
 	var missing []string
-	for _, k := range appSecretKeys[:3] { // the origin secret alone never triggers a fetch
-		if getenv(k.env) == "" {
+	for _, k := range appSecretKeys {
+		if k.required && getenv(k.env) == "" {
 			missing = append(missing, k.env)
 		}
 	}
@@ -92,47 +149,26 @@ func ResolveLambdaEnv(ctx context.Context, getenv func(string) string, src Secre
 		return LambdaEnv{}, err
 	}
 
-	res := LambdaEnv{}
-	start := time.Now()
-	var dbSecret, appSecret string
-	var dbErr, appErr error
-	var wg sync.WaitGroup
-	if dbArn != "" {
-		res.Fetched = append(res.Fetched, dbArn)
-		wg.Go(func() { dbSecret, dbErr = src.SecretString(ctx, dbArn) })
-	}
 	if appArn != "" {
+		start := time.Now()
 		res.Fetched = append(res.Fetched, appArn)
-		wg.Go(func() { appSecret, appErr = src.SecretString(ctx, appArn) })
-	}
-	wg.Wait()
-	res.Took = time.Since(start)
-
-	if dbArn != "" {
-		if dbErr != nil {
-			bad("DB_SECRET_ARN", "read %s: %v", dbArn, dbErr)
-		} else if u, err := databaseURLFromSecret(dbSecret, host, port, name, getenv("DB_CA_BUNDLE")); err != nil {
-			bad("DB_SECRET_ARN", "%s: %v", dbArn, err)
-		} else {
-			overlay["DATABASE_URL"] = u
-		}
-	}
-	if appArn != "" {
-		if appErr != nil {
-			bad("APP_SECRET_ARN", "read %s: %v", appArn, appErr)
+		appSecret, err := src.SecretString(ctx, appArn)
+		res.Took = time.Since(start)
+		if err != nil {
+			bad("APP_SECRET_ARN", "read %s: %v", appArn, err)
 		} else {
 			var keys map[string]string
 			if err := json.Unmarshal([]byte(appSecret), &keys); err != nil {
 				// the error names no value: a secret must never reach a log
 				bad("APP_SECRET_ARN", "%s is not a JSON object of strings", appArn)
 			}
-			for i, k := range appSecretKeys {
+			for _, k := range appSecretKeys {
 				if getenv(k.env) != "" {
 					continue
 				}
 				if v := keys[k.json]; v != "" {
 					overlay[k.env] = v
-				} else if i < 3 && keys != nil {
+				} else if k.required && keys != nil {
 					bad("APP_SECRET_ARN", "%s has no %q (needed for %s)", appArn, k.json, k.env)
 				}
 			}
@@ -166,8 +202,8 @@ func databaseURLFromSecret(secret, host, port, name, caBundle string) (string, e
 	return DatabaseURL(host, port, name, creds.Username, creds.Password, caBundle), nil
 }
 
-// DatabaseURL is the postgres:// URL of an RDS database: sslmode=require, or
-// verify-full against caBundle (a PEM file path) when one is given.
+// DatabaseURL is the postgres:// URL of an RDS database: verify-full against caBundle
+// (a PEM file path), or sslmode=require (encrypted, not verified) without one.
 func DatabaseURL(host, port, name, user, password, caBundle string) string {
 	q := url.Values{}
 	if caBundle != "" {
@@ -178,6 +214,9 @@ func DatabaseURL(host, port, name, user, password, caBundle string) string {
 	}
 	u := url.URL{Scheme: "postgres", User: url.UserPassword(user, password), Host: net.JoinHostPort(host, port),
 		Path: "/" + name, RawQuery: q.Encode()}
+	if password == "" {
+		u.User = url.User(user) // the password comes per connection (PasswordFunc)
+	}
 	return u.String()
 }
 

@@ -87,9 +87,15 @@ func (s *Server) createRepository(ctx context.Context, in *createRepositoryInput
 	if len(sealed) == 0 {
 		return nil, domain.Errorf(domain.CodeConflict, "Miyabi holds no GitHub token for you; sign in with GitHub again.")
 	}
-	token, err := s.sealer.Open(sealed, p.UserID[:])
+	token, fresh, err := s.sealer.ResealIfStale(sealed, p.UserID[:])
 	if err != nil {
 		return nil, &domain.Error{Code: domain.CodeConflict, Message: "Your stored GitHub token cannot be read; sign in with GitHub again.", Err: err}
+	}
+	if fresh != nil {
+		// sealed with a previous key: keep it readable after that key is retired
+		if err := s.store.ReplaceSealedGitHubToken(ctx, p.UserID, sealed, fresh); err != nil {
+			s.log.WarnContext(ctx, "re-seal github token", "user_id", p.UserID, "error", err)
+		}
 	}
 	gr, err := s.github.Repo(ctx, string(token), in.Body.FullName)
 	switch {

@@ -83,13 +83,13 @@ func NewServer(deps Deps) (*Server, error) {
 	if deps.GitHub == nil {
 		deps.GitHub = github.New(cfg.GitHubOAuthURL, cfg.GitHubAPIURL, cfg.GitHubClientID, cfg.GitHubClientSecret)
 	}
-	sealer, err := auth.NewSealer(cfg.TokenEncryptionKey)
+	sealer, err := auth.NewSealer(cfg.TokenEncryptionKey, cfg.TokenEncryptionKeyPrevious)
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{deps: deps, cfg: cfg, store: deps.Store, log: deps.Logger, now: deps.Now, engine: engine,
-		tokens: auth.NewTokens(cfg.JWTSigningKey, deps.Now), sealer: sealer,
-		states: auth.NewStateSigner(cfg.JWTSigningKey), github: deps.GitHub}
+		tokens: auth.NewTokens(cfg.JWTSigningKey, deps.Now, cfg.JWTSigningKeyPrevious), sealer: sealer,
+		states: auth.NewStateSigner(cfg.JWTSigningKey, cfg.JWTSigningKeyPrevious), github: deps.GitHub}
 	engine.Use(s.requestID, s.securityHeaders, s.accessLog, s.recoverPanics, s.deadline, s.limitBody, s.requireOrigin)
 	engine.NoRoute(s.noRoute)
 	engine.NoMethod(func(c *gin.Context) {
@@ -273,10 +273,15 @@ func (s *Server) limitBody(c *gin.Context) {
 // OriginHeader carries the secret CloudFront adds, so the API cannot be called around it.
 const OriginHeader = "X-Miyabi-Origin-Verify"
 
+// During a rotation the previous value is accepted too (both compared, in constant time).
 func (s *Server) requireOrigin(c *gin.Context) {
 	if s.cfg.RequireOriginSecret && strings.HasPrefix(c.Request.URL.Path, "/api/") {
-		got := c.GetHeader(OriginHeader)
-		if subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.OriginVerifySecret)) != 1 {
+		got := []byte(c.GetHeader(OriginHeader))
+		ok := subtle.ConstantTimeCompare(got, []byte(s.cfg.OriginVerifySecret))
+		if prev := s.cfg.OriginVerifySecretPrevious; prev != "" {
+			ok |= subtle.ConstantTimeCompare(got, []byte(prev))
+		}
+		if ok != 1 {
 			s.writeProblem(c, http.StatusForbidden, "Requests must come through the Miyabi distribution.")
 			c.Abort()
 			return

@@ -51,7 +51,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// artifacts builds the bootstrap (infra/artifact, this machine's GOARCH) and the pinned
+// artifacts builds the bootstrap (internal/artifact, this machine's GOARCH) and the pinned
 // emulator once per run. A build failure fails the test: the artifact is what ships.
 func artifacts(t *testing.T) (string, string) {
 	t.Helper()

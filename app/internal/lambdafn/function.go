@@ -18,6 +18,7 @@ import (
 
 	"github.com/awslabs/aws-lambda-go-api-proxy/gin"
 
+	"github.com/miyabi/miyabi/app/internal/config"
 	"github.com/miyabi/miyabi/app/internal/httpapi"
 	"github.com/miyabi/miyabi/app/internal/store"
 )
@@ -29,6 +30,11 @@ type Function struct {
 	store          *store.Store
 	log            *slog.Logger
 	requestTimeout time.Duration
+	// masterURL reads the master secret for the migrate action (nil: migrate over the
+	// API's own pool, as locally). restrictedDB: the API's pool is the least-privilege
+	// role, which cannot migrate.
+	masterURL    config.MasterURLFunc
+	restrictedDB bool
 }
 
 // New wraps an API server (and the store it was built on) as a Lambda handler.
@@ -93,9 +99,28 @@ func (f *Function) Invoke(ctx context.Context, event json.RawMessage) (any, erro
 	}
 }
 
+// migrate applies the pending migrations. On AWS it runs on the migrate function, as
+// the master user whose password RDS rotates: the secret is read now, on every run, and
+// the connection closed after, so a rotation between two deploys changes nothing.
 func (f *Function) migrate(ctx context.Context) (ActionResult, error) {
 	start := time.Now()
-	if err := f.store.Migrate(ctx, f.log); err != nil {
+	if f.masterURL != nil {
+		url, err := f.masterURL(ctx)
+		if err != nil {
+			return ActionResult{}, fmt.Errorf("migrate: %w", err)
+		}
+		pool, err := store.OpenPool(ctx, url, 2, store.ForMigrations())
+		if err != nil {
+			return ActionResult{}, fmt.Errorf("migrate: %w", err)
+		}
+		defer pool.Close()
+		err = store.Migrate(ctx, pool, f.log)
+		if err != nil {
+			return ActionResult{}, fmt.Errorf("migrate: %w", err)
+		}
+	} else if f.restrictedDB {
+		return ActionResult{}, errors.New("migrate: this function connects as the application role and has no DB_SECRET_ARN; migrations run on the migrate function")
+	} else if err := f.store.Migrate(ctx, f.log); err != nil {
 		return ActionResult{}, fmt.Errorf("migrate: %w", err)
 	}
 	f.log.InfoContext(ctx, "migrations up to date", "duration_ms", time.Since(start).Milliseconds())

@@ -45,7 +45,11 @@ func Init(ctx context.Context, opts Options) (*Function, error) {
 	} else {
 		log = slog.New(slog.NewTextHandler(opts.Log, nil))
 	}
-	pool, err := store.OpenPool(ctx, cfg.DatabaseURL, cfg.DBPoolMax)
+	var poolOpts []store.PoolOption
+	if env.Password != nil {
+		poolOpts = append(poolOpts, store.WithPasswordFunc(store.PasswordFunc(env.Password), log))
+	}
+	pool, err := store.OpenPool(ctx, cfg.DatabaseURL, cfg.DBPoolMax, poolOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -56,9 +60,12 @@ func Init(ctx context.Context, opts Options) (*Function, error) {
 		return nil, err
 	}
 	fn := New(srv, st, log, cfg.RequestTimeout)
+	fn.masterURL = env.MasterURL
+	fn.restrictedDB = env.Password != nil
 	total := time.Since(start)
 	log.Info("lambda init",
-		"env", cfg.Env, "version", opts.Version, "pool_max", cfg.DBPoolMax,
+		"env", cfg.Env, "version", opts.Version, "pool_max", cfg.DBPoolMax, "db_user", env.AppUser,
+		"app_secret_version", opts.Getenv("APP_SECRET_VERSION"),
 		"secrets_fetched", len(env.Fetched), "secrets_ms", ms(env.Took),
 		"init_ms", ms(total), "init_without_secrets_ms", ms(total-env.Took))
 	return fn, nil

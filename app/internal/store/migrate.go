@@ -4,11 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io/fs"
 	"log/slog"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 
 	"github.com/miyabi/miyabi/migrations"
 )
@@ -22,7 +24,14 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) error {
 
 // MigrateDB applies every pending migration on db.
 func MigrateDB(ctx context.Context, db *sql.DB, log *slog.Logger) error {
-	p, err := newProvider(db)
+	return MigrateFS(ctx, db, migrations.FS, log)
+}
+
+// MigrateFS applies the migrations of fsys on db (tests pass a broken set). goose holds
+// a session advisory lock for the whole run, so two migrate invocations at once (a
+// retried deploy) apply each migration once: the second waits, then finds nothing to do.
+func MigrateFS(ctx context.Context, db *sql.DB, fsys fs.FS, log *slog.Logger) error {
+	p, err := newProviderFS(db, fsys)
 	if err != nil {
 		return err
 	}
@@ -48,8 +57,15 @@ func MigrateDownAll(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
-func newProvider(db *sql.DB) (*goose.Provider, error) {
-	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS)
+func newProvider(db *sql.DB) (*goose.Provider, error) { return newProviderFS(db, migrations.FS) }
+
+func newProviderFS(db *sql.DB, fsys fs.FS) (*goose.Provider, error) {
+	// Waits up to 5 minutes for another migrate run to finish, probing every 2 s.
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(2, 150))
+	if err != nil {
+		return nil, fmt.Errorf("migrations: lock: %w", err)
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys, goose.WithSessionLocker(locker))
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}

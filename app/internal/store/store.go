@@ -38,8 +38,9 @@ func (s *Store) Migrate(ctx context.Context, log *slog.Logger) error {
 }
 
 // OpenPool creates a pool that connects lazily: creating it never touches the network,
-// so a server (or a Lambda init) starts even when the database is briefly away.
-func OpenPool(ctx context.Context, databaseURL string, maxConns int32) (*pgxpool.Pool, error) {
+// so a server (or a Lambda init) starts even when the database is briefly away. Options
+// (dbauth.go) adjust it: per-connection credentials, migration timeouts.
+func OpenPool(ctx context.Context, databaseURL string, maxConns int32, opts ...PoolOption) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(databaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("parse database url: %w", err)
@@ -57,6 +58,9 @@ func OpenPool(ctx context.Context, databaseURL string, maxConns int32) (*pgxpool
 	cfg.ConnConfig.RuntimeParams["statement_timeout"] = "20000"
 	cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = "30000"
 	cfg.AfterConnect = RegisterTypes
+	for _, o := range opts {
+		o(cfg)
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("create pool: %w", err)

@@ -19,10 +19,27 @@ type Cluster struct {
 	bindir string
 	dir    string
 	Port   int
+	// With passwords and TLS (StartSecureCluster): the superuser's password and the CA
+	// that signed the server's certificate (PEM file).
+	password string
+	CAFile   string
 }
 
 // StartCluster initialises and starts a cluster in a temporary directory.
 func StartCluster(t testing.TB) *Cluster {
+	t.Helper()
+	return startCluster(t, false)
+}
+
+// StartSecureCluster is a cluster as RDS runs one: TCP connections need a password
+// (scram-sha-256) and TLS, with a server certificate for 127.0.0.1 signed by a CA of
+// its own (CAFile), so clients can verify it (sslmode=verify-full).
+func StartSecureCluster(t testing.TB) *Cluster {
+	t.Helper()
+	return startCluster(t, true)
+}
+
+func startCluster(t testing.TB, secure bool) *Cluster {
 	t.Helper()
 	bindir := findBindir(t)
 	base, err := os.MkdirTemp("", "miyabi-pg-")
@@ -43,8 +60,27 @@ func StartCluster(t testing.TB) *Cluster {
 		}
 		_ = os.Chmod(base, 0o755)
 	}
-	c.run("initdb", "-D", c.dir, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8")
+	auth := []string{"--auth=trust"}
+	if secure {
+		c.password = "postgres-test-password"
+		pw := filepath.Join(base, "pwfile")
+		if err := os.WriteFile(pw, []byte(c.password+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		auth = []string{"--auth-local=trust", "--auth-host=scram-sha-256", "--pwfile=" + pw}
+	}
+	c.run("initdb", append([]string{"-D", c.dir, "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8"}, auth...)...)
 	conf := fmt.Sprintf("listen_addresses = '127.0.0.1'\nport = %d\nunix_socket_directories = '%s'\nfsync = off\nmax_connections = 50\n", c.Port, base)
+	if secure {
+		c.CAFile = writeServerTLS(t, c.dir, base)
+		conf += "ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n"
+		// only TLS over TCP, as rds.force_ssl=1
+		hba := "local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256\nhostnossl all all 0.0.0.0/0 reject\n"
+		if err := os.WriteFile(filepath.Join(c.dir, "pg_hba.conf"), []byte(hba), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c.chownToPostgres(filepath.Join(c.dir, "pg_hba.conf"), filepath.Join(c.dir, "server.crt"), filepath.Join(c.dir, "server.key"))
+	}
 	f, err := os.OpenFile(filepath.Join(c.dir, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -56,9 +92,29 @@ func StartCluster(t testing.TB) *Cluster {
 	return c
 }
 
-// URL is the postgres database of the cluster.
+// URL is the postgres database of the cluster, as the superuser.
 func (c *Cluster) URL() string {
+	if c.password != "" {
+		return fmt.Sprintf("postgres://postgres:%s@127.0.0.1:%d/postgres?sslmode=verify-full&sslrootcert=%s", c.password, c.Port, c.CAFile)
+	}
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", c.Port)
+}
+
+func (c *Cluster) chownToPostgres(paths ...string) {
+	if os.Getuid() != 0 {
+		return
+	}
+	u, err := user.Lookup("postgres")
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	for _, p := range paths {
+		if err := os.Chown(p, uid, gid); err != nil {
+			c.t.Fatal(err)
+		}
+	}
 }
 
 // Start starts the server and waits until it accepts connections.

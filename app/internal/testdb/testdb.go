@@ -2,11 +2,17 @@
 // a template built once from the embedded migrations (~0.2 s a test). The cluster is the
 // throwaway one `make test` starts (scripts/pg.sh); its URL comes from
 // MIYABI_TEST_DATABASE_URL. No database means a failed test, never a skip.
+//
+// The roles are those of a deployment: the migrations run as OwnerRole (like the RDS
+// master user: it owns the tables and may create roles, but is no superuser), and the
+// API connects as AppRole, the least-privilege role migration 00009 creates. A table a
+// migration forgets to grant fails the tests that touch it.
 package testdb
 
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/url"
@@ -25,7 +31,14 @@ import (
 // DefaultURL is the cluster scripts/pg.sh starts.
 const DefaultURL = "postgres://postgres@127.0.0.1:54329/postgres?sslmode=disable"
 
-// AdminConfig is the pgtestdb configuration of the test cluster.
+// The roles tests use; AppRole is created by the migrations.
+const (
+	OwnerRole = "miyabi_owner"
+	AppRole   = "miyabi_app"
+)
+
+// AdminConfig is the pgtestdb configuration of the test cluster: databases are created
+// for and migrated by OwnerRole.
 func AdminConfig(t testing.TB) pgtestdb.Config {
 	raw := os.Getenv("MIYABI_TEST_DATABASE_URL")
 	if raw == "" {
@@ -39,6 +52,7 @@ func AdminConfig(t testing.TB) pgtestdb.Config {
 	return pgtestdb.Config{
 		DriverName: "pgx", Host: u.Hostname(), Port: u.Port(), User: u.User.Username(), Password: pw,
 		Database: "postgres", Options: "sslmode=disable", ForceTerminateConnections: true,
+		TestRole: &pgtestdb.Role{Username: OwnerRole, Password: "miyabi-owner-test", Capabilities: "NOSUPERUSER NOCREATEDB CREATEROLE"},
 	}
 }
 
@@ -54,14 +68,33 @@ func (migrator) Migrate(ctx context.Context, db *sql.DB, _ pgtestdb.Config) erro
 
 var _ fs.FS = migrations.FS
 
-// URL returns the connection URL of a fresh migrated database, dropped after the test.
+// URL returns the connection URL of a fresh migrated database, dropped after the test,
+// as the API connects to it: as AppRole.
 func URL(t testing.TB) string {
 	t.Helper()
-	conf := pgtestdb.Custom(t, AdminConfig(t), migrator{})
-	return conf.URL()
+	return AsApp(OwnerURL(t))
 }
 
-// New returns a store over a fresh migrated database.
+// OwnerURL returns the connection URL of a fresh migrated database as its owner, for
+// tests that change the schema or roles (as the migrate action does).
+func OwnerURL(t testing.TB) string {
+	t.Helper()
+	return pgtestdb.Custom(t, AdminConfig(t), migrator{}).URL()
+}
+
+// AsApp is databaseURL with the user switched to AppRole. The test cluster trusts
+// loopback connections, so no password is needed (tests that check passwords run a
+// cluster of their own).
+func AsApp(databaseURL string) string {
+	u, err := url.Parse(databaseURL)
+	if err != nil {
+		panic(fmt.Sprintf("testdb: %v", err))
+	}
+	u.User = url.User(AppRole)
+	return u.String()
+}
+
+// New returns a store over a fresh migrated database, connected as AppRole.
 func New(t testing.TB) *store.Store {
 	t.Helper()
 	return store.New(Pool(t))

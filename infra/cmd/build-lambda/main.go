@@ -10,7 +10,7 @@ import (
 	"os"
 	"os/signal"
 
-	"github.com/miyabi/miyabi/infra/artifact"
+	"github.com/miyabi/miyabi/internal/artifact"
 )
 
 func main() {

@@ -17,20 +17,29 @@ import (
 type Server struct {
 	*httptest.Server
 
-	mu      sync.Mutex
-	secrets map[string]string
-	reads   map[string]int
+	mu       sync.Mutex
+	secrets  map[string]string
+	reads    map[string]int
+	versions map[string]int
 }
 
 // New starts a fake on a loopback port with the given secrets (id -> string value).
 // Close it when done.
 func New(secrets map[string]string) *Server {
-	s := &Server{secrets: map[string]string{}, reads: map[string]int{}}
+	s := &Server{secrets: map[string]string{}, reads: map[string]int{}, versions: map[string]int{}}
 	for k, v := range secrets {
 		s.secrets[k] = v
 	}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
+}
+
+// Set stores a new value for the secret, as a rotation would: the next read returns it.
+func (s *Server) Set(id, value string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.secrets[id] = value
+	s.versions[id]++
 }
 
 // Reads is how many times the secret was read.
@@ -78,6 +87,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	v, ok := s.secrets[in.SecretID]
+	version := s.versions[in.SecretID] + 1
 	if ok {
 		s.reads[in.SecretID]++
 	}
@@ -89,7 +99,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", contentType)
 	_ = json.NewEncoder(w).Encode(map[string]any{
 		"ARN": in.SecretID, "Name": in.SecretID, "SecretString": v,
-		"VersionId": "fake-version-1", "VersionStages": []string{"AWSCURRENT"},
+		"VersionId": fmt.Sprintf("fake-version-%d", version), "VersionStages": []string{"AWSCURRENT"},
 		"CreatedDate": float64(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Unix()),
 	})
 }

@@ -28,7 +28,7 @@ import (
 	"github.com/miyabi/miyabi/app/internal/lambdafn/lambdatest"
 	"github.com/miyabi/miyabi/app/internal/store"
 	"github.com/miyabi/miyabi/app/internal/testdb"
-	"github.com/miyabi/miyabi/infra/artifact"
+	"github.com/miyabi/miyabi/internal/artifact"
 )
 
 const (

@@ -1,5 +1,5 @@
 // Package lambdatest runs the shipped artifact the way Lambda does: the `bootstrap`
-// built by infra/artifact (the same function `make lambda` and the Pulumi program use)
+// built by internal/artifact (the same function `make lambda` and the Pulumi program use)
 // under the Lambda Runtime Interface Emulator (pinned as a Go tool in go.mod). The
 // emulator test and the cold-start benchmark share it.
 package lambdatest
@@ -21,7 +21,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/miyabi/miyabi/infra/artifact"
+	"github.com/miyabi/miyabi/internal/artifact"
 )
 
 // RIEPackage is the emulator's main package, pinned by the `tool` line in go.mod.

@@ -1,6 +1,9 @@
 // Package artifact builds the Lambda deployment package: the app compiled for
 // provided.al2023 and zipped so that the same source always gives the same bytes.
-// It has no Pulumi imports because `make lambda` and the Pulumi program share it.
+// It lives outside both app/ and infra/ because three users share it: `make lambda`
+// and the Pulumi program (infra/), and the emulator tests and cold-start benchmark
+// (app/internal/lambdafn/lambdatest, lambdabench). It imports nothing of either, and no
+// Pulumi, so app/ never depends on infra/ (deps_test.go checks it).
 package artifact
 
 import (
@@ -77,7 +80,7 @@ func BuildLambda(ctx context.Context, opts Options) (Result, error) {
 		"-tags", "lambda.norpc", "-trimpath", "-buildvcs=false",
 		"-ldflags=-s -w", "-o", bin, pkg)
 	cmd.Dir = opts.RepoRoot
-	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+opts.GOARCH, "CGO_ENABLED=0")
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+opts.GOARCH, "CGO_ENABLED=0", "GOTOOLCHAIN="+Toolchain)
 	var stderr bytes.Buffer
 	cmd.Stdout = &stderr
 	cmd.Stderr = &stderr
@@ -91,6 +94,13 @@ func BuildLambda(ctx context.Context, opts Options) (Result, error) {
 	}
 	return Describe(zipPath, bin)
 }
+
+// Toolchain is the Go release every artifact is built with, whatever Go runs the
+// build: another patch release compiles other bytes, which would be another zip hash,
+// a new Lambda version and a migration run for nothing. Raise it on purpose, with the
+// go directive of go.mod. A machine with another Go fetches this one from the module
+// proxy (the go command does it by itself).
+const Toolchain = "go1.26.8"
 
 // Describe hashes an existing zip; tests and callers that bring a prebuilt package
 // use it to get the same Result the build returns.

@@ -33,8 +33,8 @@ func build(t *testing.T, pkg string) Result {
 // The zip is the deploy trigger: the same source must give the same bytes, or every
 // `pulumi up` would redeploy the function and re-run the migrations.
 func TestZipIsDeterministic(t *testing.T) {
-	a := build(t, "./infra/artifact/testdata/hello")
-	b := build(t, "./infra/artifact/testdata/hello")
+	a := build(t, "./internal/artifact/testdata/hello")
+	b := build(t, "./internal/artifact/testdata/hello")
 	if a.SHA256 != b.SHA256 {
 		t.Fatalf("two builds, two hashes: %s vs %s", a.SHA256, b.SHA256)
 	}
