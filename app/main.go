@@ -113,6 +113,7 @@ func serve(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Lo
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	go sweeper.Run(ctx, st, cfg.SweepInterval, log)
+	go srv.Reporter().Run(ctx, 2*time.Second) // GitHub issue comments: kicked after commits, retried when due
 
 	fmt.Fprintf(stdout, "Miyabi API listening on http://%s (env %s)\n", ln.Addr(), cfg.Env)
 	errc := make(chan error, 1)

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/base64"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/mail"
@@ -44,6 +47,8 @@ type Config struct {
 	APIThrottleBurst          int
 
 	GitHubClientID   string
+	GitHubAppID      string // the GitHub App's numeric id; "" for none (docs/ops.md, "GitHub App")
+	GitHubAppSlug    string
 	DashboardAPIBase string // cloudfront or apigateway
 	DashboardBuild   string // auto, always or never
 	DomainName       string
@@ -65,6 +70,9 @@ type Secrets struct {
 	JWTSigningKeyPrevious      string
 	TokenEncryptionKeyPrevious string
 	OriginVerifySecretPrevious string
+	// The GitHub App's, with GitHubAppID.
+	GitHubAppPrivateKey string
+	GitHubWebhookSecret string
 }
 
 // The dashboard reaches the API through CloudFront (same origin) or directly.
@@ -314,6 +322,7 @@ func readConfig(stack string, get func(string) (string, bool), secret func(strin
 	c.Secrets.OriginVerifySecretPrevious = r.optionalSecret("miyabi:originVerifySecretPrevious", "the origin secret being retired, at least 32 visible ASCII characters", func(v string) bool {
 		return len(v) >= 32 && headerValuePattern.MatchString(v)
 	})
+	readGitHubApp(r, &c)
 	if c.LambdaTimeout > 0 && c.LambdaTimeout < 5 {
 		r.fail("miyabi:lambdaTimeout", "must be at least 5 seconds (requests get the timeout minus 2 s), not %d", c.LambdaTimeout)
 	}
@@ -340,3 +349,53 @@ func contains(xs []int, x int) bool {
 
 // name prefixes every physical name, so stacks can share an account.
 func (c Config) name(suffix string) string { return "miyabi-" + c.Stack + "-" + suffix }
+
+var githubAppSlugPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,99}$`)
+
+// readGitHubApp reads the GitHub App's four keys: all of them, or none (the app then runs
+// without the App, as docs/ops.md says).
+func readGitHubApp(r *configReader, c *Config) {
+	c.GitHubAppID = r.str("miyabi:githubAppId", "")
+	c.GitHubAppSlug = r.str("miyabi:githubAppSlug", "")
+	c.Secrets.GitHubAppPrivateKey = r.optionalSecret("miyabi:githubAppPrivateKey", "the App's RSA private key, PEM (pulumi config set --secret miyabi:githubAppPrivateKey < key.pem)", isRSAKeyPEM)
+	c.Secrets.GitHubWebhookSecret = r.optionalSecret("miyabi:githubWebhookSecret", "at least 20 random characters, e.g. openssl rand -hex 32", func(v string) bool { return len(v) >= 20 })
+	others := []struct{ key, value string }{
+		{"miyabi:githubAppSlug", c.GitHubAppSlug},
+		{"miyabi:githubAppPrivateKey", c.Secrets.GitHubAppPrivateKey},
+		{"miyabi:githubWebhookSecret", c.Secrets.GitHubWebhookSecret},
+	}
+	if c.GitHubAppID == "" {
+		for _, o := range others {
+			if o.value != "" {
+				r.fail(o.key, "is set but miyabi:githubAppId is not; set the GitHub App's four keys or none")
+			}
+		}
+		return
+	}
+	if n, err := strconv.ParseInt(c.GitHubAppID, 10, 64); err != nil || n <= 0 {
+		r.fail("miyabi:githubAppId", "must be the App's numeric id (\"App ID\" on its page), not %q", c.GitHubAppID)
+	}
+	for _, o := range others {
+		if o.value == "" {
+			r.fail(o.key, "is required with miyabi:githubAppId")
+		}
+	}
+	if c.GitHubAppSlug != "" && !githubAppSlugPattern.MatchString(c.GitHubAppSlug) {
+		r.fail("miyabi:githubAppSlug", "must be the App's slug (github.com/apps/<slug>), not %q", c.GitHubAppSlug)
+	}
+}
+
+// isRSAKeyPEM accepts an RSA private key in PEM (PKCS#1 or PKCS#8), also with "\n" escapes
+// as the app does.
+func isRSAKeyPEM(v string) bool {
+	block, _ := pem.Decode([]byte(strings.ReplaceAll(v, `\n`, "\n")))
+	if block == nil {
+		return false
+	}
+	if _, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
+		return true
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	_, rsaKey := k.(*rsa.PrivateKey)
+	return err == nil && rsaKey
+}

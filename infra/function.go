@@ -70,6 +70,10 @@ func newFunction(ctx *pulumi.Context, cfg Config, in functionInputs) (*Function,
 		"REQUEST_TIMEOUT":       pulumi.String(fmt.Sprintf("%ds", cfg.LambdaTimeout-2)),
 		"REQUIRE_ORIGIN_SECRET": pulumi.String(strconv.FormatBool(cfg.DashboardAPIBase == APIBaseCloudFront)),
 	}
+	if cfg.GitHubAppID != "" {
+		// not secrets: the key and the webhook secret are in the app secret
+		env["GITHUB_APP_ID"], env["GITHUB_APP_SLUG"] = pulumi.String(cfg.GitHubAppID), pulumi.String(cfg.GitHubAppSlug)
+	}
 	connect := pulumi.Sprintf("arn:aws:rds-db:%s:%s:dbuser:%s/%s", cfg.Region, account.AccountId, in.DB.ResourceID, appDBUser)
 	api, err := newLambda(ctx, cfg, lambdaSpec{
 		name: "api", timeout: cfg.LambdaTimeout, memory: cfg.LambdaMemoryMB, concurrency: cfg.LambdaReservedConcurrency,

@@ -121,6 +121,7 @@ func deploy(ctx *pulumi.Context, b Builders) (map[string]pulumi.StringOutput, er
 		"apiUrl":            apiBase,
 		"apiGatewayUrl":     api.InvokeURL,
 		"githubCallbackUrl": pulumi.Sprintf("%s/auth/github/callback", apiBase),
+		"githubWebhookUrl":  pulumi.Sprintf("%s/github/webhook", apiBase),
 		"databaseEndpoint":  db.Instance.Endpoint,
 		"functionName":      fn.Fn.Name,
 		"liveVersion":       fn.Live.FunctionVersion,

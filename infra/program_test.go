@@ -85,6 +85,7 @@ func checkOutputs(t *testing.T, run *stackRun) {
 		"apiUrl":            "https://" + fakeCDNHost + "/api/v1",
 		"apiGatewayUrl":     "https://" + fakeAPIHost + "/",
 		"githubCallbackUrl": "https://" + fakeCDNHost + "/api/v1/auth/github/callback",
+		"githubWebhookUrl":  "https://" + fakeCDNHost + "/api/v1/github/webhook",
 		"databaseEndpoint":  "miyabi-" + run.cfg.Stack + "-db.cxyz.us-west-2.rds.amazonaws.com:5432",
 		"functionName":      "miyabi-" + run.cfg.Stack + "-api",
 		"distributionId":    "cdn-id",

@@ -28,7 +28,7 @@ func newAppSecret(ctx *pulumi.Context, cfg Config) (*AppSecret, error) {
 	}
 	secret, err := secretsmanager.NewSecret(ctx, "app", &secretsmanager.SecretArgs{
 		Name:                 pulumi.String("miyabi/" + cfg.Stack + "/app"),
-		Description:          pulumi.String("Miyabi app keys: JWT signing, token encryption, GitHub client secret, CloudFront origin secret"),
+		Description:          pulumi.String("Miyabi app keys: JWT signing, token encryption, GitHub client secret, CloudFront origin secret, GitHub App key and webhook secret"),
 		RecoveryWindowInDays: pulumi.Int(recovery),
 	}, opt)
 	if err != nil {
@@ -40,11 +40,14 @@ func newAppSecret(ctx *pulumi.Context, cfg Config) (*AppSecret, error) {
 		"github_client_secret": cfg.Secrets.GitHubClientSecret,
 		"origin_verify_secret": cfg.Secrets.OriginVerifySecret,
 	}
-	// During a rotation (docs/ops.md): the retiring values, still accepted by the app.
+	// During a rotation (docs/ops.md): the retiring values, still accepted by the app; and
+	// the GitHub App's, when the stack has one.
 	for k, v := range map[string]string{
 		"jwt_signing_key_previous":      cfg.Secrets.JWTSigningKeyPrevious,
 		"token_encryption_key_previous": cfg.Secrets.TokenEncryptionKeyPrevious,
 		"origin_verify_secret_previous": cfg.Secrets.OriginVerifySecretPrevious,
+		"github_app_private_key":        cfg.Secrets.GitHubAppPrivateKey,
+		"github_webhook_secret":         cfg.Secrets.GitHubWebhookSecret,
 	} {
 		if v != "" {
 			keys[k] = v

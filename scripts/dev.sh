@@ -34,7 +34,7 @@ go build -o .dev/bin/miyabi ./app
 go build -o .dev/bin/fakegithub ./app/fakegithub
 .dev/bin/miyabi migrate
 
-.dev/bin/fakegithub -addr "$gh_addr" >"$run_dir/fakegithub.log" 2>&1 &
+.dev/bin/fakegithub -addr "$gh_addr" -webhook-url "http://$api_addr/api/v1/github/webhook" >"$run_dir/fakegithub.log" 2>&1 &
 echo $! >"$run_dir/fakegithub.pid"
 
 if [ -f dashboard/package.json ]; then
@@ -61,6 +61,8 @@ cat <<MSG
     dashboard   http://$api_addr/
     API         http://$api_addr/api/v1  (docs: http://$api_addr/api/v1/docs)
     fake GitHub http://$gh_addr  (sign in as alice, bob or carol)
+    GitHub loop http://$gh_addr/_fake/  (label an issue miyabi:codegen, watch the agent run and its comment)
+                or: curl -d repo=miyabi-demo/agent-playground -d issue=1 -d label=miyabi:codegen -d login=alice http://$gh_addr/_fake/label
     database    $db_url
   Ctrl-C stops the API and fake GitHub; 'make stop' also stops PostgreSQL.
 

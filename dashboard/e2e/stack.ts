@@ -121,7 +121,8 @@ export async function startStack(): Promise<Stack> {
 
   try {
     execFileSync(join(bin, "miyabi"), ["migrate"], { cwd: repoRoot, env, stdio: ["ignore", "ignore", "inherit"] });
-    run("fakegithub", "fakegithub", ["-addr", `127.0.0.1:${ghPort}`]);
+    // the fake sends the GitHub App's signed webhooks to this API
+    run("fakegithub", "fakegithub", ["-addr", `127.0.0.1:${ghPort}`, "-webhook-url", `${apiURL}/api/v1/github/webhook`]);
     run("api", "miyabi", ["serve"]);
     await waitFor("the API", async () => (await fetch(`${apiURL}/api/v1/health`)).ok);
     await waitFor("the fake GitHub", async () => (await fetch(githubURL)).status < 500);

@@ -29,6 +29,7 @@ export const routes: RouteDef[] = [
   { path: "/executions", component: page(() => import("./pages/executions/Executions")), nav: "executions", allowed: (s) => s.canSomewhere("agents.read") },
   { path: "/executions/:id", component: page(() => import("./pages/executions/ExecutionDetail")), allowed: (s) => s.canSomewhere("agents.read") },
   { path: "/repositories", component: page(() => import("./pages/repositories/Repositories")), nav: "repositories", allowed: (s) => s.canSomewhere("repositories.read") },
+  { path: "/repositories/:id/issues", component: page(() => import("./pages/github/RepositoryIssues")), allowed: (s) => s.canSomewhere("repositories.read") },
   { path: "/workflows", component: page(() => import("./pages/workflows/Workflows")), nav: "workflows", allowed: (s) => s.can("workflows.read") },
   { path: "/workflows/new", component: page(() => import("./pages/workflows/WorkflowEditor")), allowed: (s) => s.can("workflows.create") },
   { path: "/workflows/:id", component: page(() => import("./pages/workflows/WorkflowDetail")), allowed: (s) => s.can("workflows.read") },

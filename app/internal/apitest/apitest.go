@@ -64,6 +64,8 @@ func NewOn(t testing.TB, pool *pgxpool.Pool, opts ...Option) *Env {
 		GitHubClientID:     "test-client", GitHubClientSecret: "test-client-secret-0123456789abcdef",
 		GitHubOAuthURL: gh.URL, GitHubAPIURL: gh.URL,
 		RequestTimeout: 30 * time.Second, SweepInterval: time.Hour,
+		GitHubApp: config.GitHubApp{ID: config.DevGitHubAppID, Slug: config.DevGitHubAppSlug,
+			PrivateKeyPEM: []byte(config.DevGitHubAppPrivateKey), WebhookSecret: []byte(WebhookSecret)},
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -83,8 +85,25 @@ func NewOn(t testing.TB, pool *pgxpool.Pool, opts ...Option) *Env {
 	handler = srv
 	e.URL, e.Config, e.Server, e.HTTP = hs.URL, cfg, srv, hs
 	e.contract = newContract(t, srv, hs.URL)
+	if cfg.GitHubApp.Enabled() {
+		// the fake GitHub sends its webhooks here, and issue comments are delivered as in
+		// the server: a loop kicked after commits
+		if err := fake.ConfigureApp(cfg.GitHubApp.ID, cfg.GitHubApp.PrivateKeyPEM, hs.URL+httpapi.APIPrefix+"/github/webhook", cfg.GitHubApp.WebhookSecret); err != nil {
+			t.Fatalf("fake GitHub App: %v", err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); srv.Reporter().Run(ctx, 200*time.Millisecond) }()
+		t.Cleanup(func() { cancel(); <-done })
+	}
 	return e
 }
+
+// WebhookSecret is the GitHub App webhook secret of test servers.
+const WebhookSecret = "test-webhook-secret-0123456789abcdef"
+
+// WithoutGitHubApp starts the server with no GitHub App configured.
+func WithoutGitHubApp() Option { return func(c *config.Config) { c.GitHubApp = config.GitHubApp{} } }
 
 // Client is one caller: a person with a token and a cookie jar, or anyone.
 type Client struct {

@@ -47,6 +47,7 @@ type Config struct {
 	GitHubClientSecret         string
 	GitHubOAuthURL             string
 	GitHubAPIURL               string
+	GitHubApp                  GitHubApp // the GitHub App (githubapp.go)
 
 	// When set, API requests must carry X-Miyabi-Origin-Verify with OriginVerifySecret:
 	// the API is reachable only through CloudFront.
@@ -207,6 +208,7 @@ func Load(getenv func(string) string) (Config, error) {
 			c.TokenEncryptionKeyPrevious = k
 		}
 	}
+	c.GitHubApp = loadGitHubApp(getenv, dev, bad)
 	return c, errors.Join(errs...)
 }
 

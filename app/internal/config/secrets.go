@@ -55,6 +55,9 @@ var appSecretKeys = []struct {
 	{"jwt_signing_key_previous", "JWT_SIGNING_KEY_PREVIOUS", false},
 	{"token_encryption_key_previous", "TOKEN_ENCRYPTION_KEY_PREVIOUS", false},
 	{"origin_verify_secret_previous", "ORIGIN_VERIFY_SECRET_PREVIOUS", false},
+	// present when the stack configures the GitHub App
+	{"github_app_private_key", "GITHUB_APP_PRIVATE_KEY", false},
+	{"github_webhook_secret", "GITHUB_WEBHOOK_SECRET", false},
 }
 
 // ResolveLambdaEnv completes the environment of a Lambda function before Load reads it.

@@ -1,5 +1,6 @@
 // Package demo seeds what a newcomer sees in `make dev`: two people (alice and bob, the
-// fake GitHub's users), an organization with both and a team. It is idempotent and runs
+// fake GitHub's users), an organization with both, a team and miyabi-demo/agent-playground
+// connected through the GitHub App. It is idempotent and runs
 // only in development.
 package demo
 
@@ -59,6 +60,13 @@ func Seed(ctx context.Context, st *store.Store, sealer *auth.Sealer) (uuid.UUID,
 		if _, err := st.AddTeamMember(ctx, orgID, teamID, ids[i], role); err != nil {
 			return uuid.Nil, fmt.Errorf("seed team member: %w", err)
 		}
+	}
+	// the GitHub loop works out of the box: agent-playground is connected through the
+	// fake's App installation, so labelling its issues launches agents here
+	inst := devid.InstallationID(OrgSlug)
+	if _, err := st.CreateRepository(ctx, orgID, store.NewRepository{GitHubRepoID: 700_000, FullName: "miyabi-demo/agent-playground",
+		DefaultBranch: "main", CreatedBy: ids[0], InstallationID: &inst}); err != nil && domain.ErrorCode(err) != domain.CodeConflict {
+		return uuid.Nil, fmt.Errorf("seed repository: %w", err)
 	}
 	return orgID, nil
 }

@@ -21,3 +21,11 @@ func UserID(login string) int64 {
 	h.Write([]byte(strings.ToLower(login)))
 	return 1_000_000 + int64(h.Sum32()%900_000_000)
 }
+
+// InstallationID is the id of the development GitHub App's installation on an account
+// (stable across runs, so the demo seed can connect a repository through it).
+func InstallationID(account string) int64 {
+	h := fnv.New32a()
+	h.Write([]byte("installation:" + strings.ToLower(account)))
+	return 10_000 + int64(h.Sum32()%90_000_000)
+}

@@ -1,6 +1,7 @@
 // Package fakegithub is a small stand-in for GitHub that speaks the endpoints Miyabi
 // uses, the same way GitHub does: the OAuth authorize redirect and code exchange (with
-// PKCE S256 checked), /user, /user/emails and /repos/{owner}/{repo}. Tests start it with
+// PKCE S256 checked), /user, /user/emails and /repos/{owner}/{repo}; and the GitHub App
+// (app.go): installation tokens, issues, comments, and signed webhooks it sends. Tests start it with
 // httptest; `make dev` runs it as a process so sign-in works in a browser without GitHub.
 package fakegithub
 
@@ -60,6 +61,7 @@ type Server struct {
 	users map[string]User
 	repos map[string]Repo
 	codes map[string]grant
+	app   appState
 }
 
 type grant struct {
@@ -76,6 +78,7 @@ func New(clientID, clientSecret string) *Server {
 	for i, name := range []string{"miyabi-demo/agent-playground", "miyabi-demo/webapp", "miyabi-demo/api-server", "octo-org/private-tool"} {
 		s.AddRepo(Repo{ID: int64(700_000 + i), FullName: name, DefaultBranch: "main", Private: strings.HasPrefix(name, "octo-org/")})
 	}
+	s.initApp()
 	return s
 }
 
@@ -92,6 +95,9 @@ func (s *Server) AddRepo(r Repo) {
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.serveApp(w, r) {
+		return
+	}
 	switch {
 	case r.URL.Path == "/login/oauth/authorize" && r.Method == http.MethodGet:
 		s.authorize(w, r)
@@ -198,7 +204,7 @@ func (s *Server) accessToken(w http.ResponseWriter, r *http.Request) {
 		fail("invalid_grant", "The code_verifier does not match the code_challenge.")
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"access_token": TokenFor(g.login), "token_type": "bearer", "scope": "read:user,user:email,repo"})
+	writeJSON(w, http.StatusOK, map[string]string{"access_token": TokenFor(g.login), "token_type": "bearer", "scope": "read:user,user:email"})
 }
 
 func (s *Server) caller(w http.ResponseWriter, r *http.Request) (User, bool) {

@@ -41,7 +41,7 @@ func (c *Client) AuthorizeURL(state, challenge, redirectURI string) string {
 	q := url.Values{
 		"client_id":             {c.ClientID},
 		"redirect_uri":          {redirectURI},
-		"scope":                 {"read:user user:email repo"},
+		"scope":                 {"read:user user:email"}, // repositories are reached through the GitHub App
 		"state":                 {state},
 		"code_challenge":        {challenge},
 		"code_challenge_method": {"S256"},

@@ -36,7 +36,8 @@ type SummaryOut struct {
 		ByStatus map[string]int64 `json:"by_status"`
 	} `json:"tasks"`
 	Repositories   int64          `json:"repositories"`
-	PRsCreated     int64          `json:"prs_created"`
+	PRsCreated     int64          `json:"prs_created" doc:"Distinct pull requests (by repository and number) reported by agents or seen in webhooks"`
+	PRsMerged      int64          `json:"prs_merged" doc:"Of those, how many were merged (from pull_request webhooks)"`
 	Workers        WorkersSummary `json:"workers"`
 	SuccessRate    *float64       `json:"success_rate" doc:"completed / (completed + failed), 0..1; null before any ended"`
 	MeanDurationMS *float64       `json:"mean_duration_ms" doc:"Mean run time of completed executions; null when none"`
@@ -53,7 +54,7 @@ func (s *Server) dashboardSummary(ctx context.Context, _ *struct{}) (*summaryOut
 	b := &out.Body
 	b.Executions.Total, b.Executions.ByStatus = sum.ExecutionsTotal, sum.ExecutionsByStatus
 	b.Tasks.ByStatus = sum.TasksByStatus
-	b.Repositories, b.PRsCreated = sum.Repositories, sum.PRsCreated
+	b.Repositories, b.PRsCreated, b.PRsMerged = sum.Repositories, sum.PRsCreated, sum.PRsMerged
 	b.Workers = WorkersSummary{Online: sum.WorkersOnline, Busy: sum.WorkersBusy, Offline: sum.WorkersOffline}
 	b.SuccessRate, b.MeanDurationMS = sum.SuccessRate, sum.MeanDurationMS
 	return out, nil

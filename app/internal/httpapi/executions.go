@@ -16,24 +16,25 @@ import (
 
 // ExecutionOut is one run of an agent; its status mirrors its task's.
 type ExecutionOut struct {
-	ID                 uuid.UUID      `json:"id"`
-	RepositoryID       *uuid.UUID     `json:"repository_id" nullable:"true"`
-	RepositoryFullName *string        `json:"repository_full_name" example:"miyabi-demo/webapp"`
-	WorkflowRunID      *uuid.UUID     `json:"workflow_run_id" nullable:"true"`
-	TaskID             *uuid.UUID     `json:"task_id" nullable:"true"`
-	AgentType          string         `json:"agent_type"`
-	IssueNumber        *int           `json:"issue_number"`
-	Status             string         `json:"status" enum:"pending,running,completed,failed,cancelled"`
-	Options            map[string]any `json:"options"`
-	PRNumber           *int           `json:"pr_number"`
-	QualityScore       *float64       `json:"quality_score"`
-	Summary            *string        `json:"summary"`
-	Error              *string        `json:"error"`
-	CreatedBy          *uuid.UUID     `json:"created_by" nullable:"true"`
-	CreatedAt          time.Time      `json:"created_at"`
-	UpdatedAt          time.Time      `json:"updated_at"`
-	StartedAt          *time.Time     `json:"started_at"`
-	CompletedAt        *time.Time     `json:"completed_at"`
+	ID                 uuid.UUID       `json:"id"`
+	RepositoryID       *uuid.UUID      `json:"repository_id" nullable:"true"`
+	RepositoryFullName *string         `json:"repository_full_name" example:"miyabi-demo/webapp"`
+	WorkflowRunID      *uuid.UUID      `json:"workflow_run_id" nullable:"true"`
+	TaskID             *uuid.UUID      `json:"task_id" nullable:"true"`
+	AgentType          string          `json:"agent_type"`
+	IssueNumber        *int            `json:"issue_number"`
+	Status             string          `json:"status" enum:"pending,running,completed,failed,cancelled"`
+	Options            map[string]any  `json:"options"`
+	PRNumber           *int            `json:"pr_number"`
+	QualityScore       *float64        `json:"quality_score"`
+	Summary            *string         `json:"summary"`
+	Error              *string         `json:"error"`
+	CreatedBy          *uuid.UUID      `json:"created_by" nullable:"true"`
+	CreatedAt          time.Time       `json:"created_at"`
+	UpdatedAt          time.Time       `json:"updated_at"`
+	StartedAt          *time.Time      `json:"started_at"`
+	CompletedAt        *time.Time      `json:"completed_at"`
+	PullRequest        *PullRequestOut `json:"pull_request" doc:"The linked pull request (GET of one execution only; null in lists)"`
 }
 
 func executionOut(e store.Execution) ExecutionOut {
@@ -164,7 +165,11 @@ func (s *Server) getExecution(ctx context.Context, in *executionIDInput) (*execu
 	if err != nil {
 		return nil, err
 	}
-	return &executionOutput{Body: executionOut(e)}, nil
+	out := executionOut(e)
+	if out.PullRequest, err = s.executionPullRequest(ctx, e.OrgID, e.ID); err != nil {
+		return nil, err
+	}
+	return &executionOutput{Body: out}, nil
 }
 
 // LogLineOut is one line an agent wrote.

@@ -18,7 +18,10 @@ func TestGitHubTokenSurvivesAKeyRotation(t *testing.T) {
 	db := testdb.Pool(t)
 	oldKey := []byte("0123456789abcdef0123456789abcdef") // apitest's default
 	newKey := []byte("fedcba9876543210fedcba9876543210")
-	before := apitest.NewOn(t, db)
+	// connecting reads the person's token only without a GitHub App (with one, the
+	// installation reads the repository)
+	noApp := apitest.WithoutGitHubApp()
+	before := apitest.NewOn(t, db, noApp)
 	st := before.Store
 	alice := before.Login("alice") // the dev login stores alice's GitHub token, sealed
 	stored := func() []byte {
@@ -34,7 +37,7 @@ func TestGitHubTokenSurvivesAKeyRotation(t *testing.T) {
 		t.Fatal("the stored token does not name the key that sealed it")
 	}
 
-	during := apitest.NewOn(t, db, func(c *config.Config) {
+	during := apitest.NewOn(t, db, noApp, func(c *config.Config) {
 		c.TokenEncryptionKey, c.TokenEncryptionKeyPrevious = newKey, oldKey
 	})
 	as := during.Anonymous()
@@ -44,14 +47,14 @@ func TestGitHubTokenSurvivesAKeyRotation(t *testing.T) {
 		t.Fatal("the token was not re-sealed with the current key on use")
 	}
 
-	after := apitest.NewOn(t, db, func(c *config.Config) { c.TokenEncryptionKey = newKey })
+	after := apitest.NewOn(t, db, noApp, func(c *config.Config) { c.TokenEncryptionKey = newKey })
 	as = after.Anonymous()
 	as.Token = alice.Token
 	connectRepo(t, as, "miyabi-demo/api-server")
 
 	// A server that has only a key the token was never sealed with cannot read it, and
 	// says what to do.
-	stranger := apitest.NewOn(t, db, func(c *config.Config) { c.TokenEncryptionKey = oldKey })
+	stranger := apitest.NewOn(t, db, noApp, func(c *config.Config) { c.TokenEncryptionKey = oldKey })
 	as = stranger.Anonymous()
 	as.Token = alice.Token
 	p := as.Do("POST", "/repositories", map[string]any{"full_name": "alice/hello-world"}).Problem(409)

@@ -18,22 +18,24 @@ import (
 
 // RepositoryOut is a connected GitHub repository.
 type RepositoryOut struct {
-	ID            uuid.UUID  `json:"id"`
-	TeamID        *uuid.UUID `json:"team_id" nullable:"true" doc:"The team whose roles apply to it; null for none"`
-	GitHubRepoID  int64      `json:"github_repo_id"`
-	FullName      string     `json:"full_name" example:"miyabi-demo/webapp"`
-	DefaultBranch string     `json:"default_branch"`
-	IsPrivate     bool       `json:"is_private"`
-	IsActive      bool       `json:"is_active" doc:"Agents run only on active repositories"`
-	CreatedBy     *uuid.UUID `json:"created_by" nullable:"true"`
-	CreatedAt     time.Time  `json:"created_at"`
-	UpdatedAt     time.Time  `json:"updated_at"`
+	ID             uuid.UUID  `json:"id"`
+	TeamID         *uuid.UUID `json:"team_id" nullable:"true" doc:"The team whose roles apply to it; null for none"`
+	GitHubRepoID   int64      `json:"github_repo_id"`
+	FullName       string     `json:"full_name" example:"miyabi-demo/webapp"`
+	DefaultBranch  string     `json:"default_branch"`
+	IsPrivate      bool       `json:"is_private"`
+	IsActive       bool       `json:"is_active" doc:"Agents run only on active repositories"`
+	CreatedBy      *uuid.UUID `json:"created_by" nullable:"true"`
+	CreatedAt      time.Time  `json:"created_at"`
+	UpdatedAt      time.Time  `json:"updated_at"`
+	AppInstalled   bool       `json:"app_installed" doc:"The Miyabi GitHub App reaches it (issues, comments, webhooks)"`
+	InactiveReason *string    `json:"inactive_reason" doc:"Why the GitHub App deactivated it (uninstalled, repository removed); null otherwise"`
 }
 
 func repositoryOut(r store.Repository) RepositoryOut {
 	return RepositoryOut{ID: r.ID, TeamID: r.TeamID, GitHubRepoID: r.GitHubRepoID, FullName: r.FullName,
 		DefaultBranch: r.DefaultBranch, IsPrivate: r.IsPrivate, IsActive: r.IsActive, CreatedBy: r.CreatedBy,
-		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, AppInstalled: r.InstallationID != nil, InactiveReason: r.InactiveReason}
 }
 
 var (
@@ -41,7 +43,7 @@ var (
 		Summary: "List the organization's repositories, newest first"}
 	docCreateRepository = huma.Operation{OperationID: "create-repository", Tags: []string{"repositories"},
 		Summary:       "Connect a GitHub repository",
-		Description:   "Looks the repository up on GitHub with your GitHub token (its numeric id, default branch, privacy). A repository GitHub does not show you is 422; one already connected is 409; so is one past the organization's max_repositories.",
+		Description:   "Looks the repository up on GitHub through the Miyabi GitHub App (its numeric id, default branch, privacy) and checks that you can see it. A repository the App is not installed on is 422 with the install link; one GitHub does not show you is 422; one already connected is 409; so is one past the organization's max_repositories. Without a configured App, the lookup uses your sign-in token (public repositories).",
 		DefaultStatus: http.StatusCreated, Errors: []int{409, 422, 502}}
 	docGetRepository = huma.Operation{OperationID: "get-repository", Tags: []string{"repositories"},
 		Summary: "Get a repository", Errors: []int{404}}
@@ -80,6 +82,9 @@ type repositoryOutput struct{ Body RepositoryOut }
 
 func (s *Server) createRepository(ctx context.Context, in *createRepositoryInput) (*repositoryOutput, error) {
 	p := principalFrom(ctx)
+	if s.app != nil {
+		return s.createRepositoryThroughApp(ctx, in)
+	}
 	sealed, err := s.store.SealedGitHubToken(ctx, p.UserID)
 	if err != nil {
 		return nil, err

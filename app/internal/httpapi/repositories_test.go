@@ -130,6 +130,7 @@ func TestRepositoriesAcrossOrganizations(t *testing.T) {
 	bob.Do("GET", path, nil).Problem(404)
 	bob.Do("PATCH", path, map[string]any{"is_active": false}).Problem(404)
 	bob.Do("DELETE", path, nil).Problem(404)
+	bob.Do("GET", path+"/issues", nil).Problem(404)
 	var page pageJSON[repoJSON]
 	bob.Do("GET", "/repositories", nil).Expect(200).JSON(&page)
 	if page.Total != 1 || page.Items[0].ID == web.ID {

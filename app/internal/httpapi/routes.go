@@ -29,6 +29,7 @@ func (s *Server) routes() {
 		// health answers 503 with its usual body, saying what is down
 		health := doc.Paths["/health"].Get
 		health.Responses["503"].Content = health.Responses["200"].Content
+		documentWebhookBody(doc)
 		documentHeaders(doc)
 	}()
 	// health
@@ -75,6 +76,7 @@ func (s *Server) routes() {
 	handle(s, "GET", "/repositories/{id}", inOrg(perm.RepositoriesRead), s.getRepository, docGetRepository)
 	handle(s, "PATCH", "/repositories/{id}", onRepository(perm.RepositoriesWrite), s.updateRepository, docUpdateRepository)
 	handle(s, "DELETE", "/repositories/{id}", inOrg(perm.RepositoriesDelete), s.deleteRepository, docDeleteRepository)
+	handle(s, "GET", "/repositories/{id}/issues", onRepository(perm.RepositoriesRead), s.listRepositoryIssues, docListRepositoryIssues)
 
 	// agents and their executions
 	handle(s, "GET", "/agents", inOrg(perm.AgentsRead), s.listAgents, docListAgents)
@@ -131,6 +133,10 @@ func (s *Server) routes() {
 	handle(s, "POST", "/worker/tasks/{id}/logs", worker, s.workerTaskLogs, docWorkerTaskLogs)
 	handle(s, "POST", "/worker/tasks/{id}/complete", worker, s.workerTaskComplete, docWorkerTaskComplete)
 	handle(s, "POST", "/worker/tasks/{id}/fail", worker, s.workerTaskFail, docWorkerTaskFail)
+
+	// GitHub (the App's webhook: no credentials, but the handler checks the body's
+	// X-Hub-Signature-256 before reading anything else)
+	handle(s, "POST", "/github/webhook", public, s.githubWebhook, docGitHubWebhook)
 }
 
 // permissionExt records each operation's permission in the OpenAPI document, so a test can

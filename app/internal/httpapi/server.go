@@ -26,6 +26,7 @@ import (
 
 	"github.com/miyabi/miyabi/app/internal/auth"
 	"github.com/miyabi/miyabi/app/internal/config"
+	"github.com/miyabi/miyabi/app/internal/ghreport"
 	"github.com/miyabi/miyabi/app/internal/github"
 	"github.com/miyabi/miyabi/app/internal/store"
 )
@@ -45,6 +46,8 @@ type Deps struct {
 	Now     func() time.Time
 	// GitHub defaults to a client for the configured GITHUB_* URLs.
 	GitHub *github.Client
+	// GitHubApp defaults to the configured App (nil without one).
+	GitHubApp *github.App
 }
 
 // Server is the API: an http.Handler plus the huma API it was built from.
@@ -61,6 +64,11 @@ type Server struct {
 	sealer *auth.Sealer
 	states *auth.StateSigner
 	github *github.Client
+
+	// the GitHub loop (githubwebhook.go)
+	app      *github.App
+	reporter *ghreport.Reporter
+	issues   *issueCache
 }
 
 // NewServer builds the whole API. What is tested is what ships: the local server and the
@@ -106,6 +114,9 @@ func NewServer(deps Deps) (*Server, error) {
 	hcfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer", BearerFormat: "JWT", Description: "A person's access token"},
 		"worker": {Type: "http", Scheme: "bearer", Description: "A worker token (mw_...)"},
+	}
+	if err := s.setupGitHubApp(); err != nil {
+		return nil, err
 	}
 	registerSchemaTypes(hcfg.Components.Schemas)
 	s.api = humagin.NewWithGroup(engine, engine.Group(APIPrefix), hcfg)

@@ -19,6 +19,7 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/gin"
 
 	"github.com/miyabi/miyabi/app/internal/config"
+	"github.com/miyabi/miyabi/app/internal/ghreport"
 	"github.com/miyabi/miyabi/app/internal/httpapi"
 	"github.com/miyabi/miyabi/app/internal/store"
 )
@@ -35,6 +36,7 @@ type Function struct {
 	// role, which cannot migrate.
 	masterURL    config.MasterURLFunc
 	restrictedDB bool
+	reporter     *ghreport.Reporter // GitHub issue comments still to deliver, retried by the sweep
 }
 
 // New wraps an API server (and the store it was built on) as a Lambda handler.
@@ -45,6 +47,7 @@ func New(srv *httpapi.Server, st *store.Store, log *slog.Logger, requestTimeout 
 		handler:        engine,
 		store:          st,
 		log:            log,
+		reporter:       srv.Reporter(),
 		requestTimeout: requestTimeout,
 	}
 }
@@ -134,6 +137,12 @@ func (f *Function) sweep(ctx context.Context, trigger string) (ActionResult, err
 	}
 	if n > 0 {
 		f.log.InfoContext(ctx, "sweep requeued expired leases", "tasks", n, "trigger", trigger)
+	}
+	// issue comments are never worth failing the sweep: they are retried on the next one
+	if sent, err := f.reporter.DeliverDue(ctx); err != nil {
+		f.log.WarnContext(ctx, "sweep: issue comments not delivered", "error", err)
+	} else if sent > 0 {
+		f.log.InfoContext(ctx, "sweep delivered issue comments", "comments", sent)
 	}
 	return ActionResult{Action: "sweep", Status: "ok", Moved: &n}, nil
 }

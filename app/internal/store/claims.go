@@ -67,6 +67,10 @@ func (s *Store) ClaimTasks(ctx context.Context, orgID, workerID uuid.UUID, agent
 				UPDATE agent_executions e SET status = 'running', started_at = now(), completed_at = NULL
 				FROM moved m WHERE e.organization_id = $1 AND e.id = m.execution_id
 				RETURNING e.id, e.options
+			), commented AS (
+				-- the executions' issue comments now say "running" (github.go)
+				UPDATE github_issue_comments c SET version = c.version + 1, next_attempt_at = now(), attempts = 0
+				FROM moved m WHERE c.organization_id = $1 AND c.execution_id = m.execution_id
 			)
 			SELECT m.id, m.execution_id, m.workflow_run_id, m.name, m.priority, m.agent_type, r.full_name AS repository,
 				m.issue_number, m.metadata, coalesce(x.options, '{}'::jsonb) AS options, m.timeout_seconds, m.retry_count,

@@ -17,7 +17,8 @@ type DashboardSummary struct {
 	ExecutionsTotal    int64
 	TasksByStatus      map[string]int64
 	Repositories       int64
-	PRsCreated         int64
+	PRsCreated         int64 // distinct pull requests (pull_requests), each once
+	PRsMerged          int64
 	WorkersOnline      int64
 	WorkersBusy        int64
 	WorkersOffline     int64
@@ -38,15 +39,15 @@ func (s *Store) DashboardSummary(ctx context.Context, orgID uuid.UUID) (Dashboar
 	// one snapshot for all reads, so the figures agree with each other
 	var completedMS, completedN, failedN int64
 	err := s.inTxWith(ctx, readSnapshot, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT status, sum(n)::bigint, sum(prs)::bigint, sum(duration_ms)::bigint
+		rows, err := tx.Query(ctx, `SELECT status, sum(n)::bigint, sum(duration_ms)::bigint
 			FROM execution_counters WHERE organization_id = $1 GROUP BY status`, orgID)
 		if err != nil {
 			return fmt.Errorf("execution counters: %w", err)
 		}
 		for rows.Next() {
 			var status string
-			var n, prs, ms int64
-			if err := rows.Scan(&status, &n, &prs, &ms); err != nil {
+			var n, ms int64
+			if err := rows.Scan(&status, &n, &ms); err != nil {
 				rows.Close()
 				return err
 			}
@@ -56,7 +57,6 @@ func (s *Store) DashboardSummary(ctx context.Context, orgID uuid.UUID) (Dashboar
 			// manual tasks are counted live
 			out.TasksByStatus[status] += n
 			out.ExecutionsTotal += n
-			out.PRsCreated += prs
 			switch status {
 			case "completed":
 				completedMS, completedN = ms, n
@@ -67,6 +67,11 @@ func (s *Store) DashboardSummary(ctx context.Context, orgID uuid.UUID) (Dashboar
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("execution counters: %w", err)
+		}
+		// pull requests from pull_requests, each once (the counters' per-execution figure
+		// counted one PR as often as executions reported it)
+		if out.PRsCreated, out.PRsMerged, err = pullRequestCountsTx(ctx, tx, orgID); err != nil {
+			return err
 		}
 		rows, err = tx.Query(ctx, `SELECT status, count(*) FROM tasks WHERE organization_id = $1 AND execution_id IS NULL GROUP BY status`, orgID)
 		if err != nil {

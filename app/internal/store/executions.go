@@ -70,7 +70,7 @@ func insertExecutionTx(ctx context.Context, tx pgx.Tx, orgID uuid.UUID, e NewExe
 	if err != nil {
 		return id, fmt.Errorf("insert execution: %w", err)
 	}
-	return id, nil
+	return id, trackIssueCommentTx(ctx, tx, orgID, id)
 }
 
 // LaunchAgentTx creates an execution (pending) and its queued task in the caller's

@@ -107,3 +107,17 @@ func LaunchAgentOnce[T any](ctx context.Context, s *Store, k *IdempotencyKey, st
 		return render(e, t), nil
 	})
 }
+
+// RunWorkflowOnce starts a workflow run (RunWorkflow's work) at most once per idempotency
+// key (nil: no key); render makes the answer from the run's id, which a replay returns.
+func RunWorkflowOnce[T any](ctx context.Context, s *Store, k *IdempotencyKey, status int, orgID, workflowID uuid.UUID, in NewRun,
+	render func(runID uuid.UUID) T) (out T, replayed bool, err error) {
+	return idempotent(ctx, s, k, status, func(tx pgx.Tx) (T, error) {
+		id, err := runWorkflowTx(ctx, tx, orgID, workflowID, in)
+		if err != nil {
+			var zero T
+			return zero, err
+		}
+		return render(id), nil
+	})
+}

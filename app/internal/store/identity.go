@@ -227,21 +227,28 @@ type Caller struct {
 	TeamPermissions []string
 }
 
-// LoadCaller checks the session and the membership for one request.
-func (s *Store) LoadCaller(ctx context.Context, sessionID, userID, orgID uuid.UUID) (Caller, error) {
-	var c Caller
-	err := s.pool.QueryRow(ctx, `
+// callerSelect reads a Caller (login, active role, effective permissions) of the user
+// whose id is the placeholder user in the organization of the placeholder org; the
+// statement supplies FROM (with users u and organization_members m) and WHERE.
+func callerSelect(user, org string) string {
+	return strings.NewReplacer("$USER", user, "$ORG", org).Replace(`
 		SELECT u.login, m.role::text,
 			CASE WHEN m.role IS NULL THEN '{}'::text[] ELSE ARRAY(
 				SELECT rp.permission_name FROM role_permissions rp WHERE rp.role_name = 'org:' || m.role::text
 				UNION
 				SELECT up.permission_name FROM user_permissions up
-				WHERE up.organization_id = $3 AND up.user_id = $2 AND (up.expires_at IS NULL OR up.expires_at > now())) END,
+				WHERE up.organization_id = $ORG AND up.user_id = $USER AND (up.expires_at IS NULL OR up.expires_at > now())) END,
 			CASE WHEN m.role IS NULL THEN '{}'::text[] ELSE ARRAY(
 				SELECT DISTINCT rp.permission_name FROM team_members tm
-				JOIN teams t ON t.id = tm.team_id AND t.organization_id = $3
+				JOIN teams t ON t.id = tm.team_id AND t.organization_id = $ORG
 				JOIN role_permissions rp ON rp.role_name = 'team:' || tm.role
-				WHERE tm.user_id = $2) END
+				WHERE tm.user_id = $USER) END`)
+}
+
+// LoadCaller checks the session and the membership for one request.
+func (s *Store) LoadCaller(ctx context.Context, sessionID, userID, orgID uuid.UUID) (Caller, error) {
+	var c Caller
+	err := s.pool.QueryRow(ctx, callerSelect("$2", "$3")+`
 		FROM sessions s
 		JOIN users u ON u.id = s.user_id
 		LEFT JOIN organization_members m ON m.organization_id = $3 AND m.user_id = s.user_id AND m.status = 'active'
@@ -251,4 +258,28 @@ func (s *Store) LoadCaller(ctx context.Context, sessionID, userID, orgID uuid.UU
 		return Caller{}, ErrSessionEnded
 	}
 	return c, err
+}
+
+// LoadMember is LoadCaller for a person acting without a session (a GitHub webhook sent
+// on their behalf): the same role and permissions, Role nil when they are not an active
+// member. An unknown user is not found.
+func (s *Store) LoadMember(ctx context.Context, userID, orgID uuid.UUID) (Caller, error) {
+	var c Caller
+	err := s.pool.QueryRow(ctx, callerSelect("$1", "$2")+`
+		FROM users u
+		LEFT JOIN organization_members m ON m.organization_id = $2 AND m.user_id = u.id AND m.status = 'active'
+		WHERE u.id = $1`, userID, orgID).Scan(&c.Login, &c.Role, &c.Permissions, &c.TeamPermissions)
+	return c, notFound(err, "user")
+}
+
+// UserByGitHubID finds the Miyabi user of a GitHub account (ok false when none).
+func (s *Store) UserByGitHubID(ctx context.Context, githubID int64) (id uuid.UUID, ok bool, err error) {
+	err = s.pool.QueryRow(ctx, `SELECT id FROM users WHERE github_id = $1`, githubID).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return id, false, nil
+	}
+	if err != nil {
+		return id, false, fmt.Errorf("user by GitHub id: %w", err)
+	}
+	return id, true, nil
 }

@@ -24,10 +24,13 @@ type Repository struct {
 	CreatedBy     *uuid.UUID `db:"created_by"`
 	CreatedAt     time.Time  `db:"created_at"`
 	UpdatedAt     time.Time  `db:"updated_at"`
+	// The GitHub App installation reaching it, and why the App deactivated it.
+	InstallationID *int64  `db:"github_installation_id"`
+	InactiveReason *string `db:"inactive_reason"`
 }
 
 const repositoryColumns = `id, organization_id, team_id, github_repo_id, full_name, default_branch, is_private,
-	is_active, created_by, created_at, updated_at`
+	is_active, created_by, created_at, updated_at, github_installation_id, inactive_reason`
 
 // NewRepository is what GitHub told us of a repository being connected.
 type NewRepository struct {
@@ -36,6 +39,8 @@ type NewRepository struct {
 	DefaultBranch string
 	IsPrivate     bool
 	CreatedBy     uuid.UUID
+	// InstallationID is the GitHub App installation that reaches it (nil: no App).
+	InstallationID *int64
 }
 
 // CreateRepository connects a repository, within the organization's max_repositories.
@@ -56,9 +61,9 @@ func (s *Store) CreateRepository(ctx context.Context, orgID uuid.UUID, r NewRepo
 				"this organization has reached its limit of %d repositories; disconnect one or raise max_repositories", max)
 		}
 		rows, _ := tx.Query(ctx, `
-			INSERT INTO repositories (organization_id, github_repo_id, full_name, default_branch, is_private, created_by)
-			VALUES ($1, $2, $3, $4, $5, $6) RETURNING `+repositoryColumns,
-			orgID, r.GitHubRepoID, r.FullName, r.DefaultBranch, r.IsPrivate, r.CreatedBy)
+			INSERT INTO repositories (organization_id, github_repo_id, full_name, default_branch, is_private, created_by, github_installation_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING `+repositoryColumns,
+			orgID, r.GitHubRepoID, r.FullName, r.DefaultBranch, r.IsPrivate, r.CreatedBy, r.InstallationID)
 		out, err = pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Repository])
 		if c, ok := constraintName(err, pgUniqueViolation); ok && c == "repositories_organization_id_github_repo_id_key" {
 			return domain.Errorf(domain.CodeConflict, "%s is already connected to this organization", r.FullName)
@@ -115,7 +120,8 @@ func (s *Store) UpdateRepository(ctx context.Context, orgID, id uuid.UUID, p Rep
 		}
 	}
 	rows, _ := s.pool.Query(ctx, `
-		UPDATE repositories SET team_id = CASE WHEN $3 THEN $4::uuid ELSE team_id END, is_active = coalesce($5, is_active)
+		UPDATE repositories SET team_id = CASE WHEN $3 THEN $4::uuid ELSE team_id END, is_active = coalesce($5, is_active),
+			inactive_reason = CASE WHEN $5 IS NOT NULL THEN NULL ELSE inactive_reason END
 		WHERE organization_id = $1 AND id = $2 RETURNING `+repositoryColumns, orgID, id, p.SetTeam, p.TeamID, p.IsActive)
 	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Repository])
 	if _, ok := constraintName(err, pgForeignKeyViolation); ok {

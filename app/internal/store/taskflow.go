@@ -127,6 +127,9 @@ func MoveTaskTx(ctx context.Context, tx pgx.Tx, orgID, taskID uuid.UUID, m Move)
 	if err := mirrorExecution(ctx, tx, orgID, out.ExecutionID, to, m); err != nil {
 		return out, err
 	}
+	if err := githubOnMoveTx(ctx, tx, orgID, out.ExecutionID, m); err != nil {
+		return out, err
+	}
 	if m.Action == domain.ActRetry {
 		if err := reviveDependents(ctx, tx, orgID, taskID); err != nil {
 			return out, err
@@ -190,6 +193,9 @@ func cancelDependents(ctx context.Context, tx pgx.Tx, orgID, taskID uuid.UUID, c
 				cancelled_by_task_id = $2
 			FROM dependents x WHERE t.id = x.id AND t.organization_id = $1 AND t.status = 'pending'
 			RETURNING t.execution_id
+		), commented AS (
+			UPDATE github_issue_comments g SET version = g.version + 1, next_attempt_at = now(), attempts = 0
+			FROM cancelled c WHERE g.organization_id = $1 AND g.execution_id = c.execution_id
 		)
 		UPDATE agent_executions e SET status = 'cancelled', completed_at = now(), error = $3
 		FROM cancelled c WHERE e.organization_id = $1 AND e.id = c.execution_id`, orgID, taskID, reason)
@@ -208,6 +214,9 @@ func reviveDependents(ctx context.Context, tx pgx.Tx, orgID, taskID uuid.UUID) e
 			UPDATE tasks SET status = 'pending', cancelled_at = NULL, error = NULL, cancelled_by_task_id = NULL
 			WHERE organization_id = $1 AND cancelled_by_task_id = $2 AND status = 'cancelled'
 			RETURNING execution_id
+		), commented AS (
+			UPDATE github_issue_comments g SET version = g.version + 1, next_attempt_at = now(), attempts = 0
+			FROM revived r WHERE g.organization_id = $1 AND g.execution_id = r.execution_id
 		)
 		UPDATE agent_executions e SET status = 'pending', completed_at = NULL, error = NULL
 		FROM revived r WHERE e.organization_id = $1 AND e.id = r.execution_id`, orgID, taskID)

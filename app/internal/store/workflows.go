@@ -131,6 +131,20 @@ type NewRun struct {
 func (s *Store) RunWorkflow(ctx context.Context, orgID, workflowID uuid.UUID, in NewRun) (WorkflowRun, error) {
 	var runID uuid.UUID
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		runID, err = runWorkflowTx(ctx, tx, orgID, workflowID, in)
+		return err
+	})
+	if err != nil {
+		return WorkflowRun{}, err
+	}
+	return s.WorkflowRun(ctx, orgID, runID)
+}
+
+// runWorkflowTx is RunWorkflow in the caller's transaction; it returns the run's id.
+func runWorkflowTx(ctx context.Context, tx pgx.Tx, orgID, workflowID uuid.UUID, in NewRun) (uuid.UUID, error) {
+	var runID uuid.UUID
+	err := func() error {
 		var name string
 		var def domain.WorkflowDefinition
 		err := tx.QueryRow(ctx, `SELECT name, definition FROM workflows WHERE organization_id = $1 AND id = $2 FOR SHARE`,
@@ -174,11 +188,17 @@ func (s *Store) RunWorkflow(ctx context.Context, orgID, workflowID uuid.UUID, in
 			}
 		}
 		return nil
-	})
-	if err != nil {
-		return WorkflowRun{}, err
-	}
-	return s.WorkflowRun(ctx, orgID, runID)
+	}()
+	return runID, err
+}
+
+// WorkflowIDByName finds the organization's workflow named name (any case; the newest
+// when several share it).
+func (s *Store) WorkflowIDByName(ctx context.Context, orgID uuid.UUID, name string) (uuid.UUID, error) {
+	var id uuid.UUID
+	err := s.pool.QueryRow(ctx, `SELECT id FROM workflows WHERE organization_id = $1 AND lower(name) = lower($2)
+		ORDER BY created_at DESC LIMIT 1`, orgID, name).Scan(&id)
+	return id, notFound(err, "workflow")
 }
 
 func truncate(s string, n int) string {

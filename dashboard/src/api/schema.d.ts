@@ -338,6 +338,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/github/webhook": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Receive a GitHub App webhook
+         * @description Called by GitHub, signed with X-Hub-Signature-256 (HMAC-SHA256 of the raw body under the App's webhook secret), checked before anything is parsed: a bad or missing signature is 401. Idempotent on X-GitHub-Delivery. Handles issues.labeled (miyabi:<agent_type>), issue_comment.created (/miyabi <agent_type>, /miyabi run <workflow>), pull_request, installation and installation_repositories; anything else is 204. Bodies over 1 MiB are 413.
+         */
+        post: operations["github-webhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -572,7 +592,7 @@ export interface paths {
         put?: never;
         /**
          * Connect a GitHub repository
-         * @description Looks the repository up on GitHub with your GitHub token (its numeric id, default branch, privacy). A repository GitHub does not show you is 422; one already connected is 409; so is one past the organization's max_repositories.
+         * @description Looks the repository up on GitHub through the Miyabi GitHub App (its numeric id, default branch, privacy) and checks that you can see it. A repository the App is not installed on is 422 with the install link; one GitHub does not show you is 422; one already connected is 409; so is one past the organization's max_repositories. Without a configured App, the lookup uses your sign-in token (public repositories).
          */
         post: operations["create-repository"];
         delete?: never;
@@ -601,6 +621,26 @@ export interface paths {
          * @description team_id: a team of the organization, or null for none. A team lead may change their team's repositories.
          */
         patch: operations["update-repository"];
+        trace?: never;
+    };
+    "/repositories/{id}/issues": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a repository's open issues on GitHub
+         * @description Read through the GitHub App's installation (private repositories included), newest first, pull requests left out; cached for 30 s. 409 when the App does not reach the repository (with the install link).
+         */
+        get: operations["list-repository-issues"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/tasks": {
@@ -1250,6 +1290,8 @@ export interface components {
             };
             /** Format: int64 */
             pr_number: number | null;
+            /** @description The linked pull request (GET of one execution only; null in lists) */
+            pull_request: components["schemas"]["PullRequestOut"];
             /** Format: double */
             quality_score: number | null;
             /** @example miyabi-demo/webapp */
@@ -1315,6 +1357,35 @@ export interface components {
             role: "owner" | "admin" | "member" | "viewer";
             /** @enum {string} */
             status: "pending" | "accepted" | "revoked" | "expired";
+        };
+        IssueOut: {
+            author: string;
+            /** Format: int64 */
+            comments: number;
+            /** Format: date-time */
+            created_at: string;
+            labels: components["schemas"]["LabelOut"][] | null;
+            /** Format: int64 */
+            number: number;
+            title: string;
+            /** Format: date-time */
+            updated_at: string;
+            /** Format: uri */
+            url: string;
+        };
+        IssuesOutputBody: {
+            /** @description GitHub has a next page (GitHub does not give totals) */
+            has_next: boolean;
+            items: components["schemas"]["IssueOut"][] | null;
+            /** Format: int64 */
+            limit: number;
+            /** Format: int64 */
+            page: number;
+        };
+        LabelOut: {
+            /** @description hex, without # */
+            color: string;
+            name: string;
         };
         LogLineIn: {
             message: string;
@@ -1577,10 +1648,22 @@ export interface components {
              */
             type?: string;
         };
+        PullRequestOut: {
+            merged: boolean;
+            /** Format: date-time */
+            merged_at: string | null;
+            /** Format: int64 */
+            number: number;
+            /** @enum {string} */
+            state: "open" | "closed";
+            url: string;
+        } | null;
         RecentOutputBody: {
             items: components["schemas"]["ExecutionOut"][] | null;
         };
         RepositoryOut: {
+            /** @description The Miyabi GitHub App reaches it (issues, comments, webhooks) */
+            app_installed: boolean;
             /** Format: date-time */
             created_at: string;
             /** Format: uuid */
@@ -1592,6 +1675,8 @@ export interface components {
             github_repo_id: number;
             /** Format: uuid */
             id: string;
+            /** @description Why the GitHub App deactivated it (uninstalled, repository removed); null otherwise */
+            inactive_reason: string | null;
             /** @description Agents run only on active repositories */
             is_active: boolean;
             is_private: boolean;
@@ -1654,8 +1739,16 @@ export interface components {
              * @description Mean run time of completed executions; null when none
              */
             mean_duration_ms: number | null;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Distinct pull requests (by repository and number) reported by agents or seen in webhooks
+             */
             prs_created: number;
+            /**
+             * Format: int64
+             * @description Of those, how many were merged (from pull_request webhooks)
+             */
+            prs_merged: number;
             /** Format: int64 */
             repositories: number;
             /**
@@ -3959,6 +4052,136 @@ export interface operations {
             };
             /** @description Forbidden */
             403: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "github-webhook": {
+        parameters: {
+            query?: never;
+            header?: {
+                "X-GitHub-Delivery"?: string;
+                "X-GitHub-Event"?: string;
+                /** @description sha256=<hex HMAC-SHA256 of the body> */
+                "X-Hub-Signature-256"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": string;
+            };
+        };
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description Bearer realm="miyabi" */
+                    "WWW-Authenticate"?: string;
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Media Type */
+            415: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
                 headers: {
                     /** @description Names this request in the server's logs (sent back when the client set one) */
                     "X-Request-Id"?: string;
@@ -6816,6 +7039,123 @@ export interface operations {
             };
             /** @description Internal Server Error */
             500: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "list-repository-issues": {
+        parameters: {
+            query?: {
+                limit?: number;
+                page?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IssuesOutputBody"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description Bearer realm="miyabi" */
+                    "WWW-Authenticate"?: string;
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Bad Gateway */
+            502: {
                 headers: {
                     /** @description Names this request in the server's logs (sent back when the client set one) */
                     "X-Request-Id"?: string;

@@ -125,6 +125,15 @@ export default function ExecutionDetail({ params }: PageProps) {
                 <dd>
                   <Duration x={x} />
                 </dd>
+                {x.pull_request && (
+                  <>
+                    <dt>{t.run.pullRequest}</dt>
+                    <dd>
+                      <External href={x.pull_request.url} text={`#${x.pull_request.number}`} />
+                      <span className="muted small"> {x.pull_request.merged ? "merged" : x.pull_request.state}</span>
+                    </dd>
+                  </>
+                )}
                 {x.workflow_run_id && (
                   <>
                     <dt>{t.run.workflowRun}</dt>

@@ -3,6 +3,7 @@ import { unwrap } from "../../api/client";
 import type { Schema } from "../../api/types";
 import { useSession } from "../../session/session";
 import { useT } from "../../i18n/i18n";
+import { Link } from "../../router/router";
 import { DataTable, type Column } from "../../lists/DataTable";
 import { useListQuery } from "../../lists/useListQuery";
 import { ErrorView, Page, StatusBadge } from "../../ui/states";
@@ -59,6 +60,17 @@ export default function Repositories() {
       ),
     },
     { header: t.repositories.defaultBranch, priority: "low", cell: (r) => <code>{r.default_branch}</code> },
+    {
+      header: "Issues",
+      cell: (r) =>
+        r.app_installed ? (
+          <Link to={`/repositories/${r.id}/issues`}>
+            Issues<span className="visually-hidden"> of {r.full_name}</span>
+          </Link>
+        ) : (
+          <span className="muted small">GitHub App not installed</span>
+        ),
+    },
     { header: t.common.status, cell: (r) => <StatusBadge status={r.is_active ? "active" : "inactive"} /> },
     {
       header: t.repositories.team,
