@@ -47,7 +47,7 @@ describe.skipIf(!hasRoute("get", "/repositories/{id}/issues"))("the GitHub loop"
     await heading("Overview").waitFor();
     await page.goto("/repositories");
     await heading("Repositories").waitFor();
-    await page.getByLabel("GitHub repository (owner/name)").fill(repoName);
+    await page.getByLabel(/^GitHub repository/).fill(repoName);
     await page.getByRole("button", { name: "Add repository" }).click();
     await page.getByRole("cell", { name: repoName, exact: true }).waitFor();
     await page.getByRole("link", { name: `Issues of ${repoName}` }).click();
