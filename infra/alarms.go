@@ -1,70 +1,129 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sns"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
-// alarmInputs are the things watched.
-type alarmInputs struct {
-	FunctionName pulumi.StringOutput
-	APIID        pulumi.IDOutput
-	DBIdentifier string
+// queueAgeAlarmMinutes: a claimable task that waited this long means no worker is
+// taking work of its type, the most common real failure of this system. Workers claim
+// every few seconds, so a healthy queue's oldest task is seconds old.
+const queueAgeAlarmMinutes = 10
+
+// alarmSpec is one alarm: a single metric, or metric math over several (expr set).
+type alarmSpec struct {
+	name        string // also the runbook heading: "Alarm: <name>" in docs/ops.md
+	description string // what happened; the runbook link is appended
+	namespace   string
+	metric      string
+	statistic   string
+	dims        pulumi.StringMap
+	comparison  string
+	threshold   float64
+	periods     int
+	missing     string // TreatMissingData
+	// metric math: ids m1..mN over these metrics, expr the value alarmed on
+	math []mathMetric
+	expr string
 }
 
-// newAlarms (production only) notifies an SNS topic, with an email subscription when
-// miyabi:alarmEmail is set. Topics encrypted with the AWS-managed SNS key cannot
-// receive CloudWatch alarms, so the topic uses SNS's default encryption at rest.
-func newAlarms(ctx *pulumi.Context, cfg Config, in alarmInputs) error {
-	topic, err := sns.NewTopic(ctx, "alarms", &sns.TopicArgs{Name: pulumi.String(cfg.name("alarms"))})
+type mathMetric struct {
+	namespace, metric, stat string
+	dims                    pulumi.StringMap
+}
+
+// runbookAnchor is the GitHub anchor of the alarm's heading in docs/ops.md.
+func runbookAnchor(alarm string) string { return "alarm-" + alarm }
+
+// alarmSpecs lists every alarm of a stack. Each description says what is wrong; its
+// runbook section says how to find the cause (a Logs Insights query) and the fix.
+func alarmSpecs(cfg Config, in observed) []alarmSpec {
+	const gt, lt = "GreaterThanOrEqualToThreshold", "LessThanThreshold"
+	// the live alias: the version serving requests and sweeps, not whatever version ran last
+	live := pulumi.StringMap{"FunctionName": in.FunctionName, "Resource": in.LiveResource}
+	migrate := pulumi.StringMap{"FunctionName": in.MigrateFunctionName}
+	db := pulumi.StringMap{"DBInstanceIdentifier": pulumi.String(in.DBIdentifier)}
+	api := pulumi.StringMap{"ApiId": in.APIID, "Stage": pulumi.String("$default")}
+	app := appNamespace(cfg)
+	svc := pulumi.StringMap{"Service": pulumi.String("miyabi")}
+	return []alarmSpec{
+		{name: "api-5xx-rate", description: "5% or more of API requests answered 5xx over 5 minutes (with at least 10 requests)",
+			math: []mathMetric{{"AWS/ApiGateway", "5xx", "Sum", api}, {"AWS/ApiGateway", "Count", "Sum", api}},
+			expr: "IF(m2 >= 10, 100 * m1 / m2, 0)", comparison: gt, threshold: 5, periods: 1, missing: "notBreaching"},
+		{name: "lambda-errors", description: "The API Lambda (live alias) failed 5+ invocations in 5 minutes (crashes, timeouts, failed sweeps)",
+			namespace: "AWS/Lambda", metric: "Errors", statistic: "Sum", dims: live, comparison: gt, threshold: 5, periods: 1, missing: "notBreaching"},
+		{name: "lambda-throttles", description: "The API Lambda (live alias) hit its reserved concurrency: requests were refused with 429/503",
+			namespace: "AWS/Lambda", metric: "Throttles", statistic: "Sum", dims: live, comparison: gt, threshold: 1, periods: 1, missing: "notBreaching"},
+		// 80% of max_connections, the value set in the parameter group (budget.go): the
+		// budget keeps the stack's own connections below it, so reaching it means
+		// something else is connecting or environments were not reaped.
+		{name: "db-connections", description: fmt.Sprintf("Database connections at 80%% of max_connections (%d of %d)", int(float64(cfg.DBMaxConnections)*0.8), cfg.DBMaxConnections),
+			namespace: "AWS/RDS", metric: "DatabaseConnections", statistic: "Maximum", dims: db, comparison: gt, threshold: float64(cfg.DBMaxConnections) * 0.8, periods: 1, missing: "notBreaching"},
+		{name: "db-pool-exhausted", description: "Requests gave up waiting for a database connection (503s from the pool): 5+ in 5 minutes",
+			namespace: app, metric: "PoolCanceledAcquires", statistic: "Sum", dims: svc, comparison: gt, threshold: 5, periods: 1, missing: "notBreaching"},
+		{name: "db-cpu", description: "Database CPU at 80%+ for 15 minutes",
+			namespace: "AWS/RDS", metric: "CPUUtilization", statistic: "Average", dims: db, comparison: gt, threshold: 80, periods: 3, missing: "notBreaching"},
+		{name: "db-free-storage", description: "Database has under 2 GiB free (storage autoscaling may be at its maximum)",
+			namespace: "AWS/RDS", metric: "FreeStorageSpace", statistic: "Minimum", dims: db, comparison: lt, threshold: 2 << 30, periods: 1, missing: "notBreaching"},
+		{name: "queue-stalled", description: fmt.Sprintf("A claimable task has waited %d+ minutes: no worker is taking work of its type", queueAgeAlarmMinutes),
+			namespace: app, metric: "OldestClaimableAge", statistic: "Maximum", dims: svc, comparison: gt, threshold: queueAgeAlarmMinutes * 60, periods: 1, missing: "notBreaching"},
+		// The sweep runs every minute and reports each run; silence is the failure.
+		{name: "sweeper-not-running", description: "No lease sweep reported for 10 minutes: expired leases are not requeued and the queue figures are stale",
+			namespace: app, metric: "SweepRuns", statistic: "Sum", dims: svc, comparison: lt, threshold: 1, periods: 2, missing: "breaching"},
+		// Every failed run is an error of the migrate function (timeouts and crashes
+		// included, which the app's own MigrationFailures figure cannot report).
+		{name: "migration-failed", description: "A database migration failed: the deploy stopped and the previous version keeps serving",
+			namespace: "AWS/Lambda", metric: "Errors", statistic: "Sum", dims: migrate, comparison: gt, threshold: 1, periods: 1, missing: "notBreaching"},
+	}
+}
+
+// newAlarms creates the alarms; in production each notifies the SNS topic, with an
+// email subscription (miyabi:alarmEmail) that must be confirmed from the inbox. Topics
+// encrypted with the AWS-managed SNS key cannot receive CloudWatch alarms, so the topic
+// uses SNS's default encryption at rest.
+func newAlarms(ctx *pulumi.Context, cfg Config, in observed, opt pulumi.ResourceOption) error {
+	topic, err := sns.NewTopic(ctx, "alarms", &sns.TopicArgs{Name: pulumi.String(cfg.name("alarms"))}, opt)
 	if err != nil {
 		return err
 	}
 	if cfg.AlarmEmail != "" {
 		if _, err := sns.NewTopicSubscription(ctx, "alarms-email", &sns.TopicSubscriptionArgs{
 			Topic: topic.Arn, Protocol: pulumi.String("email"), Endpoint: pulumi.String(cfg.AlarmEmail),
-		}); err != nil {
+		}, opt); err != nil {
 			return err
 		}
 	}
-
-	type alarm struct {
-		name, namespace, metric, statistic, comparison, description string
-		threshold                                                   float64
-		periods                                                     int
-		dims                                                        pulumi.StringMap
-	}
-	fn := pulumi.StringMap{"FunctionName": in.FunctionName}
-	db := pulumi.StringMap{"DBInstanceIdentifier": pulumi.String(in.DBIdentifier)}
-	const gt, lt = "GreaterThanOrEqualToThreshold", "LessThanThreshold"
-	alarms := []alarm{
-		{"lambda-errors", "AWS/Lambda", "Errors", "Sum", gt, "The API Lambda failed 5+ invocations in 5 minutes", 5, 1, fn},
-		{"lambda-throttles", "AWS/Lambda", "Throttles", "Sum", gt, "The API Lambda hit its reserved concurrency", 1, 1, fn},
-		{"api-5xx", "AWS/ApiGateway", "5xx", "Sum", gt, "The HTTP API answered 5xx 5+ times in 5 minutes", 5, 1,
-			pulumi.StringMap{"ApiId": in.APIID.ToStringOutput(), "Stage": pulumi.String("$default")}},
-		{"db-cpu", "AWS/RDS", "CPUUtilization", "Average", gt, "Database CPU at 80%+ for 15 minutes", 80, 3, db},
-		{"db-free-storage", "AWS/RDS", "FreeStorageSpace", "Minimum", lt, "Database has under 2 GiB free (autoscaling may be at its maximum)", 2 << 30, 1, db},
-		// 80% of max_connections: the budget rule keeps the Lambda below it, so
-		// reaching it means something else is connecting.
-		{"db-connections", "AWS/RDS", "DatabaseConnections", "Maximum", gt, "Database connections at 80% of max_connections", float64(cfg.DBMaxConnections) * 0.8, 1, db},
-	}
-	for _, a := range alarms {
-		if _, err := cloudwatch.NewMetricAlarm(ctx, a.name, &cloudwatch.MetricAlarmArgs{
+	for _, a := range alarmSpecs(cfg, in) {
+		args := &cloudwatch.MetricAlarmArgs{
 			Name:               pulumi.String(cfg.name(a.name)),
-			AlarmDescription:   pulumi.String(a.description),
-			Namespace:          pulumi.String(a.namespace),
-			MetricName:         pulumi.String(a.metric),
-			Statistic:          pulumi.String(a.statistic),
+			AlarmDescription:   pulumi.String(fmt.Sprintf("%s. Runbook: %s#%s", a.description, cfg.RunbookURL, runbookAnchor(a.name))),
 			ComparisonOperator: pulumi.String(a.comparison),
 			Threshold:          pulumi.Float64(a.threshold),
-			Period:             pulumi.Int(300),
 			EvaluationPeriods:  pulumi.Int(a.periods),
-			Dimensions:         a.dims,
-			TreatMissingData:   pulumi.String("notBreaching"),
+			TreatMissingData:   pulumi.String(a.missing),
 			AlarmActions:       pulumi.Array{topic.Arn},
 			OkActions:          pulumi.Array{topic.Arn},
-		}); err != nil {
+		}
+		if a.expr == "" {
+			args.Namespace, args.MetricName, args.Statistic = pulumi.String(a.namespace), pulumi.String(a.metric), pulumi.String(a.statistic)
+			args.Period, args.Dimensions = pulumi.Int(300), a.dims
+		} else {
+			q := cloudwatch.MetricAlarmMetricQueryArray{cloudwatch.MetricAlarmMetricQueryArgs{
+				Id: pulumi.String("e1"), Expression: pulumi.String(a.expr), Label: pulumi.String(a.name), ReturnData: pulumi.Bool(true),
+			}}
+			for i, m := range a.math {
+				q = append(q, cloudwatch.MetricAlarmMetricQueryArgs{Id: pulumi.String(fmt.Sprintf("m%d", i+1)), ReturnData: pulumi.Bool(false),
+					Metric: cloudwatch.MetricAlarmMetricQueryMetricArgs{
+						Namespace: pulumi.String(m.namespace), MetricName: pulumi.String(m.metric), Stat: pulumi.String(m.stat),
+						Period: pulumi.Int(300), Dimensions: m.dims,
+					}})
+			}
+			args.MetricQueries = q
+		}
+		if _, err := cloudwatch.NewMetricAlarm(ctx, a.name, args, opt); err != nil {
 			return err
 		}
 	}

@@ -19,6 +19,8 @@ type HTTPAPI struct {
 	InvokeURL pulumi.StringOutput
 	Stage     *apigatewayv2.Stage
 	opt       pulumi.ResourceOption
+	// Events, when set, is routed by CloudFront at /api/v1/events (websocket.go).
+	Events *WebSocketAPI
 }
 
 // newHTTPAPI creates the API and its $default stage. corsOrigin is set only when the

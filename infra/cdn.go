@@ -70,6 +70,15 @@ func newCDN(ctx *pulumi.Context, cfg Config, b *Bucket, api *HTTPAPI) (*CDN, err
 	}
 
 	origins, behaviours := cdnOrigins(cfg, b, api, oac, headers)
+	if api != nil && api.Events != nil {
+		// the events WebSocket (websocket.go), before /api/*
+		o, eb, err := eventsBehaviour(ctx, cfg, api.Events)
+		if err != nil {
+			return nil, err
+		}
+		origins = append(origins, o)
+		behaviours = append(cloudfront.DistributionOrderedCacheBehaviorArray{eb}, behaviours...)
+	}
 	cert, aliases := viewerCertificate(cfg)
 	dist, err := cloudfront.NewDistribution(ctx, "cdn", &cloudfront.DistributionArgs{
 		Enabled:           pulumi.Bool(true),

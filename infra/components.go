@@ -6,7 +6,7 @@ import (
 
 // layer is one layer of the stack as a Pulumi ComponentResource (the way pulumi/examples'
 // aws-go-s3-folder-component groups resources), so `pulumi preview` reads as a tree:
-// network, database, secrets, dashboard, api, cdn, compute.
+// network, database, secrets, dashboard, edge (the WAF, waf.go), api, cdn, compute.
 type layer struct{ pulumi.ResourceState }
 
 // newLayer registers the component and returns the option every resource of the layer

@@ -54,6 +54,12 @@ type Config struct {
 	DomainName       string
 	CertificateArn   string
 	AlarmEmail       string
+	// OperatorGitHubIDs (miyabi:operatorGithubIds): the GitHub accounts, by numeric id,
+	// allowed on /api/v1/ops/*, comma-separated; the function's OPERATOR_GITHUB_IDS.
+	OperatorGitHubIDs string
+	// RunbookURL (miyabi:runbookUrl, empty: the repository's docs/ops.md) is what every
+	// alarm's description links to, with the alarm's heading as #fragment.
+	RunbookURL string
 
 	Secrets Secrets
 }
@@ -300,6 +306,18 @@ func readConfig(stack string, get func(string) (string, bool), secret func(strin
 		if _, err := mail.ParseAddress(c.AlarmEmail); err != nil {
 			r.fail("miyabi:alarmEmail", "must be an email address, not %q", c.AlarmEmail)
 		}
+	}
+
+	c.OperatorGitHubIDs = strings.ReplaceAll(r.str("miyabi:operatorGithubIds", ""), " ", "")
+	if c.OperatorGitHubIDs != "" && !operatorIDsPattern.MatchString(c.OperatorGitHubIDs) {
+		r.fail("miyabi:operatorGithubIds", "must be numeric GitHub user ids separated by commas, not %q (curl https://api.github.com/users/<login> shows the id)", c.OperatorGitHubIDs)
+	}
+	c.RunbookURL = r.str("miyabi:runbookUrl", "")
+	switch {
+	case c.RunbookURL == "":
+		c.RunbookURL = defaultRunbook
+	case !strings.HasPrefix(c.RunbookURL, "https://") || strings.Contains(c.RunbookURL, "#"):
+		r.fail("miyabi:runbookUrl", "must be an https:// URL of docs/ops.md without a #fragment (or empty for the repository's), not %q", c.RunbookURL)
 	}
 
 	atLeast32 := func(v string) bool { return len(v) >= 32 }

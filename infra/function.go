@@ -35,7 +35,8 @@ type functionInputs struct {
 	PublicURL pulumi.StringOutput // the dashboard's URL: OAuth redirects and cookies
 	// After are resources that must be in place before the function changes (the
 	// distribution, so its header is deployed before the acceptance of the old one ends).
-	After []pulumi.Resource
+	After     []pulumi.Resource
+	EventsURL pulumi.StringOutput // the events WebSocket API's @connections endpoint
 }
 
 // newFunction creates the API Lambda and the migrate Lambda (same artifact, its own
@@ -69,6 +70,10 @@ func newFunction(ctx *pulumi.Context, cfg Config, in functionInputs) (*Function,
 		// A slow database ends in a 503 before Lambda kills the environment.
 		"REQUEST_TIMEOUT":       pulumi.String(fmt.Sprintf("%ds", cfg.LambdaTimeout-2)),
 		"REQUIRE_ORIGIN_SECRET": pulumi.String(strconv.FormatBool(cfg.DashboardAPIBase == APIBaseCloudFront)),
+		// Who may call /api/v1/ops/* (miyabi:operatorGithubIds).
+		"OPERATOR_GITHUB_IDS": pulumi.String(cfg.OperatorGitHubIDs),
+		// live events on AWS: the @connections endpoint the function posts to (websocket.go)
+		"EVENTS_MANAGEMENT_URL": in.EventsURL,
 	}
 	if cfg.GitHubAppID != "" {
 		// not secrets: the key and the webhook secret are in the app secret
@@ -92,6 +97,7 @@ func newFunction(ctx *pulumi.Context, cfg Config, in functionInputs) (*Function,
 	menv["DB_SECRET_ARN"] = in.DB.MasterSecretArn
 	menv["DB_POOL_MAX"] = pulumi.String("1")
 	delete(menv, "REQUEST_TIMEOUT")
+	delete(menv, "EVENTS_MANAGEMENT_URL") // it posts to no connection (its role may not)
 	migrate, err := newLambda(ctx, cfg, lambdaSpec{
 		name: "migrate", timeout: cfg.MigrateTimeout, memory: 512, concurrency: 1,
 		env: menv, secrets: []pulumi.StringInput{in.DB.MasterSecretArn, in.Secret.Arn},

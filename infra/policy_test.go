@@ -195,15 +195,16 @@ func policyCDN(t *testing.T, run *stackRun) {
 
 	behaviours := objs(d["orderedCacheBehaviors"])
 	for _, b := range behaviours {
-		if len(objs(b["functionAssociations"])) > 0 {
+		if len(objs(b["functionAssociations"])) > 0 && b["pathPattern"] != eventsPath {
 			t.Errorf("behaviour %v runs a function; the SPA rewrite belongs to the S3 behaviour only", b["pathPattern"])
 		}
 	}
 	if run.cfg.DashboardAPIBase == APIBaseCloudFront {
-		if len(behaviours) != 1 || behaviours[0]["pathPattern"] != "/api/*" {
-			t.Fatalf("ordered behaviours = %v, want one /api/*", behaviours)
+		// the events WebSocket first (websocket_test.go checks it), then /api/*
+		if len(behaviours) != 2 || behaviours[0]["pathPattern"] != eventsPath || behaviours[1]["pathPattern"] != "/api/*" {
+			t.Fatalf("ordered behaviours = %v, want %s then /api/*", behaviours, eventsPath)
 		}
-		api := behaviours[0]
+		api := behaviours[1]
 		if api["targetOriginId"] != "api" || api["viewerProtocolPolicy"] != "https-only" ||
 			api["cachePolicyId"] != cachingDisabled || api["originRequestPolicyId"] != allViewerExceptHostHeader {
 			t.Errorf("/api/* behaviour = %v, want uncached, AllViewerExceptHostHeader, https-only", api)
@@ -279,7 +280,9 @@ func policyLambda(t *testing.T, run *stackRun) {
 		"APP_SECRET_VERSION": fakeSecretVersion,
 		"DB_POOL_MAX":        fmt.Sprint(run.cfg.DBPoolMax), "GITHUB_CLIENT_ID": run.cfg.GitHubClientID,
 		"PUBLIC_URL": run.outputs["dashboardUrl"], "REQUIRE_ORIGIN_SECRET": origin,
-		"REQUEST_TIMEOUT": fmt.Sprintf("%ds", run.cfg.LambdaTimeout-2),
+		"REQUEST_TIMEOUT":       fmt.Sprintf("%ds", run.cfg.LambdaTimeout-2),
+		"EVENTS_MANAGEMENT_URL": "https://" + fakeAPIHost + "/" + wsStage,
+		"OPERATOR_GITHUB_IDS":   "", // miyabi:operatorGithubIds, empty in the stack files
 	}
 	for k, v := range want {
 		if env[k] != v {
@@ -354,6 +357,9 @@ func policyIAM(t *testing.T, run *stackRun) {
 					t.Errorf("policy %s grants %s on *", p.Name, a)
 				}
 			}
+		}
+		if p.Name == "events" {
+			continue // the API function's @connections grant, checked in websocket_test.go
 		}
 		fn := map[string]string{"lambda": "api", "lambda-migrate": "migrate"}[p.Name]
 		if fn == "" {
@@ -487,7 +493,15 @@ func policyProduction(t *testing.T, run *stackRun) {
 	}
 	metrics := map[string]bool{}
 	for _, a := range run.all("aws:cloudwatch/metricAlarm:MetricAlarm") {
-		metrics[a.Inputs["namespace"].(string)+"/"+a.Inputs["metricName"].(string)] = true
+		if qs, ok := a.Inputs["metricQueries"].([]any); ok { // metric math (a rate)
+			for _, q := range qs {
+				if m, ok := q.(map[string]any)["metric"].(map[string]any); ok {
+					metrics[fmt.Sprint(m["namespace"])+"/"+fmt.Sprint(m["metricName"])] = true
+				}
+			}
+		} else {
+			metrics[a.Inputs["namespace"].(string)+"/"+a.Inputs["metricName"].(string)] = true
+		}
 		if len(strs(a.Inputs["alarmActions"])) == 0 {
 			t.Errorf("alarm %s notifies nobody", a.Name)
 		}

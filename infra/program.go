@@ -69,8 +69,16 @@ func deploy(ctx *pulumi.Context, b Builders) (map[string]pulumi.StringOutput, er
 		return nil, fmt.Errorf("dashboard bucket: %w", err)
 	}
 
+	if err := newEdgeRateLimit(ctx, cfg); err != nil { // waf.go: before the distribution it attaches to
+		return nil, fmt.Errorf("edge rate limit: %w", err)
+	}
+
 	// Through CloudFront the distribution needs the API as an origin; direct, the
 	// API's CORS needs the distribution's URL. Either way one is made first.
+	ws, err := newWebSocketAPI(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("events api: %w", err)
+	}
 	var api *HTTPAPI
 	var cdn *CDN
 	var apiBase pulumi.StringOutput
@@ -78,6 +86,7 @@ func deploy(ctx *pulumi.Context, b Builders) (map[string]pulumi.StringOutput, er
 		if api, err = newHTTPAPI(ctx, cfg, nil); err != nil {
 			return nil, fmt.Errorf("api: %w", err)
 		}
+		api.Events = ws
 		if cdn, err = newCDN(ctx, cfg, bucket, api); err != nil {
 			return nil, fmt.Errorf("cdn: %w", err)
 		}
@@ -93,12 +102,15 @@ func deploy(ctx *pulumi.Context, b Builders) (map[string]pulumi.StringOutput, er
 	}
 
 	fn, err := newFunction(ctx, cfg, functionInputs{Artifact: pkg, Net: net, DB: db, Secret: secret, PublicURL: cdn.URL,
-		After: []pulumi.Resource{cdn.Distribution}})
+		EventsURL: ws.ManagementURL, After: []pulumi.Resource{cdn.Distribution}})
 	if err != nil {
 		return nil, fmt.Errorf("function: %w", err)
 	}
 	if err := routeToFunction(ctx, api, fn.Live); err != nil {
 		return nil, fmt.Errorf("api routes: %w", err)
+	}
+	if err := routeWebSocket(ctx, ws, fn); err != nil {
+		return nil, fmt.Errorf("events routes: %w", err)
 	}
 	if err := uploadDashboard(ctx, bucket, files, apiBase); err != nil {
 		return nil, fmt.Errorf("dashboard upload: %w", err)
@@ -110,10 +122,9 @@ func deploy(ctx *pulumi.Context, b Builders) (map[string]pulumi.StringOutput, er
 	if err := retireAssets(ctx, bucket, previous, files); err != nil {
 		return nil, fmt.Errorf("dashboard retired assets: %w", err)
 	}
-	if cfg.Production {
-		if err := newAlarms(ctx, cfg, alarmInputs{FunctionName: fn.Fn.Name, APIID: api.API.ID(), DBIdentifier: db.Identifier}); err != nil {
-			return nil, fmt.Errorf("alarms: %w", err)
-		}
+	obs, err := newObservability(ctx, cfg, observedOf(cfg, fn, api, db))
+	if err != nil {
+		return nil, fmt.Errorf("observability: %w", err)
 	}
 
 	return map[string]pulumi.StringOutput{
@@ -130,5 +141,6 @@ func deploy(ctx *pulumi.Context, b Builders) (map[string]pulumi.StringOutput, er
 		"distributionId":    cdn.Distribution.ID().ToStringOutput(),
 		"lambdaSha256":      pulumi.String(pkg.SHA256).ToStringOutput(),
 		assetsOutput:        pulumi.String(hashedAssets(files)).ToStringOutput(),
+		"opsDashboardUrl":   obs.DashboardURL,
 	}, nil
 }

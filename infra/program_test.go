@@ -20,14 +20,17 @@ var wantInventory = map[string]map[string]int{
 		"aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2":                       1,
 		"aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2": 1,
 		"aws:s3/bucketPolicy:BucketPolicy":                                                           1, "aws:s3/bucketObjectv2:BucketObjectv2": 4,
-		"aws:cloudfront/originAccessControl:OriginAccessControl": 1, "aws:cloudfront/function:Function": 1,
+		"aws:cloudfront/originAccessControl:OriginAccessControl": 1, "aws:cloudfront/function:Function": 2,
 		"aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy": 1, "aws:cloudfront/distribution:Distribution": 1,
-		"aws:apigatewayv2/api:Api": 1, "aws:apigatewayv2/stage:Stage": 1, "aws:apigatewayv2/integration:Integration": 1,
-		"aws:apigatewayv2/route:Route": 1,
-		"aws:iam/role:Role":            2, "aws:iam/rolePolicy:RolePolicy": 2,
-		"aws:lambda/function:Function": 2, "aws:lambda/invocation:Invocation": 1, "aws:lambda/permission:Permission": 2,
+		// the HTTP API and the events WebSocket API ($connect, $disconnect, $default)
+		"aws:apigatewayv2/api:Api": 2, "aws:apigatewayv2/stage:Stage": 2, "aws:apigatewayv2/integration:Integration": 2,
+		"aws:apigatewayv2/route:Route": 4,
+		"aws:iam/role:Role":            2, "aws:iam/rolePolicy:RolePolicy": 3,
+		"aws:lambda/function:Function": 2, "aws:lambda/invocation:Invocation": 1, "aws:lambda/permission:Permission": 3,
 		"aws:lambda/alias:Alias":             1,
 		"aws:cloudwatch/eventRule:EventRule": 1, "aws:cloudwatch/eventTarget:EventTarget": 1,
+		"aws:cloudformation/stack:Stack":     1, // the edge WAF web ACL (waf.go)
+		"aws:cloudwatch/dashboard:Dashboard": 1,
 	},
 }
 
@@ -46,7 +49,7 @@ func init() {
 	// Alarms.
 	prod["aws:sns/topic:Topic"] = 1
 	prod["aws:sns/topicSubscription:TopicSubscription"] = 1
-	prod["aws:cloudwatch/metricAlarm:MetricAlarm"] = 6
+	prod["aws:cloudwatch/metricAlarm:MetricAlarm"] = 10
 	wantInventory["production"] = prod
 }
 
@@ -92,6 +95,7 @@ func checkOutputs(t *testing.T, run *stackRun) {
 		"lambdaSha256":      fakeArtifact.SHA256,
 		"liveVersion":       fakeVersion,
 		"migrateFunction":   "miyabi-" + run.cfg.Stack + "-migrate",
+		"opsDashboardUrl":   "https://us-west-2.console.aws.amazon.com/cloudwatch/home?region=us-west-2#dashboards/dashboard/miyabi-" + run.cfg.Stack + "-ops",
 	}
 	for name, v := range want {
 		if got := run.outputs[name]; got != v {

@@ -367,3 +367,18 @@ func TestSigtermFailsUnfinishedTasksAsRetryable(t *testing.T) {
 		t.Fatalf("after SIGTERM: %+v, want requeued (pending, retry 1) with a log line saying why", s)
 	}
 }
+
+// Subscribed to live events, an idle worker claims as soon as work is announced, not at
+// its next poll (here a minute away).
+func TestDaemonClaimsWhenWorkIsAnnounced(t *testing.T) {
+	env := apitest.New(t)
+	alice := env.Login("alice")
+	_, token := newWorker(t, alice, "live")
+	startDaemon(t, env.URL+"/api/v1", token, "--steps 1 --step-delay 10ms", "--poll", "1m", "--idle-poll", "1m")
+	poll.Until(t, 20*time.Second, "the worker to subscribe", func() bool { return env.Server.Hub().Connections() == 1 })
+	first, _ := queueTask(t, env, alice.OrgID)
+	poll.Until(t, 10*time.Second, "the announced task to complete", func() bool { return stateOf(t, env, first).Status == "completed" })
+	// and again, once the worker is surely idle on its minute-long poll
+	second, _ := queueTask(t, env, alice.OrgID)
+	poll.Until(t, 10*time.Second, "the second announced task to complete", func() bool { return stateOf(t, env, second).Status == "completed" })
+}

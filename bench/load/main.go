@@ -29,12 +29,14 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
 
 type config struct {
+	live     int
 	api      string
 	db       string
 	users    int
@@ -65,6 +67,7 @@ func main() {
 	flag.StringVar(&c.sqlDir, "sql", "bench/load/sql", "the pgbench scripts")
 	flag.StringVar(&c.only, "only", "", "measure only the reads whose name contains this, alone (for profiling)")
 	flag.BoolVar(&c.skipPgbench, "skip-pgbench", false, "with -only: the API alone")
+	flag.IntVar(&c.live, "live", 0, "dashboard connections to the live-events WebSocket kept open (reading) during the run")
 	flag.Parse()
 	c.workers = c.users
 	if err := run(context.Background(), c); err != nil {
@@ -222,6 +225,17 @@ func run(ctx context.Context, c config) error {
 		return err
 	}
 	log.Printf("signed in %d users over %d organizations in %.1fs", len(l.callers), c.orgs, time.Since(start).Seconds())
+	if c.live > 0 {
+		received, stop, err := openLive(ctx, c, l.callers)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			stop()
+			log.Printf("live: %d connections received %d events", c.live, received.Load())
+		}()
+		log.Printf("live: %d dashboard connections open", c.live)
+	}
 
 	eps := endpoints()
 	var schedule []int
@@ -520,4 +534,43 @@ func postJSON(ctx context.Context, url, token string, body, out any) error {
 		return fmt.Errorf("%s: %d %v", url, resp.StatusCode, p)
 	}
 	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// openLive opens n live-events connections as the users (round robin), each reading
+// and discarding what arrives, as open dashboards do.
+func openLive(ctx context.Context, c config, callers []caller) (*atomic.Int64, func(), error) {
+	var received atomic.Int64
+	lctx, cancel := context.WithCancel(ctx)
+	var conns []*websocket.Conn
+	for i := 0; i < c.live; i++ {
+		cl := callers[i%len(callers)]
+		var t struct {
+			Ticket string `json:"ticket"`
+		}
+		if err := postJSON(ctx, c.api+"/api/v1/events/ticket", cl.token, nil, &t); err != nil {
+			cancel()
+			return nil, nil, err
+		}
+		ws, _, err := websocket.Dial(ctx, strings.Replace(c.api, "http", "ws", 1)+"/api/v1/events?ticket="+t.Ticket, nil)
+		if err != nil {
+			cancel()
+			return nil, nil, err
+		}
+		ws.SetReadLimit(1 << 20)
+		conns = append(conns, ws)
+		go func() {
+			for {
+				if _, _, err := ws.Read(lctx); err != nil {
+					return
+				}
+				received.Add(1)
+			}
+		}()
+	}
+	return &received, func() {
+		cancel()
+		for _, ws := range conns {
+			_ = ws.CloseNow()
+		}
+	}, nil
 }

@@ -5,7 +5,8 @@
 # then alone through the API and its SQL alone through pgbench, and the table printed.
 #   bench/load/run.sh
 # Knobs: LOAD_USERS (100), LOAD_DURATION (20s), LOAD_SOLO (5s), LOAD_RATE (0: closed
-# loop), LOAD_POOL (8, the API's DB_POOL_MAX), LOAD_API_PORT (18091).
+# loop), LOAD_POOL (8, the API's DB_POOL_MAX), LOAD_API_PORT (18091), LOAD_LIVE (0: live-
+# events WebSocket connections held open by the users during the run).
 # The cluster stays running; the API is stopped by its PID on exit.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -38,7 +39,7 @@ psql "$LOAD_DATABASE_URL" -tA -F ' ' -c "SELECT 'seeded:', (SELECT count(*) FROM
 
 addr="127.0.0.1:${LOAD_API_PORT:-18091}"
 log="$root/.dev/load-api.log"
-APP_ENV=development DATABASE_URL="$LOAD_DATABASE_URL" LISTEN_ADDR="$addr" PUBLIC_URL="http://$addr" \
+RATE_LIMITS=off APP_ENV=development DATABASE_URL="$LOAD_DATABASE_URL" LISTEN_ADDR="$addr" PUBLIC_URL="http://$addr" \
   DB_POOL_MAX="${LOAD_POOL:-8}" LOG_FORMAT=json GITHUB_OAUTH_URL="http://127.0.0.1:9" GITHUB_API_URL="http://127.0.0.1:9" \
   "$bin/miyabi" serve >"$log" 2>&1 &
 api_pid=$!
@@ -50,6 +51,6 @@ done
 curl -fsS "http://$addr/api/v1/health" >/dev/null
 
 "$bin/bench-load" -api "http://$addr" -db "$LOAD_DATABASE_URL" -users "${LOAD_USERS:-100}" \
-  -duration "${LOAD_DURATION:-20s}" -solo "${LOAD_SOLO:-5s}" -rate "${LOAD_RATE:-0}" \
+  -duration "${LOAD_DURATION:-20s}" -solo "${LOAD_SOLO:-5s}" -rate "${LOAD_RATE:-0}" -live "${LOAD_LIVE:-0}" \
   -pgbench "$bindir/pgbench" -sql bench/load/sql
 echo "load: done in $(( $(date +%s) - t0 )) s; the API's log is $log" >&2

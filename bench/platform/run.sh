@@ -31,7 +31,7 @@ APP_ENV=development DATABASE_URL="$BENCH_DATABASE_URL" "$bin/miyabi" migrate >/d
 
 addr="127.0.0.1:${BENCH_API_PORT:-18090}"
 log="$root/.dev/bench-api.log"
-APP_ENV=development DATABASE_URL="$BENCH_DATABASE_URL" LISTEN_ADDR="$addr" PUBLIC_URL="http://$addr" \
+RATE_LIMITS=off APP_ENV=development DATABASE_URL="$BENCH_DATABASE_URL" LISTEN_ADDR="$addr" PUBLIC_URL="http://$addr" \
   DB_POOL_MAX="${BENCH_POOL:-8}" LOG_FORMAT=json GITHUB_OAUTH_URL="http://127.0.0.1:9" GITHUB_API_URL="http://127.0.0.1:9" \
   "$bin/miyabi" serve >"$log" 2>&1 &
 api_pid=$!

@@ -22,7 +22,7 @@ trap cleanup EXIT
 go build -o "$tmp/miyabi" ./app
 go build -o "$tmp/bench" ./bench/workers
 
-export APP_ENV=development DATABASE_URL="$url" LISTEN_ADDR="$addr" LOG_FORMAT=json \
+export RATE_LIMITS=off APP_ENV=development DATABASE_URL="$url" LISTEN_ADDR="$addr" LOG_FORMAT=json \
   GITHUB_OAUTH_URL="http://127.0.0.1:9" GITHUB_API_URL="http://127.0.0.1:9" DB_POOL_MAX="${DB_POOL_MAX:-8}"
 "$tmp/miyabi" migrate >/dev/null 2>&1
 "$tmp/miyabi" serve >"$tmp/api.log" 2>&1 &

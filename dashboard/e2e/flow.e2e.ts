@@ -5,7 +5,7 @@
 // check (no serious or critical violation) and a screenshot in test-results/screenshots/.
 // Steps whose API route has not landed are skipped by name (describe.skipIf(!hasRoute)).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Browser, BrowserContext, Page, WebSocketRoute } from "playwright-core";
 import { startStack, type Stack } from "./stack";
 import { axeCheck, launch, screenshot } from "./browser";
 import { hasRoute } from "./api-routes";
@@ -212,6 +212,24 @@ describe.skipIf(!hasRoute("post", "/agents/execute"))("launching an agent", () =
     await page.getByLabel("Issue number").fill("7");
     await page.getByLabel("Agent type").selectOption("codegen");
     await check("launch", /^Launch an agent/);
+    // Connected to live events, the page reads the logs when it opens, when the follow is
+    // acknowledged and once more when the execution ends: never on a timer.
+    const logReads: string[] = [];
+    const onRequest = (r: { url: () => string }) => {
+      if (/\/agents\/executions\/[0-9a-f-]{36}\/logs/.test(r.url())) logReads.push(r.url());
+    };
+    page.on("request", onRequest);
+    // Another tab on the overview: the new execution appears there and completes without
+    // a reload (summary.changed; its 15 s poll runs only while disconnected).
+    const other = await context.newPage();
+    await other.goto("/");
+    await other.getByRole("heading", { level: 1, name: "Overview" }).waitFor();
+    const otherRecent = other.getByRole("table", { name: "Recent executions" });
+    const rowsBefore = await otherRecent.getByRole("row").count();
+    // and a third on the Executions list: the execution appears and completes in place
+    const list = await context.newPage();
+    await list.goto("/executions");
+    await list.getByRole("heading", { level: 1, name: "Executions" }).waitFor();
     await page.getByRole("button", { name: "Launch", exact: true }).click();
     await page.waitForURL(/\/executions\/[0-9a-f-]{36}$/);
     // The run page is named as people say it.
@@ -220,12 +238,23 @@ describe.skipIf(!hasRoute("post", "/agents/execute"))("launching an agent", () =
     const issue = details.getByRole("link", { name: "#7" });
     expect(await issue.getAttribute("href")).toBe("https://github.com/miyabi-demo/agent-playground/issues/7");
     expect(await details.textContent()).toContain("Launched byalice");
+    const launched = page.url().split("/").pop();
     if (!workerStarted) return; // nobody to run it: the rest needs the worker
     const logs = page.getByRole("log", { name: "Execution logs" });
     await expect.poll(() => logs.textContent(), { timeout: 60_000 }).toMatch(/codegen agent starting/);
     await expect.poll(() => page.locator(".details .badge").textContent(), { timeout: 60_000 }).toBe("completed");
     await expect.poll(() => logs.textContent(), { timeout: 10_000 }).toMatch(/pull request/i);
     await page.getByText("(following live)").waitFor({ state: "detached" });
+    page.off("request", onRequest);
+    expect(await page.getByText("(reconnecting…)").count()).toBe(0);
+    await expect.poll(() => otherRecent.getByRole("row").count(), { timeout: 10_000 }).toBeGreaterThan(rowsBefore);
+    await expect.poll(() => otherRecent.getByRole("row").nth(1).textContent(), { timeout: 10_000 }).toMatch(/completed/);
+    await other.close();
+    const listed = list.locator(`tr:has(a[href="/executions/${launched}"])`);
+    await expect.poll(() => listed.count(), { timeout: 10_000 }).toBe(1);
+    await expect.poll(() => listed.textContent(), { timeout: 10_000 }).toMatch(/completed/);
+    await list.close();
+    expect(logReads.length, `log reads while connected: ${logReads.join(", ")}`).toBeLessThanOrEqual(3);
     // The result is a result (summary, PR link), not a log line.
     const result = page.getByRole("region", { name: "Result" });
     await expect.poll(() => result.textContent()).toMatch(/codegen agent opened PR #107 for issue #7/);
@@ -618,13 +647,27 @@ describe.skipIf(!hasRoute("post", "/agents/executions/{id}/cancel"))("cancelling
   it("keeps the last data under one reconnecting banner through an outage", async () => {
     await nav("Executions").click();
     await heading("Executions").waitFor();
+    // An outage of the API: its requests fail and the live events connection drops with
+    // them. The events socket runs through a route the test can cut (passed through otherwise).
+    let down = false;
+    const sockets: WebSocketRoute[] = [];
+    await page.routeWebSocket(/\/api\/v1\/events\?/, (ws) => {
+      if (down) return void ws.close();
+      ws.connectToServer();
+      sockets.push(ws);
+    });
+    await page.reload();
     await page.getByRole("link", { name: /review · webapp#3/ }).waitFor();
+    await expect.poll(() => sockets.length, { timeout: 10_000 }).toBeGreaterThan(0);
+    down = true;
     await page.route("**/api/v1/**", (r) => r.abort());
+    for (const ws of sockets.splice(0)) await ws.close();
     const banner = page.getByRole("status").filter({ hasText: "Reconnecting" });
-    await banner.waitFor({ timeout: 20_000 }); // the list looks again every 10 s
+    await banner.waitFor({ timeout: 20_000 }); // disconnected, the list looks again every 10 s
     expect(await page.getByRole("link", { name: /review · webapp#3/ }).isVisible()).toBe(true);
     expect(await page.getByRole("alert").count()).toBe(0);
     await check("outage", /^Executions/);
+    down = false;
     await page.unroute("**/api/v1/**");
     await banner.waitFor({ state: "detached", timeout: 15_000 });
   });

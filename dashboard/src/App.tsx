@@ -3,6 +3,7 @@ import { SessionProvider, useSession } from "./session/session";
 import { matchPath, navigate, useLocation } from "./router/router";
 import { routes } from "./routes";
 import { Layout } from "./ui/Layout";
+import { LiveEvents } from "./events/LiveEvents";
 import { Loading, Page } from "./ui/states";
 import SignIn, { safeNext } from "./pages/SignIn";
 import { I18nProvider, useT } from "./i18n/i18n";
@@ -49,12 +50,14 @@ function Routed() {
     }
   }
   return (
-    <Layout>
-      <Suspense fallback={<Loading what={t.loadingWhat.page} />}>
-        {/* keyed by organization: switching it never shows the previous one's data */}
-        <div key={session.me.organization.id}>{page}</div>
-      </Suspense>
-    </Layout>
+    <LiveEvents>
+      <Layout>
+        <Suspense fallback={<Loading what={t.loadingWhat.page} />}>
+          {/* keyed by organization: switching it never shows the previous one's data */}
+          <div key={session.me.organization.id}>{page}</div>
+        </Suspense>
+      </Layout>
+    </LiveEvents>
   );
 }
 

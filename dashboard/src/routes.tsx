@@ -39,6 +39,7 @@ export const routes: RouteDef[] = [
   { path: "/tasks/:id", component: page(() => import("./pages/tasks/TaskDetail")), allowed: (s) => s.canSomewhere("tasks.read") },
   { path: "/workers", component: page(() => import("./pages/workers/Workers")), nav: "workers", allowed: (s) => s.canSomewhere("agents.read") },
   { path: "/settings", component: page(() => import("./pages/settings/Settings")), nav: "settings" },
+  { path: "/settings/audit", component: page(() => import("./pages/settings/AuditLog")), nav: "audit", allowed: (s) => s.can("organization.audit.read") },
   { path: "/organizations/new", component: page(() => import("./pages/NewOrganization")) },
   { path: "/invitations/:token", component: page(() => import("./pages/AcceptInvitation")) },
 ];

@@ -14,6 +14,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -38,7 +39,8 @@ type Env struct {
 	Server *httpapi.Server
 	HTTP   *httptest.Server
 
-	contract *contract // every answer a Client receives is checked against the document
+	contract *contract  // every answer a Client receives is checked against the document
+	logs     *logBuffer // what the server logged
 }
 
 // Option changes the configuration before the server starts.
@@ -70,7 +72,7 @@ func NewOn(t testing.TB, pool *pgxpool.Pool, opts ...Option) *Env {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	e := &Env{T: t, Store: st, DB: pool, GitHub: fake}
+	e := &Env{T: t, Store: st, DB: pool, GitHub: fake, logs: &logBuffer{}}
 	var handler http.Handler
 	hs := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	hs.Start()
@@ -78,11 +80,20 @@ func NewOn(t testing.TB, pool *pgxpool.Pool, opts ...Option) *Env {
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = hs.URL
 	}
-	srv, err := httpapi.NewServer(httpapi.Deps{Config: cfg, Store: st, Logger: slog.New(slog.DiscardHandler), Version: "test"})
+	srv, err := httpapi.NewServer(httpapi.Deps{Config: cfg, Store: st, Logger: slog.New(slog.NewTextHandler(e.logs, nil)), Version: "test"})
 	if err != nil {
 		t.Fatalf("NewServer: %v", err)
 	}
 	handler = srv
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, line := range strings.Split(e.Logs(), "\n") {
+				if strings.Contains(line, "level=ERROR") {
+					t.Logf("server: %s", line)
+				}
+			}
+		}
+	})
 	e.URL, e.Config, e.Server, e.HTTP = hs.URL, cfg, srv, hs
 	e.contract = newContract(t, srv, hs.URL)
 	if cfg.GitHubApp.Enabled() {
@@ -97,6 +108,25 @@ func NewOn(t testing.TB, pool *pgxpool.Pool, opts ...Option) *Env {
 		t.Cleanup(func() { cancel(); <-done })
 	}
 	return e
+}
+
+// logBuffer keeps what the server logged, for tests of what reaches the logs.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// Logs returns everything the server logged so far (access log included).
+func (e *Env) Logs() string {
+	e.logs.mu.Lock()
+	defer e.logs.mu.Unlock()
+	return e.logs.b.String()
 }
 
 // WebhookSecret is the GitHub App webhook secret of test servers.

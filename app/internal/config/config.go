@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -59,6 +60,69 @@ type Config struct {
 
 	RequestTimeout time.Duration
 	SweepInterval  time.Duration
+
+	// OperatorToken, when set, lets a caller presenting it (Authorization: Bearer) see
+	// /health's version and pool figures; everyone else sees only up or down.
+	OperatorToken string
+
+	// RateLimits are the per-principal limits; the zero value turns limiting off.
+	RateLimits RateLimits
+
+	// OperatorGitHubIDs are the GitHub accounts (numeric ids: a login can be renamed and
+	// re-registered by someone else) allowed on /api/v1/ops/*.
+	OperatorGitHubIDs []int64
+}
+
+// Rate is N requests per Per.
+type Rate struct {
+	N   int
+	Per time.Duration
+}
+
+// Off reports whether the rate is unlimited.
+func (r Rate) Off() bool { return r.N <= 0 || r.Per <= 0 }
+
+// RateLimits are the limits the API applies per principal (docs/reliability.md).
+type RateLimits struct {
+	// SignIn is per client address and per route class (sign-in, OAuth callback,
+	// refresh, invitation accept), counted in PostgreSQL so every Lambda shares it.
+	SignIn Rate
+	// Person, Worker and Anonymous are in-process token buckets (burst N, refilling N
+	// per Per) per user, per worker token and per client address.
+	Person, Worker, Anonymous Rate
+	// AuthFailures is how many 401s one client address may collect per Per before every
+	// request from it is answered 429 (guessed worker tokens, forged JWTs).
+	AuthFailures Rate
+}
+
+// DefaultRateLimits are the production defaults (development multiplies them by 10:
+// everything there comes from one address).
+var DefaultRateLimits = RateLimits{
+	SignIn:       Rate{N: 30, Per: time.Minute},
+	Person:       Rate{N: 300, Per: 10 * time.Second},
+	Worker:       Rate{N: 2000, Per: 10 * time.Second},
+	Anonymous:    Rate{N: 100, Per: 10 * time.Second},
+	AuthFailures: Rate{N: 60, Per: time.Minute},
+}
+
+// ParseRate reads "N/duration" (30/1m, 300/10s); "off" or "0" is unlimited.
+func ParseRate(v string) (Rate, error) {
+	if v == "off" || v == "0" {
+		return Rate{}, nil
+	}
+	n, per, ok := strings.Cut(v, "/")
+	if !ok {
+		return Rate{}, fmt.Errorf("must be N/duration such as 30/1m, or off, not %q", v)
+	}
+	count, err := strconv.Atoi(n)
+	if err != nil || count < 1 {
+		return Rate{}, fmt.Errorf("must be N/duration with N a positive whole number, not %q", v)
+	}
+	d, err := time.ParseDuration(per)
+	if err != nil || d < time.Second {
+		return Rate{}, fmt.Errorf("must be N/duration with a duration of at least 1s, not %q", v)
+	}
+	return Rate{N: count, Per: d}, nil
 }
 
 // Development reports whether the dev-only features (dev login, dev keys) are on.
@@ -143,6 +207,51 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		c.SweepInterval = d
 	}
+	c.RateLimits = DefaultRateLimits
+	if dev {
+		for _, r := range []*Rate{&c.RateLimits.SignIn, &c.RateLimits.Person, &c.RateLimits.Worker, &c.RateLimits.Anonymous, &c.RateLimits.AuthFailures} {
+			r.N *= 10
+		}
+	}
+	if getenv("RATE_LIMITS") == "off" {
+		c.RateLimits = RateLimits{}
+	} else if v := getenv("RATE_LIMITS"); v != "" && v != "on" {
+		bad("RATE_LIMITS", "must be on or off, not %q", v)
+	}
+	for _, v := range []struct {
+		name string
+		rate *Rate
+	}{{"RATE_LIMIT_SIGNIN", &c.RateLimits.SignIn}, {"RATE_LIMIT_PERSON", &c.RateLimits.Person},
+		{"RATE_LIMIT_WORKER", &c.RateLimits.Worker}, {"RATE_LIMIT_ANONYMOUS", &c.RateLimits.Anonymous},
+		{"RATE_LIMIT_AUTH_FAILURES", &c.RateLimits.AuthFailures}} {
+		if raw := getenv(v.name); raw != "" {
+			r, err := ParseRate(raw)
+			if err != nil {
+				bad(v.name, "%v", err)
+			}
+			*v.rate = r
+		}
+	}
+	c.OperatorToken = getenv("OPERATOR_TOKEN")
+	if c.OperatorToken != "" && len(c.OperatorToken) < 32 {
+		bad("OPERATOR_TOKEN", "must be at least 32 bytes when set")
+	}
+	// Development means a dev login and known keys: never on Lambda, never reachable
+	// from anywhere but this machine.
+	if dev && getenv("AWS_LAMBDA_RUNTIME_API") != "" {
+		bad("APP_ENV", "development is refused on Lambda (AWS_LAMBDA_RUNTIME_API is set): it enables the dev login")
+	}
+	if dev && !loopbackURL(c.PublicURL) {
+		bad("APP_ENV", "development is refused with a PUBLIC_URL that is not loopback (%s): it enables the dev login", c.PublicURL)
+	}
+	for _, f := range strings.FieldsFunc(getenv("OPERATOR_GITHUB_IDS"), func(r rune) bool { return r == ',' || r == ' ' }) {
+		id, err := strconv.ParseInt(f, 10, 64)
+		if err != nil || id <= 0 {
+			bad("OPERATOR_GITHUB_IDS", "must be numeric GitHub user ids separated by commas, not %q (find an id with: curl https://api.github.com/users/<login>)", f)
+			continue
+		}
+		c.OperatorGitHubIDs = append(c.OperatorGitHubIDs, id)
+	}
 	if v := getenv("REQUIRE_ORIGIN_SECRET"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -210,6 +319,20 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	c.GitHubApp = loadGitHubApp(getenv, dev, bad)
 	return c, errors.Join(errs...)
+}
+
+// loopbackURL reports whether u's host is this machine (localhost or a loopback IP).
+func loopbackURL(u string) bool {
+	parsed, err := url.Parse(u)
+	if err != nil {
+		return false
+	}
+	host := parsed.Hostname()
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func or(v, def string) string {

@@ -37,6 +37,15 @@ type User struct {
 	Name        string
 	Email       string
 	PublicEmail bool
+	// ID overrides the id UserID gives the login (an account that took a login over).
+	ID int64
+}
+
+func (u User) id() int64 {
+	if u.ID != 0 {
+		return u.ID
+	}
+	return UserID(u.Login)
 }
 
 // Repo is a repository the fake knows.
@@ -59,9 +68,12 @@ type Server struct {
 
 	mu    sync.Mutex
 	users map[string]User
-	repos map[string]Repo
-	codes map[string]grant
-	app   appState
+	// missing are logins no account holds (GET /users/{login} answers 404); every other
+	// login exists, as the fake makes up accounts on first use
+	missing map[string]bool
+	repos   map[string]Repo
+	codes   map[string]grant
+	app     appState
 }
 
 type grant struct {
@@ -71,7 +83,7 @@ type grant struct {
 // New returns a fake knowing the demo users and repositories.
 func New(clientID, clientSecret string) *Server {
 	s := &Server{ClientID: clientID, ClientSecret: clientSecret,
-		users: map[string]User{}, repos: map[string]Repo{}, codes: map[string]grant{}}
+		users: map[string]User{}, repos: map[string]Repo{}, codes: map[string]grant{}, missing: map[string]bool{}}
 	s.AddUser(User{Login: "alice", Name: "Alice Example", Email: "alice@example.com", PublicEmail: true})
 	s.AddUser(User{Login: "bob", Name: "Bob Example", Email: "bob@example.com"})
 	s.AddUser(User{Login: "carol", Name: "Carol Example", Email: "carol@example.com"})
@@ -86,6 +98,13 @@ func (s *Server) AddUser(u User) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.users[strings.ToLower(u.Login)] = u
+}
+
+// MarkMissing makes login one that no GitHub account holds.
+func (s *Server) MarkMissing(login string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.missing[strings.ToLower(login)] = true
 }
 
 func (s *Server) AddRepo(r Repo) {
@@ -109,6 +128,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.emails(w, r)
 	case strings.HasPrefix(r.URL.Path, "/repos/") && r.Method == http.MethodGet:
 		s.repo(w, r)
+	case strings.HasPrefix(r.URL.Path, "/users/") && r.Method == http.MethodGet:
+		s.userByLogin(w, r)
 	default:
 		writeJSON(w, http.StatusNotFound, map[string]string{"message": "Not Found"})
 	}
@@ -237,9 +258,28 @@ func (s *Server) user(w http.ResponseWriter, r *http.Request) {
 		email = u.Email
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"id": UserID(u.Login), "login": u.Login, "name": u.Name, "email": email,
-		"avatar_url": fmt.Sprintf("https://avatars.githubusercontent.com/u/%d?v=4", UserID(u.Login)),
+		"id": u.id(), "login": u.Login, "name": u.Name, "email": email,
+		"avatar_url": fmt.Sprintf("https://avatars.githubusercontent.com/u/%d?v=4", u.id()),
 	})
+}
+
+func (s *Server) userByLogin(w http.ResponseWriter, r *http.Request) {
+	if _, ok := s.caller(w, r); !ok {
+		return
+	}
+	login := strings.TrimPrefix(r.URL.Path, "/users/")
+	s.mu.Lock()
+	u, known := s.users[strings.ToLower(login)]
+	missing := s.missing[strings.ToLower(login)]
+	s.mu.Unlock()
+	if missing || login == "" || strings.Contains(login, "/") {
+		writeJSON(w, http.StatusNotFound, map[string]string{"message": "Not Found"})
+		return
+	}
+	if !known {
+		u = User{Login: login, Name: login}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"id": u.id(), "login": u.Login, "name": u.Name})
 }
 
 func (s *Server) emails(w http.ResponseWriter, r *http.Request) {

@@ -98,6 +98,19 @@ func (c *Client) User(ctx context.Context, token string) (User, error) {
 	return u, nil
 }
 
+// UserByLogin resolves a login to the account that holds it now (ErrNotFound when no
+// account does). Logins change hands after renames; the numeric id never does.
+func (c *Client) UserByLogin(ctx context.Context, token, login string) (User, error) {
+	var u User
+	if err := c.get(ctx, token, "/users/"+url.PathEscape(login), &u); err != nil {
+		return User{}, err
+	}
+	if u.ID <= 0 || u.Login == "" {
+		return User{}, errors.New("github user: response without id or login")
+	}
+	return u, nil
+}
+
 // PrimaryEmail reads /user/emails and returns the primary, verified address ("" if none).
 func (c *Client) PrimaryEmail(ctx context.Context, token string) (string, error) {
 	var emails []struct {

@@ -160,6 +160,15 @@ func (s *Server) githubCallback(ctx context.Context, in *githubCallbackInput) (*
 	if in.State == "" || in.State != st.State {
 		return nil, domain.Errorf(domain.CodeBadRequest, "The sign-in state does not match; start again.")
 	}
+	// single use, on the server: a replayed callback (the same cookie and state, within
+	// its 10 minutes) must not sign anyone in again
+	fresh, err := s.store.SpendOAuthState(ctx, auth.HashToken(st.State))
+	if err != nil {
+		return nil, err
+	}
+	if !fresh {
+		return nil, domain.Errorf(domain.CodeBadRequest, "This sign-in was already completed; start again from the sign-in page.")
+	}
 	if in.Error != "" {
 		return nil, domain.Errorf(domain.CodeBadRequest, "GitHub did not approve the sign-in: %s.", in.Error)
 	}
@@ -226,8 +235,8 @@ func (s *Server) refresh(ctx context.Context, in *refreshInput) (*sessionOutput,
 	if in.Refresh == "" {
 		return nil, domain.Errorf(domain.CodeUnauthorized, "No session: sign in first.")
 	}
-	next, nextHash := auth.NewOpaqueToken("")
-	sess, err := s.store.RotateRefresh(ctx, auth.HashToken(in.Refresh), nextHash)
+	next, nextHash := s.successors.Successor(in.Refresh)
+	sess, err := s.store.RotateRefresh(ctx, auth.HashToken(in.Refresh), nextHash, auth.RefreshGrace)
 	if err != nil {
 		return nil, err
 	}

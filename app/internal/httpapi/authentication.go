@@ -1,14 +1,18 @@
 package httpapi
 
 import (
+	"context"
+	"net"
 	"net/http"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
 	"github.com/miyabi/miyabi/app/internal/auth"
 	"github.com/miyabi/miyabi/app/internal/domain"
+	"github.com/miyabi/miyabi/app/internal/store"
 )
 
 // Principal is the signed-in person behind a request, in their active organization (or,
@@ -91,6 +95,22 @@ func (s *Server) authenticateWorker(hctx huma.Context) (*WorkerPrincipal, bool) 
 	return &WorkerPrincipal{WorkerID: w.ID, OrgID: w.OrgID, AgentTypes: w.AgentTypes}, true
 }
 
+// redeemTicket consumes the events ticket of the query (?ticket=): single use, within its
+// minute. It answers 401 itself when it returns false.
+func (s *Server) redeemTicket(hctx huma.Context) (store.EventCaller, bool) {
+	ticket := hctx.Query("ticket")
+	if ticket == "" || len(ticket) > 200 {
+		s.deny(hctx, http.StatusUnauthorized, "Open the events WebSocket with ?ticket= from POST /api/v1/events/ticket.")
+		return store.EventCaller{}, false
+	}
+	caller, err := s.store.RedeemEventTicket(hctx.Context(), ticket)
+	if err != nil {
+		s.denyErr(hctx, err, "The ticket is unknown, expired or already used; ask for a new one.")
+		return store.EventCaller{}, false
+	}
+	return caller, true
+}
+
 func (s *Server) denyErr(hctx huma.Context, err error, msg string) {
 	if code := domain.ErrorCode(err); code == domain.CodeUnauthorized || code == domain.CodeNotFound {
 		s.deny(hctx, http.StatusUnauthorized, msg)
@@ -113,4 +133,53 @@ func bearer(h string) (string, bool) {
 		return "", false
 	}
 	return strings.TrimSpace(token), true
+}
+
+// The client's address (rate limits, the audit trail) and who is behind a request, for
+// the store's audit entries.
+
+type clientAddrKey struct{}
+
+// clientAddressFrom returns the address of the client behind the request.
+func clientAddressFrom(ctx context.Context) string {
+	a, _ := ctx.Value(clientAddrKey{}).(string)
+	return a
+}
+
+// clientAddress finds the client's address: the connection's peer, or, behind
+// CloudFront (the origin secret proves the request came through it), the last address
+// of X-Forwarded-For, which CloudFront appends (earlier entries are the client's to
+// forge).
+func (s *Server) clientAddress(r *http.Request) string {
+	if s.cfg.RequireOriginSecret {
+		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+			parts := strings.Split(xff, ",")
+			if ip := net.ParseIP(strings.TrimSpace(parts[len(parts)-1])); ip != nil {
+				return ip.String()
+			}
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	if ip := net.ParseIP(host); ip != nil {
+		return ip.String()
+	}
+	return host
+}
+
+func (s *Server) withClientAddress(c *gin.Context) {
+	c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), clientAddrKey{}, s.clientAddress(c.Request)))
+	c.Next()
+}
+
+// withActor carries who is behind the request into the store, for the audit trail.
+func (s *Server) withActor(ctx context.Context) context.Context {
+	a := store.Actor{ClientAddress: clientAddressFrom(ctx)}
+	if p := principalFrom(ctx); p != nil {
+		id := p.UserID
+		a.UserID, a.Login = &id, p.Login
+	}
+	return store.WithActor(ctx, a)
 }

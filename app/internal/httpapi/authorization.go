@@ -10,6 +10,7 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humagin"
 	"github.com/google/uuid"
 
+	"github.com/miyabi/miyabi/app/internal/auth"
 	"github.com/miyabi/miyabi/app/internal/domain"
 	"github.com/miyabi/miyabi/app/internal/perm"
 	"github.com/miyabi/miyabi/app/internal/store"
@@ -19,16 +20,19 @@ import (
 type scope int
 
 const (
-	scopePublic  scope = iota // anyone, signed in or not
-	scopePerson               // any signed-in person, whatever their role
-	scopeWorker               // a worker token, on /worker/* only
-	scopeOrg                  // the permission across the active organization
-	scopeTeam                 // the permission across the active organization, or through a team role on the object's team
-	scopePathOrg              // the permission in the organization named by the path's {id}
+	scopePublic         scope = iota // anyone, signed in or not
+	scopePerson                      // any signed-in person, whatever their role
+	scopeWorker                      // a worker token, on /worker/* only
+	scopeOrg                         // the permission across the active organization
+	scopeTeam                        // the permission across the active organization, or through a team role on the object's team
+	scopePathOrg                     // the permission in the organization named by the path's {id}
+	scopeMemberOrWorker              // an active member of their active organization, or a worker token
+	scopeTicket                      // a single-use events ticket in the query (?ticket=), no token
+	scopeOperator                    // a person named in OPERATOR_GITHUB_IDS: the service, not an organization
 )
 
 func (sc scope) String() string {
-	return [...]string{"public", "person", "worker", "organization", "team", "path-organization"}[sc]
+	return [...]string{"public", "person", "worker", "organization", "team", "path-organization", "member-or-worker", "ticket", "operator"}[sc]
 }
 
 // guard is a route's access rule: who may call it and, for routes on one object, which
@@ -50,6 +54,17 @@ var (
 	public = guard{scope: scopePublic}
 	person = guard{scope: scopePerson}
 	worker = guard{scope: scopeWorker}
+	// memberOrWorker is a person who is an active member of their active organization
+	// (any role), or a worker token: the events ticket.
+	memberOrWorker = guard{scope: scopeMemberOrWorker}
+	// ticketHolder redeems the single-use ticket of the query (?ticket=, from POST
+	// /events/ticket) and puts its caller in the context (ticketCallerFrom): the events
+	// WebSocket, where no token may travel in the URL.
+	ticketHolder = guard{scope: scopeTicket}
+	// operator is a signed-in person whose GitHub account is in OPERATOR_GITHUB_IDS
+	// (numeric ids: a login can be renamed and re-registered by someone else). Operators
+	// run the service; no organization role makes one.
+	operator = guard{scope: scopeOperator}
 )
 
 // inOrg needs p across the caller's active organization.
@@ -95,6 +110,7 @@ type (
 	executionKey    struct{}
 	principalCtxKey struct{}
 	workerCtxKey    struct{}
+	ticketCallerKey struct{}
 )
 
 // principalFrom returns the caller of a person route (never nil behind a person guard);
@@ -108,6 +124,12 @@ func principalFrom(ctx context.Context) *Principal {
 func workerFrom(ctx context.Context) *WorkerPrincipal {
 	w, _ := ctx.Value(workerCtxKey{}).(*WorkerPrincipal)
 	return w
+}
+
+// ticketCallerFrom returns the caller of the ticket a ticketHolder guard redeemed.
+func ticketCallerFrom(ctx context.Context) store.EventCaller {
+	c, _ := ctx.Value(ticketCallerKey{}).(store.EventCaller)
+	return c
 }
 
 // taskFrom returns the task an onTask guard loaded.
@@ -177,20 +199,41 @@ func (s *Server) admit(g guard) func(huma.Context, func(huma.Context)) {
 			humagin.Unwrap(hctx).Set(workerPrincipalKey, wp)
 			next(huma.WithValue(hctx, workerCtxKey{}, wp))
 			return
+		case scopeTicket:
+			caller, ok := s.redeemTicket(hctx)
+			if !ok {
+				return
+			}
+			next(huma.WithValue(hctx, ticketCallerKey{}, caller))
+			return
+		case scopeMemberOrWorker:
+			if raw, _ := bearer(hctx.Header("Authorization")); auth.IsWorkerToken(raw) {
+				wp, ok := s.authenticateWorker(hctx)
+				if !ok {
+					return
+				}
+				humagin.Unwrap(hctx).Set(workerPrincipalKey, wp)
+				next(huma.WithValue(hctx, workerCtxKey{}, wp))
+				return
+			}
 		}
 		p, ok := s.authenticatePerson(hctx)
 		if !ok {
 			return
 		}
 		switch g.scope {
-		case scopeOrg, scopeTeam:
+		case scopeOperator:
+			if !s.admitOperator(hctx, p) {
+				return
+			}
+		case scopeOrg, scopeTeam, scopeMemberOrWorker:
 			// A person removed from their active organization keeps the person routes (me,
 			// switch, invitations, logout) but nothing inside that organization.
 			if p.Role == "" {
 				s.deny(hctx, http.StatusForbidden, "You are not an active member of this organization; switch organization or sign in again.")
 				return
 			}
-			if !p.Can(g.perm) && !(g.scope == scopeTeam && p.CanThroughTeam(g.perm)) {
+			if g.scope != scopeMemberOrWorker && !p.Can(g.perm) && !(g.scope == scopeTeam && p.CanThroughTeam(g.perm)) {
 				s.deny(hctx, http.StatusForbidden, fmt.Sprintf("Your role (%s) does not allow %s.", p.Role, g.perm))
 				return
 			}

@@ -81,6 +81,7 @@ func TestEveryWriteRouteRejectsBadInput(t *testing.T) {
 		add("unknown field", `{"zz_unknown_field": 1, "organization_id": "`+uuid.NewString()+`", "status": "completed", "role": "owner"}`, "")
 		add("invalid UTF-8", "{\"name\": \"\xff\xfe\xfd\"}", "")
 		add("truncated", `{"name": "x`, "")
+		add("NUL in a nested key", `{"metadata": {"k\u0000": "v"}, "options": {"\u0000": 1}}`, "")
 		for name, prop := range op.schema.Properties {
 			wrong := `"not-a-` + prop.Type + `"`
 			switch prop.Type {
@@ -92,6 +93,8 @@ func TestEveryWriteRouteRejectsBadInput(t *testing.T) {
 			add("wrong type "+name, fmt.Sprintf(`{%q: %s}`, name, wrong), name)
 			switch prop.Type {
 			case "string":
+				// PostgreSQL stores no NUL: a 422 naming the field, never a 500 (issue 14)
+				add("NUL in "+name, fmt.Sprintf(`{%q: "a\u0000b"}`, name), name)
 				add("huge "+name, fmt.Sprintf(`{%q: %q}`, name, strings.Repeat("x", 200_000)), "")
 				if prop.Pattern != "" || len(prop.Enum) > 0 || prop.Format != "" {
 					add("sql in "+name, fmt.Sprintf(`{%q: %q}`, name, "x'); DROP TABLE users; --"), name)

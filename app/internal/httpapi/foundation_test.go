@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/miyabi/miyabi/app/internal/apitest"
+	"github.com/miyabi/miyabi/app/internal/config"
 	"github.com/miyabi/miyabi/app/internal/poll"
 	"github.com/miyabi/miyabi/app/internal/testdb"
 )
@@ -23,8 +24,10 @@ func TestHealthFollowsTheDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	env := apitest.NewOn(t, pool)
+	const operator = "operator-token-0123456789abcdef0123456789"
+	env := apitest.NewOn(t, pool, func(c *config.Config) { c.OperatorToken = operator })
 	c := env.Anonymous()
+	c.Token = operator // the version and pool figures are for operators
 
 	var h struct {
 		Status   string `json:"status"`

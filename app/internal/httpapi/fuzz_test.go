@@ -19,7 +19,10 @@ func fuzzSetup(f *testing.F) (*apitest.Client, []writeOp) {
 // Any body on any write route: a 2xx or a 4xx problem, never a 5xx.
 func FuzzWriteRouteBodies(f *testing.F) {
 	fuzzUser, fuzzOps := fuzzSetup(f)
-	for _, seed := range []string{`{}`, `{"name":"x"}`, `[]`, `{"definition":{"nodes":[{"id":"a"}],"edges":[{"from":"a","to":"a"}]}}`, `{"lines":[{"stream":"stdout","message":"x"}]}`, "\x00", `{"name":"` + strings.Repeat("é", 100) + `"}`} {
+	for _, seed := range []string{`{}`, `{"name":"x"}`, `[]`, `{"definition":{"nodes":[{"id":"a"}],"edges":[{"from":"a","to":"a"}]}}`, `{"lines":[{"stream":"stdout","message":"x"}]}`, "\x00", `{"name":"` + strings.Repeat("é", 100) + `"}`,
+		// NUL and other control characters in strings and keys (issue 14)
+		`{"name":"a\u0000b"}`, `{"name":"\u0007\u001b[31m\u007f"}`, `{"metadata":{"\u0000":"\u0000"}}`,
+		`{"lines":[{"stream":"stdout","message":"\u0000\u0001\u001f"}]}`, `{"summary":"x\u0000","error":"\u0000"}`} {
 		for i := range 4 {
 			f.Add(uint8(i*7), []byte(seed))
 		}
@@ -39,7 +42,7 @@ func FuzzWriteRouteBodies(f *testing.F) {
 // Pagination and filter parsing: any query string is a 2xx or a 4xx problem.
 func FuzzListQuery(f *testing.F) {
 	fuzzUser, _ := fuzzSetup(f)
-	for _, seed := range []string{"page=1&limit=20", "page=0", "limit=101", "page=-1", "limit=abc", "page=99999999999999999999", "after=x", "status=running", "range=7d"} {
+	for _, seed := range []string{"page=1&limit=20", "page=0", "limit=101", "page=-1", "limit=abc", "page=99999999999999999999", "after=x", "status=running", "range=7d", "status=%00", "agent_type=a%00b", "after=%01"} {
 		f.Add(seed)
 	}
 	paths := []string{"/organizations", "/organizations/" + fuzzUser.OrgID.String() + "/members", "/organizations/" + fuzzUser.OrgID.String() + "/teams",

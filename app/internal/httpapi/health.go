@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"crypto/subtle"
 	"net/http"
 	"time"
 
@@ -16,15 +17,19 @@ type poolStats struct {
 }
 
 type databaseHealth struct {
-	Status    string    `json:"status" enum:"up,down"`
-	LatencyMS float64   `json:"latency_ms"`
-	Pool      poolStats `json:"pool"`
+	Status    string     `json:"status" enum:"up,down"`
+	LatencyMS *float64   `json:"latency_ms,omitempty" doc:"Operators only"`
+	Pool      *poolStats `json:"pool,omitempty" doc:"Operators only"`
 }
 
 type healthBody struct {
 	Status   string         `json:"status" enum:"ok,degraded"`
-	Version  string         `json:"version"`
+	Version  string         `json:"version,omitempty" doc:"Operators only"`
 	Database databaseHealth `json:"database"`
+}
+
+type healthInput struct {
+	Authorization string `header:"Authorization" doc:"Bearer OPERATOR_TOKEN shows the version and pool figures"`
 }
 
 type healthOutput struct {
@@ -36,17 +41,27 @@ var (
 	docHealth = huma.Operation{
 		OperationID: "health", Tags: []string{"health"},
 		Summary:     "Service health",
-		Description: "200 when the API can reach its database, 503 when it cannot.",
+		Description: "200 when the API can reach its database, 503 when it cannot. An anonymous caller learns only up or down; the version, latency and pool figures are for operators (Authorization: Bearer OPERATOR_TOKEN).",
 		Responses:   map[string]*huma.Response{"503": {Description: "The database is unreachable"}},
 	}
 )
 
-func (s *Server) health(ctx context.Context, _ *struct{}) (*healthOutput, error) {
+// operator reports whether the caller presented the operator token.
+func (s *Server) operator(authorization string) bool {
+	token, ok := bearer(authorization)
+	return ok && s.cfg.OperatorToken != "" && subtle.ConstantTimeCompare([]byte(token), []byte(s.cfg.OperatorToken)) == 1
+}
+
+func (s *Server) health(ctx context.Context, in *healthInput) (*healthOutput, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	out := &healthOutput{Status: http.StatusOK, Body: healthBody{Status: "ok", Version: s.deps.Version}}
-	st := s.store.Stats()
-	out.Body.Database.Pool = poolStats{Total: st.Total, Idle: st.Idle, Acquired: st.Acquired, Max: st.Max}
+	operator := s.operator(in.Authorization)
+	out := &healthOutput{Status: http.StatusOK, Body: healthBody{Status: "ok"}}
+	if operator {
+		st := s.store.Stats()
+		out.Body.Version = s.deps.Version
+		out.Body.Database.Pool = &poolStats{Total: st.Total, Idle: st.Idle, Acquired: st.Acquired, Max: st.Max}
+	}
 	latency, err := s.store.Ping(ctx)
 	if err != nil {
 		s.log.WarnContext(ctx, "health: database unreachable", "error", err)
@@ -56,6 +71,9 @@ func (s *Server) health(ctx context.Context, _ *struct{}) (*healthOutput, error)
 		return out, nil
 	}
 	out.Body.Database.Status = "up"
-	out.Body.Database.LatencyMS = float64(latency.Microseconds()) / 1000
+	if operator {
+		ms := float64(latency.Microseconds()) / 1000
+		out.Body.Database.LatencyMS = &ms
+	}
 	return out, nil
 }

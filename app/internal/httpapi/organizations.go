@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 
 	"github.com/miyabi/miyabi/app/internal/auth"
 	"github.com/miyabi/miyabi/app/internal/domain"
+	"github.com/miyabi/miyabi/app/internal/github"
 	"github.com/miyabi/miyabi/app/internal/store"
 )
 
@@ -33,12 +35,15 @@ var (
 	docListInvitations = huma.Operation{OperationID: "list-invitations", Tags: []string{"organizations"},
 		Summary: "List pending invitations"}
 	docCreateInvitation = huma.Operation{OperationID: "create-invitation", Tags: []string{"organizations"},
-		Summary: "Invite a GitHub user", Description: "The token is shown once; the invited GitHub login accepts it with POST /invitations/{token}/accept. max_members counts members and pending invitations.",
-		DefaultStatus: http.StatusCreated}
+		Summary: "Invite a GitHub user", Description: "The login is resolved to GitHub's numeric account id, which the invitation is bound to (422 when no account has the login). The token is shown once; the invited account accepts it with POST /invitations/accept {token}. max_members counts members and pending invitations.",
+		DefaultStatus: http.StatusCreated, Errors: []int{http.StatusBadGateway}}
 	docRevokeInvitation = huma.Operation{OperationID: "revoke-invitation", Tags: []string{"organizations"},
 		Summary: "Withdraw a pending invitation", DefaultStatus: http.StatusNoContent}
+	docAcceptInvitationBody = huma.Operation{OperationID: "accept-invitation-token", Tags: []string{"organizations"},
+		Summary: "Accept an invitation addressed to my GitHub account", Description: "The token rides in the body, so no access log records it. 404 when no pending invitation for your GitHub account has this token.",
+		Errors: []int{http.StatusNotFound}}
 	docAcceptInvitation = huma.Operation{OperationID: "accept-invitation", Tags: []string{"organizations"},
-		Summary: "Accept an invitation addressed to my GitHub login"}
+		Summary: "Accept an invitation (deprecated: the token is in the path; use POST /invitations/accept)", Deprecated: true}
 )
 
 type orgIDInput struct {
@@ -228,13 +233,44 @@ func (s *Server) createInvitation(ctx context.Context, in *createInvitationInput
 	if in.Body.Role == "owner" && p.Role != "owner" {
 		return nil, domain.Errorf(domain.CodeForbidden, "only an owner can invite an owner")
 	}
+	gu, err := s.resolveGitHubLogin(ctx, p.UserID, in.Body.GitHubLogin)
+	if err != nil {
+		return nil, err
+	}
 	token, hash := auth.NewOpaqueToken("inv_")
-	inv, err := s.store.CreateInvitation(ctx, in.ID, p.UserID, in.Body.GitHubLogin, in.Body.Role, hash)
+	inv, err := s.store.CreateInvitation(ctx, in.ID, store.NewInvitation{Login: gu.Login, GitHubID: gu.ID, Role: in.Body.Role,
+		TokenHash: hash, InvitedBy: p.UserID})
 	if err != nil {
 		return nil, err
 	}
 	return &createdInvitationOutput{Body: CreatedInvitationOut{Invitation: invitationOut(inv), Token: token,
-		AcceptPath: APIPrefix + "/invitations/" + token + "/accept"}}, nil
+		AcceptPath: APIPrefix + "/invitations/accept"}}, nil
+}
+
+// resolveGitHubLogin asks GitHub, with the inviter's token, which account holds login
+// now: the invitation is bound to that account's numeric id, not to the login.
+func (s *Server) resolveGitHubLogin(ctx context.Context, userID uuid.UUID, login string) (github.User, error) {
+	sealed, err := s.store.SealedGitHubToken(ctx, userID)
+	if err != nil {
+		return github.User{}, err
+	}
+	if len(sealed) == 0 {
+		return github.User{}, domain.Errorf(domain.CodeConflict, "Miyabi holds no GitHub token for you to look %s up with; sign in with GitHub again.", login)
+	}
+	token, err := s.sealer.Open(sealed, userID[:])
+	if err != nil {
+		return github.User{}, &domain.Error{Code: domain.CodeConflict, Message: "Your stored GitHub token cannot be read; sign in with GitHub again.", Err: err}
+	}
+	gu, err := s.github.UserByLogin(ctx, string(token), login)
+	switch {
+	case errors.Is(err, github.ErrNotFound):
+		return github.User{}, domain.Invalid("body.github_login", "no GitHub account has the login %s", login)
+	case errors.Is(err, github.ErrUnauthorized):
+		return github.User{}, &domain.Error{Code: domain.CodeBadGateway, Message: "GitHub refused your token; sign in with GitHub again.", Err: err}
+	case err != nil:
+		return github.User{}, &domain.Error{Code: domain.CodeBadGateway, Message: "GitHub did not answer the login lookup; try again.", Err: err}
+	}
+	return gu, nil
 }
 
 type invitationPathInput struct {
@@ -250,9 +286,30 @@ type acceptInvitationInput struct {
 	Token string `path:"token" minLength:"10" maxLength:"100"`
 }
 
+type acceptInvitationBodyInput struct {
+	Body struct {
+		Token string `json:"token" minLength:"10" maxLength:"100" doc:"The invitation token (inv_...)"`
+	}
+}
+
+// acceptInvitation is the old form, with the token in the path: kept for links already
+// sent, redacted in the access log (see redactPath).
 func (s *Server) acceptInvitation(ctx context.Context, in *acceptInvitationInput) (*orgOutput, error) {
+	return s.accept(ctx, in.Token)
+}
+
+// acceptInvitationBody takes the token in the body, where no access log records it.
+func (s *Server) acceptInvitationBody(ctx context.Context, in *acceptInvitationBodyInput) (*orgOutput, error) {
+	return s.accept(ctx, in.Body.Token)
+}
+
+func (s *Server) accept(ctx context.Context, token string) (*orgOutput, error) {
 	p := principalFrom(ctx)
-	orgID, err := s.store.AcceptInvitation(ctx, auth.HashToken(in.Token), p.UserID, p.Login)
+	user, err := s.store.UserByID(ctx, p.UserID)
+	if err != nil {
+		return nil, err
+	}
+	orgID, err := s.store.AcceptInvitation(ctx, auth.HashToken(token), p.UserID, p.Login, user.GitHubID)
 	if err != nil {
 		return nil, err
 	}

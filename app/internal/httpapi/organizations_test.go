@@ -46,7 +46,7 @@ func invite(t *testing.T, owner, invitee *apitest.Client, org uuid.UUID, role st
 	}
 	owner.Do("POST", "/organizations/"+org.String()+"/invitations", map[string]any{"github_login": invitee.Login, "role": role}).Expect(201).JSON(&inv)
 	var o orgBody
-	invitee.Do("POST", inv.AcceptPath, nil).Expect(200).JSON(&o)
+	invitee.Do("POST", inv.AcceptPath, map[string]any{"token": inv.Token}).Expect(200).JSON(&o)
 	if o.ID != org || o.Role != role {
 		t.Fatalf("accepted into %+v", o)
 	}
@@ -76,13 +76,13 @@ func TestOrganizationLifecycle(t *testing.T) {
 		AcceptPath string `json:"accept_path"`
 	}
 	alice.Do("POST", "/organizations/"+org.ID.String()+"/invitations", map[string]any{"github_login": "bob", "role": "viewer"}).Expect(201).JSON(&inv)
-	carol.Do("POST", inv.AcceptPath, nil).Problem(404)
+	carol.Do("POST", inv.AcceptPath, map[string]any{"token": inv.Token}).Problem(404)
 	var joined orgBody
-	bob.Do("POST", inv.AcceptPath, nil).Expect(200).JSON(&joined)
+	bob.Do("POST", inv.AcceptPath, map[string]any{"token": inv.Token}).Expect(200).JSON(&joined)
 	if joined.Role != "viewer" {
 		t.Fatalf("bob joined as %s", joined.Role)
 	}
-	bob.Do("POST", inv.AcceptPath, nil).Problem(409) // used
+	bob.Do("POST", inv.AcceptPath, map[string]any{"token": inv.Token}).Problem(409) // used
 
 	// bob, a viewer, reads but does not manage
 	switchTo(t, bob, org.ID)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -82,6 +83,12 @@ type repositoryOutput struct{ Body RepositoryOut }
 
 func (s *Server) createRepository(ctx context.Context, in *createRepositoryInput) (*repositoryOutput, error) {
 	p := principalFrom(ctx)
+	// "." and ".." are path segments, not names: /repos/../x would ask GitHub for another path
+	for _, seg := range strings.Split(in.Body.FullName, "/") {
+		if seg == "." || seg == ".." {
+			return nil, domain.Invalid("body.full_name", "owner and name cannot be . or ..")
+		}
+	}
 	if s.app != nil {
 		return s.createRepositoryThroughApp(ctx, in)
 	}

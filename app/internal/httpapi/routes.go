@@ -19,6 +19,8 @@ import (
 // (next to the handler). Nothing is registered anywhere else.
 //
 // Guards: public (anyone), person (any signed-in person), worker (a worker token),
+// memberOrWorker (an active member, any role, or a worker token), ticketHolder (a
+// redeemed events ticket of the query),
 // inOrg(p) (p across the active organization), inPathOrg(p) (p in the organization of the
 // path's {id}; non-members get 404), launch(p) (p org-wide or through a team role; the
 // handler checks the launch target), onTask/onRepository/onExecution(p) (loads the {id}
@@ -29,6 +31,8 @@ func (s *Server) routes() {
 		// health answers 503 with its usual body, saying what is down
 		health := doc.Paths["/health"].Get
 		health.Responses["503"].Content = health.Responses["200"].Content
+		deep := doc.Paths["/ops/health"].Get
+		deep.Responses["503"].Content = deep.Responses["200"].Content
 		documentWebhookBody(doc)
 		documentHeaders(doc)
 	}()
@@ -58,7 +62,9 @@ func (s *Server) routes() {
 	handle(s, "GET", "/organizations/{id}/invitations", inPathOrg(perm.OrganizationMembersManage), s.listInvitations, docListInvitations)
 	handle(s, "POST", "/organizations/{id}/invitations", inPathOrg(perm.OrganizationMembersManage), s.createInvitation, docCreateInvitation)
 	handle(s, "DELETE", "/organizations/{id}/invitations/{invitation_id}", inPathOrg(perm.OrganizationMembersManage), s.revokeInvitation, docRevokeInvitation)
-	handle(s, "POST", "/invitations/{token}/accept", person, s.acceptInvitation, docAcceptInvitation)
+	handle(s, "POST", "/invitations/accept", person, s.acceptInvitationBody, docAcceptInvitationBody)
+	handle(s, "POST", "/invitations/{token}/accept", person, s.acceptInvitation, docAcceptInvitation) // deprecated: the token is in the path
+	handle(s, "GET", "/organizations/{id}/audit-events", inPathOrg(perm.OrganizationAuditRead), s.listAuditEvents, docListAuditEvents)
 
 	// teams
 	handle(s, "GET", "/organizations/{id}/teams", inPathOrg(perm.TeamsRead), s.listTeams, docListTeams)
@@ -137,6 +143,14 @@ func (s *Server) routes() {
 	// GitHub (the App's webhook: no credentials, but the handler checks the body's
 	// X-Hub-Signature-256 before reading anything else)
 	handle(s, "POST", "/github/webhook", public, s.githubWebhook, docGitHubWebhook)
+
+	// live events (a ticket, then the WebSocket it opens)
+	handle(s, "POST", "/events/ticket", memberOrWorker, s.eventsTicket, docEventsTicket)
+	handle(s, "GET", "/events", ticketHolder, s.serveEvents, docEvents)
+
+	// operators (OPERATOR_GITHUB_IDS): the service's own figures and deep health
+	handle(s, "GET", "/ops/health", operator, s.opsHealth, docOpsHealth)
+	handle(s, "GET", "/ops/metrics", operator, s.opsMetrics, docOpsMetrics)
 }
 
 // permissionExt records each operation's permission in the OpenAPI document, so a test can
@@ -168,6 +182,10 @@ func handle[I, O any](s *Server, method, path string, g guard, handler func(cont
 		o.Security = []map[string][]string{} // `security: []`: no credentials needed
 	case scopeWorker:
 		o.Security = []map[string][]string{{"worker": {}}}
+	case scopeMemberOrWorker:
+		o.Security = []map[string][]string{{"bearer": {}}, {"worker": {}}}
+	case scopeTicket:
+		o.Security = []map[string][]string{{"ticket": {}}}
 	default:
 		o.Security = []map[string][]string{{"bearer": {}}}
 	}
@@ -184,7 +202,7 @@ func handle[I, O any](s *Server, method, path string, g guard, handler func(cont
 		if err != nil {
 			return nil, problemFor(ctx, s.log, err)
 		}
-		out, err := handler(ctx, in)
+		out, err := handler(s.withActor(ctx), in) // who is behind it, for the audit trail
 		if err != nil {
 			return nil, problemFor(ctx, s.log, err)
 		}
@@ -207,7 +225,8 @@ func declaredErrors[I any](g guard, method, path string, listed []int) []int {
 			}
 		}
 	}
-	add(http.StatusForbidden, http.StatusInternalServerError, http.StatusServiceUnavailable)
+	// 429: every principal has a rate limit (ratelimit.go), answered with Retry-After
+	add(http.StatusForbidden, http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusServiceUnavailable)
 	if g.scope != scopePublic {
 		add(http.StatusUnauthorized)
 	}
@@ -229,7 +248,7 @@ func declaredErrors[I any](g guard, method, path string, listed []int) []int {
 }
 
 // documentHeaders declares the headers every answer carries: X-Request-Id on all of
-// them, WWW-Authenticate on 401s.
+// them, WWW-Authenticate on 401s, Retry-After on 429s.
 func documentHeaders(doc *huma.OpenAPI) {
 	str := &huma.Schema{Type: huma.TypeString}
 	for _, item := range doc.Paths {
@@ -242,8 +261,11 @@ func documentHeaders(doc *huma.OpenAPI) {
 					r.Headers = map[string]*huma.Param{}
 				}
 				r.Headers["X-Request-Id"] = &huma.Param{Description: "Names this request in the server's logs (sent back when the client set one)", Schema: str}
-				if code == "401" {
+				switch code {
+				case "401":
 					r.Headers["WWW-Authenticate"] = &huma.Param{Description: `Bearer realm="miyabi"`, Schema: str}
+				case "429":
+					r.Headers["Retry-After"] = &huma.Param{Description: "Seconds to wait before trying again", Schema: &huma.Schema{Type: huma.TypeInteger}}
 				}
 			}
 		}

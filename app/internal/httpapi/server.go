@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -26,8 +27,10 @@ import (
 
 	"github.com/miyabi/miyabi/app/internal/auth"
 	"github.com/miyabi/miyabi/app/internal/config"
+	"github.com/miyabi/miyabi/app/internal/events"
 	"github.com/miyabi/miyabi/app/internal/ghreport"
 	"github.com/miyabi/miyabi/app/internal/github"
+	"github.com/miyabi/miyabi/app/internal/metrics"
 	"github.com/miyabi/miyabi/app/internal/store"
 )
 
@@ -46,6 +49,11 @@ type Deps struct {
 	Now     func() time.Time
 	// GitHub defaults to a client for the configured GITHUB_* URLs.
 	GitHub *github.Client
+	// Metrics receives every request's figures; a registry that writes no EMF lines
+	// (totals for /ops/metrics only) when nil.
+	Metrics *metrics.Registry
+	// Events tunes the live-events hub (zero: defaults).
+	Events events.HubOptions
 	// GitHubApp defaults to the configured App (nil without one).
 	GitHubApp *github.App
 }
@@ -63,12 +71,18 @@ type Server struct {
 	tokens *auth.Tokens
 	sealer *auth.Sealer
 	states *auth.StateSigner
-	github *github.Client
+	// successors derives the token a refresh token rotates into (see auth.RefreshGrace)
+	successors *auth.SuccessorSigner
+	github     *github.Client
+	limits     *rateLimits
+	hub        *events.Hub
 
 	// the GitHub loop (githubwebhook.go)
 	app      *github.App
 	reporter *ghreport.Reporter
 	issues   *issueCache
+
+	metrics *metrics.Registry
 }
 
 // NewServer builds the whole API. What is tested is what ships: the local server and the
@@ -95,10 +109,16 @@ func NewServer(deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if deps.Metrics == nil {
+		deps.Metrics = metrics.New(metrics.Namespace(cfg.Env), nil)
+	}
 	s := &Server{deps: deps, cfg: cfg, store: deps.Store, log: deps.Logger, now: deps.Now, engine: engine,
 		tokens: auth.NewTokens(cfg.JWTSigningKey, deps.Now, cfg.JWTSigningKeyPrevious), sealer: sealer,
-		states: auth.NewStateSigner(cfg.JWTSigningKey, cfg.JWTSigningKeyPrevious), github: deps.GitHub}
-	engine.Use(s.requestID, s.securityHeaders, s.accessLog, s.recoverPanics, s.deadline, s.limitBody, s.requireOrigin)
+		states: auth.NewStateSigner(cfg.JWTSigningKey, cfg.JWTSigningKeyPrevious), successors: auth.NewSuccessorSigner(cfg.JWTSigningKey),
+		github: deps.GitHub, limits: newRateLimits(cfg.RateLimits), hub: events.NewHub(deps.Store, deps.Logger, deps.Events),
+		metrics: deps.Metrics}
+	engine.Use(s.requestID, s.observe, s.withClientAddress, s.securityHeaders, s.accessLog, s.recoverPanics, s.deadline, s.limitBody,
+		s.refuseNUL, s.requireOrigin, s.rateLimit)
 	engine.NoRoute(s.noRoute)
 	engine.NoMethod(func(c *gin.Context) {
 		s.writeProblem(c, http.StatusMethodNotAllowed, fmt.Sprintf("%s is not allowed on %s.", c.Request.Method, c.Request.URL.Path))
@@ -114,6 +134,7 @@ func NewServer(deps Deps) (*Server, error) {
 	hcfg.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer", BearerFormat: "JWT", Description: "A person's access token"},
 		"worker": {Type: "http", Scheme: "bearer", Description: "A worker token (mw_...)"},
+		"ticket": {Type: "apiKey", In: "query", Name: "ticket", Description: "A single-use events ticket from POST /events/ticket"},
 	}
 	if err := s.setupGitHubApp(); err != nil {
 		return nil, err
@@ -181,7 +202,7 @@ func (s *Server) accessLog(c *gin.Context) {
 	}
 	attrs := []any{
 		"request_id", requestIDFrom(c.Request.Context()),
-		"method", c.Request.Method, "path", c.Request.URL.Path,
+		"method", c.Request.Method, "path", redactPath(c.Request.URL.Path),
 		"status", c.Writer.Status(), "duration_ms", float64(time.Since(start).Microseconds()) / 1000,
 		"bytes", c.Writer.Size(),
 	}
@@ -314,4 +335,12 @@ func (s *Server) writeProblem(c *gin.Context, status int, detail string) {
 		RequestID: requestIDFrom(c.Request.Context())}
 	body, _ := json.Marshal(p)
 	c.Data(status, "application/problem+json", body)
+}
+
+var invitationInPath = regexp.MustCompile(`/invitations/[^/]+/accept`)
+
+// redactPath keeps secrets out of access logs: an invitation token in the (deprecated)
+// accept path is replaced.
+func redactPath(p string) string {
+	return invitationInPath.ReplaceAllString(p, "/invitations/[redacted]/accept")
 }

@@ -87,12 +87,14 @@ func (s *Server) workerClaim(ctx context.Context, in *claimInput) (*claimOutput,
 	lease := leaseOf(in.Body.LeaseSeconds)
 	out := &claimOutput{Body: workerapi.ClaimOut{Tasks: []workerapi.WorkerTask{}, LeaseSeconds: int(lease.Seconds())}}
 	if len(types) == 0 {
+		s.metrics.ObserveClaim(0)
 		return out, nil
 	}
 	tasks, err := s.store.ClaimTasks(ctx, w.OrgID, w.WorkerID, types, min(max, MaxClaim), lease)
 	if err != nil {
 		return nil, err
 	}
+	s.metrics.ObserveClaim(len(tasks))
 	out.Body.Tasks = mapSlice(tasks, workerTask)
 	return out, nil
 }

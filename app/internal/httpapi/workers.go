@@ -39,20 +39,24 @@ type WorkerOut struct {
 	AgentTypes      []string   `json:"agent_types"`
 	MaxConcurrency  int        `json:"max_concurrency"`
 	Version         string     `json:"version" doc:"As the worker last reported it"`
-	Status          string     `json:"status" enum:"online,busy,offline"`
+	Status          string     `json:"status" enum:"online,busy,offline,revoked" doc:"revoked: the token died with its creator's right to manage workers (see revoked_reason)"`
 	RunningTasks    int        `json:"running_tasks"`
 	LastHeartbeatAt *time.Time `json:"last_heartbeat_at"`
+	CreatedBy       *uuid.UUID `json:"created_by" nullable:"true" doc:"Who registered it; the worker belongs to the organization"`
+	RevokedAt       *time.Time `json:"revoked_at" nullable:"true"`
+	RevokedReason   *string    `json:"revoked_reason" nullable:"true" doc:"creator_removed, creator_suspended or creator_demoted"`
 	CreatedAt       time.Time  `json:"created_at"`
 }
 
 func workerOut(w store.Worker) WorkerOut {
 	return WorkerOut{ID: w.ID, Name: w.Name, CoordinatorID: w.CoordinatorID, AgentTypes: w.AgentTypes,
 		MaxConcurrency: w.MaxConcurrency, Version: w.Version, Status: w.Status, RunningTasks: w.RunningTasks,
-		LastHeartbeatAt: w.LastHeartbeatAt, CreatedAt: w.CreatedAt}
+		LastHeartbeatAt: w.LastHeartbeatAt, CreatedBy: w.CreatedBy, RevokedAt: w.RevokedAt, RevokedReason: w.RevokedReason,
+		CreatedAt: w.CreatedAt}
 }
 
 type listWorkersInput struct {
-	Status        string    `query:"status" enum:"online,busy,offline" doc:"Only workers in this status"`
+	Status        string    `query:"status" enum:"online,busy,offline,revoked" doc:"Only workers in this status"`
 	CoordinatorID uuid.UUID `query:"coordinator_id" doc:"Only the workers of this coordinator"`
 	PageParams
 }

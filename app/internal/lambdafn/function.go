@@ -19,23 +19,29 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/gin"
 
 	"github.com/miyabi/miyabi/app/internal/config"
+	liveevents "github.com/miyabi/miyabi/app/internal/events"
 	"github.com/miyabi/miyabi/app/internal/ghreport"
 	"github.com/miyabi/miyabi/app/internal/httpapi"
+	"github.com/miyabi/miyabi/app/internal/metrics"
 	"github.com/miyabi/miyabi/app/internal/store"
+	"github.com/miyabi/miyabi/app/internal/sweeper"
 )
 
 // Function is the Lambda handler. Invoke is what lambda.Start runs.
 type Function struct {
 	proxy          *ginadapter.GinLambdaV2
 	handler        http.Handler
+	srv            *httpapi.Server
 	store          *store.Store
 	log            *slog.Logger
+	metrics        *metrics.Registry
 	requestTimeout time.Duration
 	// masterURL reads the master secret for the migrate action (nil: migrate over the
 	// API's own pool, as locally). restrictedDB: the API's pool is the least-privilege
 	// role, which cannot migrate.
 	masterURL    config.MasterURLFunc
 	restrictedDB bool
+	fanout       *liveevents.Fanout // nil without EVENTS_MANAGEMENT_URL (websocket.go)
 	reporter     *ghreport.Reporter // GitHub issue comments still to deliver, retried by the sweep
 }
 
@@ -45,8 +51,10 @@ func New(srv *httpapi.Server, st *store.Store, log *slog.Logger, requestTimeout 
 	return &Function{
 		proxy:          ginadapter.NewV2(engine),
 		handler:        engine,
+		srv:            srv,
 		store:          st,
 		log:            log,
+		metrics:        srv.Metrics(),
 		reporter:       srv.Reporter(),
 		requestTimeout: requestTimeout,
 	}
@@ -70,26 +78,35 @@ type eventShape struct {
 		HTTP struct {
 			Method string `json:"method"`
 		} `json:"http"`
+		ConnectionID string `json:"connectionId"`
+		EventType    string `json:"eventType"`
 	} `json:"requestContext"`
 }
 
-// Invoke handles one event.
+// Invoke handles one event, then writes the metrics it produced: a frozen instance runs
+// no timer, so each invocation flushes its own.
 func (f *Function) Invoke(ctx context.Context, event json.RawMessage) (any, error) {
+	defer f.srv.FlushMetrics()
 	var shape eventShape
 	if err := json.Unmarshal(event, &shape); err != nil {
 		return nil, fmt.Errorf("unsupported event: not a JSON object (%s)", describeJSON(event))
 	}
 	switch {
 	case shape.Version == "2.0" && shape.RequestContext.HTTP.Method != "":
+		defer f.drainEvents(ctx, shape.RequestContext.HTTP.Method)
 		return f.serveHTTP(ctx, event)
+	case isWebSocketEvent(shape):
+		return f.serveWebSocket(ctx, event)
 	case shape.Action != nil:
 		switch *shape.Action {
 		case "migrate":
 			return f.migrate(ctx)
 		case "sweep":
 			return f.sweep(ctx, "action")
+		case "health":
+			return f.srv.DeepCheck(ctx), nil
 		default:
-			return nil, fmt.Errorf("unsupported event: unknown action %q (want migrate or sweep)", *shape.Action)
+			return nil, fmt.Errorf("unsupported event: unknown action %q (want migrate, sweep or health)", *shape.Action)
 		}
 	case shape.Source == "aws.events" && shape.DetailType == "Scheduled Event":
 		return f.sweep(ctx, "schedule")
@@ -107,42 +124,58 @@ func (f *Function) Invoke(ctx context.Context, event json.RawMessage) (any, erro
 // the connection closed after, so a rotation between two deploys changes nothing.
 func (f *Function) migrate(ctx context.Context) (ActionResult, error) {
 	start := time.Now()
-	if f.masterURL != nil {
-		url, err := f.masterURL(ctx)
-		if err != nil {
-			return ActionResult{}, fmt.Errorf("migrate: %w", err)
-		}
-		pool, err := store.OpenPool(ctx, url, 2, store.ForMigrations())
-		if err != nil {
-			return ActionResult{}, fmt.Errorf("migrate: %w", err)
-		}
-		defer pool.Close()
-		err = store.Migrate(ctx, pool, f.log)
-		if err != nil {
-			return ActionResult{}, fmt.Errorf("migrate: %w", err)
-		}
-	} else if f.restrictedDB {
-		return ActionResult{}, errors.New("migrate: this function connects as the application role and has no DB_SECRET_ARN; migrations run on the migrate function")
-	} else if err := f.store.Migrate(ctx, f.log); err != nil {
+	svc := map[string]string{metrics.DimService: metrics.ServiceName}
+	if err := f.runMigrations(ctx); err != nil {
+		// the "migration failure" alarm counts these (and the migrate function's errors)
+		f.metrics.Emit(svc, nil, map[string]any{metrics.MetricMigrationRuns: 1, metrics.MetricMigrationFailures: 1})
+		f.log.ErrorContext(ctx, "migration failed", "error", err.Error())
 		return ActionResult{}, fmt.Errorf("migrate: %w", err)
 	}
+	f.metrics.Emit(svc, nil, map[string]any{metrics.MetricMigrationRuns: 1, metrics.MetricMigrationFailures: 0})
 	f.log.InfoContext(ctx, "migrations up to date", "duration_ms", time.Since(start).Milliseconds())
 	return ActionResult{Action: "migrate", Status: "ok"}, nil
 }
 
+func (f *Function) runMigrations(ctx context.Context) error {
+	switch {
+	case f.masterURL != nil:
+		url, err := f.masterURL(ctx)
+		if err != nil {
+			return err
+		}
+		pool, err := store.OpenPool(ctx, url, 2, store.ForMigrations())
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		return store.Migrate(ctx, pool, f.log)
+	case f.restrictedDB:
+		return errors.New("this function connects as the application role and has no DB_SECRET_ARN; migrations run on the migrate function")
+	default:
+		return f.store.Migrate(ctx, f.log)
+	}
+}
+
 func (f *Function) sweep(ctx context.Context, trigger string) (ActionResult, error) {
-	n, err := f.store.SweepExpiredLeases(ctx)
+	n, err := sweeper.Once(ctx, f.store, f.metrics, f.log.With("trigger", trigger))
+	f.drainEvents(ctx, http.MethodPost)
 	if err != nil {
 		return ActionResult{}, err
 	}
-	if n > 0 {
-		f.log.InfoContext(ctx, "sweep requeued expired leases", "tasks", n, "trigger", trigger)
-	}
 	// issue comments are never worth failing the sweep: they are retried on the next one
-	if sent, err := f.reporter.DeliverDue(ctx); err != nil {
+	sent, err := f.reporter.DeliverDue(ctx)
+	if err != nil {
 		f.log.WarnContext(ctx, "sweep: issue comments not delivered", "error", err)
 	} else if sent > 0 {
 		f.log.InfoContext(ctx, "sweep delivered issue comments", "comments", sent)
+	}
+	if f.reporter != nil && f.reporter.App != nil {
+		failed := 0
+		if err != nil {
+			failed = 1
+		}
+		f.metrics.Emit(map[string]string{metrics.DimService: metrics.ServiceName}, nil,
+			map[string]any{metrics.MetricIssueCommentsSent: sent, metrics.MetricIssueCommentRunsFailed: failed})
 	}
 	return ActionResult{Action: "sweep", Status: "ok", Moved: &n}, nil
 }
@@ -170,5 +203,5 @@ func describeJSON(raw json.RawMessage) string {
 	if len(keys) > 12 {
 		keys = append(keys[:12], "...")
 	}
-	return fmt.Sprintf("an object with keys [%s]; want an API Gateway HTTP API (payload 2.0) event, {\"action\":\"migrate\"}, {\"action\":\"sweep\"} or an EventBridge scheduled event", strings.Join(keys, ", "))
+	return fmt.Sprintf("an object with keys [%s]; want an API Gateway HTTP API (payload 2.0) event, {\"action\":\"migrate\"}, {\"action\":\"sweep\"}, {\"action\":\"health\"} or an EventBridge scheduled event", strings.Join(keys, ", "))
 }

@@ -24,7 +24,7 @@ import (
 func (f *Function) serveHTTP(ctx context.Context, raw json.RawMessage) (events.APIGatewayV2HTTPResponse, error) {
 	var ev events.APIGatewayV2HTTPRequest
 	if err := json.Unmarshal(raw, &ev); err != nil {
-		return problemResponse(http.StatusBadRequest, "The request event could not be read."), nil
+		return problemResponse(http.StatusBadRequest, "The request event could not be read.", ""), nil
 	}
 	if f.requestTimeout > 0 {
 		var cancel context.CancelFunc
@@ -34,16 +34,21 @@ func (f *Function) serveHTTP(ctx context.Context, raw json.RawMessage) (events.A
 	req, err := f.proxy.EventToRequestWithContext(ctx, ev)
 	if err != nil {
 		// a body marked base64 that is not, or an unparsable path
-		return problemResponse(http.StatusBadRequest, "The request could not be read: "+err.Error()), nil
+		return problemResponse(http.StatusBadRequest, "The request could not be read: "+err.Error(), ev.RequestContext.RequestID), nil
 	}
 	req.Header = exactHeaders(ev)
+	// API Gateway's request id becomes the app's, so its access log, the app's log
+	// lines and the problem a user reports all carry the same request_id.
+	if req.Header.Get("X-Request-Id") == "" && ev.RequestContext.RequestID != "" {
+		req.Header.Set("X-Request-Id", ev.RequestContext.RequestID)
+	}
 
 	w := core.NewProxyResponseWriterV2()
 	f.handler.ServeHTTP(w, req)
 	resp, err := w.GetProxyResponse()
 	if err != nil {
-		f.log.ErrorContext(ctx, "lambda response", "error", err)
-		return problemResponse(http.StatusInternalServerError, "Internal error."), nil
+		f.log.ErrorContext(ctx, "lambda response", "error", err, "request_id", ev.RequestContext.RequestID)
+		return problemResponse(http.StatusInternalServerError, "Internal error.", ev.RequestContext.RequestID), nil
 	}
 	return resp, nil
 }
@@ -59,9 +64,14 @@ func exactHeaders(ev events.APIGatewayV2HTTPRequest) http.Header {
 	return h
 }
 
-// problemResponse answers before the API could: RFC 9457 like every other error.
-func problemResponse(status int, detail string) events.APIGatewayV2HTTPResponse {
-	body, _ := json.Marshal(map[string]any{"type": "about:blank", "title": http.StatusText(status), "status": status, "detail": detail})
+// problemResponse answers before the API could: RFC 9457 like every other error, with
+// API Gateway's request id (when the event had one) for the logs query.
+func problemResponse(status int, detail, requestID string) events.APIGatewayV2HTTPResponse {
+	p := map[string]any{"type": "about:blank", "title": http.StatusText(status), "status": status, "detail": detail}
+	if requestID != "" {
+		p["request_id"] = requestID
+	}
+	body, _ := json.Marshal(p)
 	return events.APIGatewayV2HTTPResponse{
 		StatusCode: status,
 		Headers:    map[string]string{"Content-Type": "application/problem+json", "Cache-Control": "no-store"},

@@ -11,6 +11,7 @@ import (
 
 	"github.com/miyabi/miyabi/app/internal/config"
 	"github.com/miyabi/miyabi/app/internal/httpapi"
+	"github.com/miyabi/miyabi/app/internal/metrics"
 	"github.com/miyabi/miyabi/app/internal/store"
 )
 
@@ -54,7 +55,9 @@ func Init(ctx context.Context, opts Options) (*Function, error) {
 		return nil, err
 	}
 	st := store.New(pool)
-	srv, err := httpapi.NewServer(httpapi.Deps{Config: cfg, Store: st, Logger: log, Version: opts.Version})
+	// EMF lines go to the function's output, where CloudWatch Logs extracts them.
+	m := metrics.New(metrics.Namespace(cfg.Env), opts.Log)
+	srv, err := httpapi.NewServer(httpapi.Deps{Config: cfg, Store: st, Logger: log, Version: opts.Version, Metrics: m})
 	if err != nil {
 		pool.Close()
 		return nil, err
@@ -62,6 +65,7 @@ func Init(ctx context.Context, opts Options) (*Function, error) {
 	fn := New(srv, st, log, cfg.RequestTimeout)
 	fn.masterURL = env.MasterURL
 	fn.restrictedDB = env.Password != nil
+	fn.fanout = newFanout(st, opts.Getenv, log)
 	total := time.Since(start)
 	log.Info("lambda init",
 		"env", cfg.Env, "version", opts.Version, "pool_max", cfg.DBPoolMax, "db_user", env.AppUser,

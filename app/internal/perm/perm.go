@@ -34,6 +34,7 @@ const (
 	OrganizationDelete        Permission = "organization.delete"
 	OrganizationMembersRead   Permission = "organization.members.read"
 	OrganizationMembersManage Permission = "organization.members.manage"
+	OrganizationAuditRead     Permission = "organization.audit.read" // migration 00011
 
 	TeamsRead   Permission = "teams.read"
 	TeamsCreate Permission = "teams.create"
@@ -47,6 +48,6 @@ var All = []Permission{
 	AgentsRead, AgentsExecute, AgentsStop, AgentsManage,
 	WorkflowsRead, WorkflowsCreate, WorkflowsUpdate, WorkflowsDelete, WorkflowsExecute,
 	TasksRead, TasksCreate, TasksUpdate, TasksDelete, TasksAssign,
-	OrganizationRead, OrganizationUpdate, OrganizationDelete, OrganizationMembersRead, OrganizationMembersManage,
+	OrganizationRead, OrganizationUpdate, OrganizationDelete, OrganizationMembersRead, OrganizationMembersManage, OrganizationAuditRead,
 	TeamsRead, TeamsCreate, TeamsUpdate, TeamsDelete,
 }

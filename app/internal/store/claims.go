@@ -167,38 +167,76 @@ type LogLine struct {
 // AppendTaskLogs stores a batch of log lines, in order, in the log of the task's
 // execution, only while the worker holds the task's lease (409 otherwise; 404 for a
 // task not in the organization). A task without an execution keeps no log: the lines
-// are accepted and dropped. It returns how many lines were stored.
+// are accepted and dropped. An execution keeps at most max_log_lines_per_execution lines
+// and max_log_bytes_per_execution bytes: past them one system line says the log was
+// truncated and later lines are dropped, never failing the worker. It returns how many
+// lines were stored.
 func (s *Store) AppendTaskLogs(ctx context.Context, orgID, workerID, taskID uuid.UUID, lines []LogLine) (int, error) {
-	streams := make([]string, len(lines))
-	messages := make([]string, len(lines))
-	for i, l := range lines {
-		streams[i], messages[i] = l.Stream, l.Message
-	}
-	var (
-		status    domain.TaskStatus
-		owner     *uuid.UUID
-		execution *uuid.UUID
-		stored    int
-	)
-	err := s.pool.QueryRow(ctx, `
-		WITH t AS (
-			SELECT id, status, CASE WHEN lease_expires_at > now() THEN lease_owner END AS lease_owner, execution_id
-			FROM tasks WHERE organization_id = $1 AND id = $2
-		), ins AS (
-			INSERT INTO execution_logs (organization_id, execution_id, stream, message)
-			SELECT $1, t.execution_id, l.stream, l.message
-			FROM t, unnest($4::text[], $5::text[]) WITH ORDINALITY AS l(stream, message, ord)
-			WHERE t.status = 'running' AND t.lease_owner = $3 AND t.execution_id IS NOT NULL
-			ORDER BY l.ord
-			RETURNING 1
+	stored := 0
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var (
+			status    domain.TaskStatus
+			owner     *uuid.UUID
+			execution *uuid.UUID
 		)
-		SELECT t.status, t.lease_owner, t.execution_id, (SELECT count(*) FROM ins)::int FROM t`,
-		orgID, taskID, workerID, streams, messages).Scan(&status, &owner, &execution, &stored)
-	if err != nil {
-		return 0, notFound(err, "task")
-	}
-	if status != domain.TaskRunning || owner == nil || *owner != workerID {
-		return 0, domain.Errorf(domain.CodeConflict, "this worker does not hold the lease on the task (the task is %s)", status)
-	}
-	return stored, nil
+		err := tx.QueryRow(ctx, `SELECT status, CASE WHEN lease_expires_at > now() THEN lease_owner END, execution_id
+			FROM tasks WHERE organization_id = $1 AND id = $2`, orgID, taskID).Scan(&status, &owner, &execution)
+		if err != nil {
+			return notFound(err, "task")
+		}
+		if status != domain.TaskRunning || owner == nil || *owner != workerID {
+			return domain.Errorf(domain.CodeConflict, "this worker does not hold the lease on the task (the task is %s)", status)
+		}
+		if execution == nil || len(lines) == 0 {
+			return nil
+		}
+		maxLines, err := setting(ctx, tx, SettingMaxLogLinesPerExecution)
+		if err != nil {
+			return err
+		}
+		maxBytes, err := setting(ctx, tx, SettingMaxLogBytesPerExecution)
+		if err != nil {
+			return err
+		}
+		var usedLines, usedBytes int64
+		var truncated bool
+		err = tx.QueryRow(ctx, `
+			INSERT INTO execution_log_usage AS u (execution_id, organization_id) VALUES ($1, $2)
+			ON CONFLICT (execution_id) DO UPDATE SET lines = u.lines
+			RETURNING lines, bytes, truncated`, *execution, orgID).Scan(&usedLines, &usedBytes, &truncated)
+		if err != nil {
+			return fmt.Errorf("log usage: %w", err)
+		}
+		if truncated {
+			return nil
+		}
+		var streams, messages []string
+		var addBytes int64
+		for _, l := range lines {
+			if usedLines+int64(len(messages))+1 > maxLines || usedBytes+addBytes+int64(len(l.Message)) > maxBytes {
+				truncated = true
+				break
+			}
+			streams, messages = append(streams, l.Stream), append(messages, l.Message)
+			addBytes += int64(len(l.Message))
+		}
+		if truncated {
+			streams = append(streams, "system")
+			messages = append(messages, fmt.Sprintf("[miyabi] log truncated: this execution reached its limit of %d lines or %d bytes (%s, %s); later lines are not kept",
+				maxLines, maxBytes, SettingMaxLogLinesPerExecution, SettingMaxLogBytesPerExecution))
+		}
+		tag, err := tx.Exec(ctx, `
+			INSERT INTO execution_logs (organization_id, execution_id, stream, message)
+			SELECT $1, $2, l.stream, l.message
+			FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS l(stream, message, ord) ORDER BY l.ord`,
+			orgID, *execution, streams, messages)
+		if err != nil {
+			return fmt.Errorf("append logs: %w", err)
+		}
+		stored = int(tag.RowsAffected())
+		_, err = tx.Exec(ctx, `UPDATE execution_log_usage SET lines = lines + $2, bytes = bytes + $3, truncated = $4 WHERE execution_id = $1`,
+			*execution, len(messages), addBytes, truncated)
+		return err
+	})
+	return stored, err
 }

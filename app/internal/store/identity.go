@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -62,8 +63,20 @@ func (s *Store) UpsertUser(ctx context.Context, in SignIn) (User, uuid.UUID, err
 				return fmt.Errorf("store github token: %w", err)
 			}
 		}
-		personal, err = ensurePersonalOrg(ctx, tx, u)
-		return err
+		if personal, err = ensurePersonalOrg(ctx, tx, u); err != nil {
+			return err
+		}
+		// the sign-in goes in the trail of every organization the person is active in
+		a := ActorFrom(ctx)
+		_, err = tx.Exec(ctx, `
+			INSERT INTO audit_events (organization_id, actor_user_id, actor_login, action, target_type, target_id, client_address)
+			SELECT m.organization_id, $1::uuid, $2, $3, 'user', $1::uuid::text, $4
+			FROM organization_members m WHERE m.user_id = $1::uuid AND m.status = 'active'`,
+			u.ID, u.Login, AuditMemberSignedIn, a.ClientAddress)
+		if err != nil {
+			return fmt.Errorf("record the sign-in: %w", err)
+		}
+		return nil
 	})
 	return u, personal, err
 }
@@ -144,18 +157,22 @@ func (s *Store) CreateSession(ctx context.Context, userID, orgID uuid.UUID, toke
 var ErrRefreshRefused = domain.Errorf(domain.CodeUnauthorized, "Your session has ended; sign in again.")
 
 // RotateRefresh exchanges a refresh token for a new one in the same family. Presenting a
-// token that was already rotated means it leaked: the whole family is revoked.
-func (s *Store) RotateRefresh(ctx context.Context, oldHash, newHash []byte) (Session, error) {
+// token that was already rotated means it leaked: the whole family is revoked, unless it
+// was rotated less than grace ago into this same successor (newHash, derived from the
+// old token) — two tabs refreshing at once — which answers the same session again.
+func (s *Store) RotateRefresh(ctx context.Context, oldHash, newHash []byte, grace time.Duration) (Session, error) {
 	var sess Session
 	var reuse bool
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var rotated *time.Time
 		var revoked *time.Time
+		var successor []byte
+		var now time.Time
 		err := tx.QueryRow(ctx, `
-			SELECT s.id, s.user_id, s.active_organization_id, s.expires_at, s.revoked_at, rt.rotated_at
+			SELECT s.id, s.user_id, s.active_organization_id, s.expires_at, s.revoked_at, rt.rotated_at, rt.successor_hash, now()
 			FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id
 			WHERE rt.token_hash = $1 FOR UPDATE OF rt, s`, oldHash).
-			Scan(&sess.ID, &sess.UserID, &sess.OrgID, &sess.ExpiresAt, &revoked, &rotated)
+			Scan(&sess.ID, &sess.UserID, &sess.OrgID, &sess.ExpiresAt, &revoked, &rotated, &successor, &now)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return ErrRefreshRefused
 		}
@@ -165,12 +182,24 @@ func (s *Store) RotateRefresh(ctx context.Context, oldHash, newHash []byte) (Ses
 		if revoked != nil || time.Now().After(sess.ExpiresAt) {
 			return ErrRefreshRefused
 		}
+		if rotated != nil && now.Sub(*rotated) < grace && bytes.Equal(successor, newHash) {
+			// the legitimate race: answer with the successor the first refresh created,
+			// as long as that successor was not itself used (then this is a replay)
+			var successorRotated *time.Time
+			err := tx.QueryRow(ctx, `SELECT rotated_at FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE`, successor).Scan(&successorRotated)
+			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+				return fmt.Errorf("find successor: %w", err)
+			}
+			if err == nil && successorRotated == nil {
+				return nil
+			}
+		}
 		if rotated != nil {
 			reuse = true
 			_, err := tx.Exec(ctx, `UPDATE sessions SET revoked_at = now(), revoked_reason = 'reuse' WHERE id = $1`, sess.ID)
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET rotated_at = now() WHERE token_hash = $1`, oldHash); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET rotated_at = now(), successor_hash = $2 WHERE token_hash = $1`, oldHash, newHash); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO refresh_tokens (token_hash, session_id) VALUES ($1, $2)`, newHash, sess.ID); err != nil {

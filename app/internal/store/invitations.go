@@ -31,18 +31,33 @@ type Invitation struct {
 const invitationColumns = `id, organization_id, github_login, role::text AS role, status, invited_by, expires_at, created_at`
 
 // seatsTaken counts active members plus pending invitations, so invitations cannot
-// promise more seats than max_members.
+// promise more seats than max_members. It locks the organization first, in its own
+// statement, and counts after: counted in the locking statement, the subqueries read the
+// snapshot taken before the lock was granted, and concurrent invitations each counted
+// the seats as they were before the others (12 at once into 5 seats made 8 to 11).
 func seatsTaken(ctx context.Context, tx pgx.Tx, orgID uuid.UUID) (taken, max int, err error) {
+	if err := tx.QueryRow(ctx, `SELECT max_members FROM organizations WHERE id = $1 FOR UPDATE`, orgID).Scan(&max); err != nil {
+		return 0, 0, notFound(err, "organization")
+	}
 	err = tx.QueryRow(ctx, `
-		SELECT (SELECT count(*) FROM organization_members WHERE organization_id = o.id AND status = 'active')
-		     + (SELECT count(*) FROM invitations WHERE organization_id = o.id AND status = 'pending' AND expires_at > now()),
-		       o.max_members
-		FROM organizations o WHERE o.id = $1 FOR UPDATE`, orgID).Scan(&taken, &max)
-	return taken, max, notFound(err, "organization")
+		SELECT (SELECT count(*) FROM organization_members WHERE organization_id = $1 AND status = 'active')
+		     + (SELECT count(*) FROM invitations WHERE organization_id = $1 AND status = 'pending' AND expires_at > now())`,
+		orgID).Scan(&taken)
+	return taken, max, err
 }
 
-// CreateInvitation invites a GitHub login; the token (shown once) is stored as a hash.
-func (s *Store) CreateInvitation(ctx context.Context, orgID, invitedBy uuid.UUID, login, role string, tokenHash []byte) (Invitation, error) {
+// NewInvitation is what inviting takes: the login as typed and the numeric id of the
+// GitHub account that holds it now.
+type NewInvitation struct {
+	Login     string
+	GitHubID  int64
+	Role      string
+	TokenHash []byte
+	InvitedBy uuid.UUID
+}
+
+// CreateInvitation invites a GitHub account; the token (shown once) is stored as a hash.
+func (s *Store) CreateInvitation(ctx context.Context, orgID uuid.UUID, ni NewInvitation) (Invitation, error) {
 	var inv Invitation
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		taken, max, err := seatsTaken(ctx, tx, orgID)
@@ -51,24 +66,41 @@ func (s *Store) CreateInvitation(ctx context.Context, orgID, invitedBy uuid.UUID
 		}
 		var already bool
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM organization_members m JOIN users u ON u.id = m.user_id
-			WHERE m.organization_id = $1 AND lower(u.login) = lower($2))`, orgID, login).Scan(&already); err != nil {
+			WHERE m.organization_id = $1 AND u.github_id = $2)`, orgID, ni.GitHubID).Scan(&already); err != nil {
 			return err
 		}
 		if already {
-			return domain.Errorf(domain.CodeConflict, "%s is already a member of this organization", login)
+			return domain.Errorf(domain.CodeConflict, "%s is already a member of this organization", ni.Login)
 		}
-		if taken >= max {
-			return domain.Errorf(domain.CodeConflict, "the organization has all its %d seats taken (members and pending invitations); remove someone or raise max_members", max)
-		}
-		// a new invitation for the same login replaces the pending one
-		if _, err := tx.Exec(ctx, `UPDATE invitations SET status = 'revoked' WHERE organization_id = $1 AND lower(github_login) = lower($2) AND status = 'pending'`, orgID, login); err != nil {
+		// a new invitation for the same account replaces the pending one
+		replaced, err := tx.Exec(ctx, `UPDATE invitations SET status = 'revoked' WHERE organization_id = $1
+			AND (github_user_id = $2 OR (github_user_id IS NULL AND lower(github_login) = lower($3))) AND status = 'pending'`,
+			orgID, ni.GitHubID, ni.Login)
+		if err != nil {
 			return err
 		}
-		rows, _ := tx.Query(ctx, `INSERT INTO invitations (organization_id, github_login, role, token_hash, invited_by, expires_at)
-			VALUES ($1, $2, $3, $4, $5, now() + $6::interval) RETURNING `+invitationColumns,
-			orgID, login, role, tokenHash, invitedBy, InvitationTTL.String())
-		inv, err = pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Invitation])
-		return err
+		if taken-int(replaced.RowsAffected()) >= max {
+			return domain.Errorf(domain.CodeConflict, "the organization has all its %d seats taken (members and pending invitations); remove someone or raise max_members", max)
+		}
+		open, err := setting(ctx, tx, SettingMaxOpenInvitationsPerOrg)
+		if err != nil {
+			return err
+		}
+		var pending int64
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM invitations WHERE organization_id = $1 AND status = 'pending' AND expires_at > now()`, orgID).Scan(&pending); err != nil {
+			return err
+		}
+		if pending >= open {
+			return domain.Errorf(domain.CodeConflict, "the organization has %d pending invitations, the most it may have (limit %s); withdraw some first", pending, SettingMaxOpenInvitationsPerOrg)
+		}
+		rows, _ := tx.Query(ctx, `INSERT INTO invitations (organization_id, github_login, github_user_id, role, token_hash, invited_by, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6, now() + $7::interval) RETURNING `+invitationColumns,
+			orgID, ni.Login, ni.GitHubID, ni.Role, ni.TokenHash, ni.InvitedBy, InvitationTTL.String())
+		if inv, err = pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Invitation]); err != nil {
+			return err
+		}
+		return audit(ctx, tx, orgID, AuditMemberInvited, "invitation", inv.ID.String(),
+			map[string]any{"github_login": ni.Login, "github_id": ni.GitHubID, "role": ni.Role})
 	})
 	return inv, err
 }
@@ -82,28 +114,38 @@ func (s *Store) ListInvitations(ctx context.Context, orgID uuid.UUID) ([]Invitat
 
 // RevokeInvitation withdraws a pending invitation.
 func (s *Store) RevokeInvitation(ctx context.Context, orgID, id uuid.UUID) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE invitations SET status = 'revoked' WHERE organization_id = $1 AND id = $2 AND status = 'pending'`, orgID, id)
-	if err != nil {
-		return err
-	}
-	if tag.RowsAffected() == 0 {
-		return domain.NotFound("invitation")
-	}
-	return nil
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		var login string
+		err := tx.QueryRow(ctx, `UPDATE invitations SET status = 'revoked' WHERE organization_id = $1 AND id = $2 AND status = 'pending'
+			RETURNING github_login`, orgID, id).Scan(&login)
+		if err != nil {
+			return notFound(err, "invitation")
+		}
+		return audit(ctx, tx, orgID, AuditInvitationRevoked, "invitation", id.String(), map[string]any{"github_login": login})
+	})
 }
 
-// AcceptInvitation makes the invited GitHub user a member. Anyone else presenting the
-// token gets 404, as if it did not exist.
-func (s *Store) AcceptInvitation(ctx context.Context, tokenHash []byte, userID uuid.UUID, login string) (uuid.UUID, error) {
+// AcceptInvitation makes the invited GitHub account a member, matched by its numeric
+// GitHub id (a login can belong to another account after a rename; invitations made
+// before ids were recorded still match the login). Anyone else presenting the token gets
+// 404, as if it did not exist.
+func (s *Store) AcceptInvitation(ctx context.Context, tokenHash []byte, userID uuid.UUID, login string, githubID int64) (uuid.UUID, error) {
 	var orgID uuid.UUID
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		// the organization first, then the invitation: the order CreateInvitation locks in
 		if _, err := tx.Exec(ctx, `SELECT 1 FROM organizations WHERE id = (SELECT organization_id FROM invitations WHERE token_hash = $1) FOR UPDATE`, tokenHash); err != nil {
 			return err
 		}
-		rows, _ := tx.Query(ctx, `SELECT `+invitationColumns+` FROM invitations WHERE token_hash = $1 FOR UPDATE`, tokenHash)
-		inv, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Invitation])
-		if errors.Is(err, pgx.ErrNoRows) || (err == nil && !strings.EqualFold(inv.GitHubLogin, login)) {
+		rows, _ := tx.Query(ctx, `SELECT `+invitationColumns+`, github_user_id FROM invitations WHERE token_hash = $1 FOR UPDATE`, tokenHash)
+		type row struct {
+			Invitation
+			GitHubUserID *int64 `db:"github_user_id"`
+		}
+		r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[row])
+		inv := r.Invitation
+		addressee := err == nil && ((r.GitHubUserID != nil && *r.GitHubUserID == githubID) ||
+			(r.GitHubUserID == nil && strings.EqualFold(inv.GitHubLogin, login)))
+		if errors.Is(err, pgx.ErrNoRows) || (err == nil && !addressee) {
 			return domain.NotFound("invitation")
 		}
 		if err != nil {
@@ -130,9 +172,11 @@ func (s *Store) AcceptInvitation(ctx context.Context, tokenHash []byte, userID u
 			inv.OrgID, userID, inv.Role, inv.InvitedBy); err != nil {
 			return fmt.Errorf("add member: %w", err)
 		}
-		_, err = tx.Exec(ctx, `UPDATE invitations SET status = 'accepted', accepted_by = $2, accepted_at = now() WHERE id = $1`, inv.ID, userID)
+		if _, err = tx.Exec(ctx, `UPDATE invitations SET status = 'accepted', accepted_by = $2, accepted_at = now() WHERE id = $1`, inv.ID, userID); err != nil {
+			return err
+		}
 		orgID = inv.OrgID
-		return err
+		return audit(ctx, tx, inv.OrgID, AuditMemberJoined, "user", userID.String(), map[string]any{"role": inv.Role, "invitation_id": inv.ID.String()})
 	})
 	return orgID, err
 }

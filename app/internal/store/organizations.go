@@ -51,7 +51,22 @@ func (s *Store) OrganizationsForUser(ctx context.Context, userID uuid.UUID) ([]O
 func (s *Store) CreateOrganization(ctx context.Context, userID uuid.UUID, name, slug, description string) (Organization, error) {
 	var id uuid.UUID
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `
+		// lock the person, then count: two concurrent creations cannot both pass the cap
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, userID); err != nil {
+			return fmt.Errorf("lock user: %w", err)
+		}
+		max, err := setting(ctx, tx, SettingMaxOrganizationsPerUser)
+		if err != nil {
+			return err
+		}
+		var created int64
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM organizations WHERE created_by = $1 AND NOT is_personal`, userID).Scan(&created); err != nil {
+			return fmt.Errorf("count organizations: %w", err)
+		}
+		if created >= max {
+			return domain.Errorf(domain.CodeConflict, "you have created %d organizations, the most one person may (limit %s); delete one first", created, SettingMaxOrganizationsPerUser)
+		}
+		err = tx.QueryRow(ctx, `
 			INSERT INTO organizations (name, slug, description, plan, max_members, max_repositories, created_by)
 			VALUES ($1, $2, $3, 'team', 25, 100, $4) RETURNING id`, name, slug, description, userID).Scan(&id)
 		if c, ok := constraintName(err, pgUniqueViolation); ok && c == "organizations_slug_key" {
@@ -60,9 +75,11 @@ func (s *Store) CreateOrganization(ctx context.Context, userID uuid.UUID, name, 
 		if err != nil {
 			return fmt.Errorf("create organization: %w", err)
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO organization_members (organization_id, user_id, role, status, joined_at)
-			VALUES ($1, $2, 'owner', 'active', now())`, id, userID)
-		return err
+		if _, err = tx.Exec(ctx, `INSERT INTO organization_members (organization_id, user_id, role, status, joined_at)
+			VALUES ($1, $2, 'owner', 'active', now())`, id, userID); err != nil {
+			return err
+		}
+		return audit(ctx, tx, id, AuditOrgCreated, "organization", id.String(), map[string]any{"name": name, "slug": slug})
 	})
 	if err != nil {
 		return Organization{}, err
@@ -77,18 +94,37 @@ type OrganizationPatch struct {
 
 // UpdateOrganization changes the organization's settings.
 func (s *Store) UpdateOrganization(ctx context.Context, orgID uuid.UUID, p OrganizationPatch) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE organizations SET name = coalesce($2, name), slug = coalesce($3, slug),
-		description = coalesce($4, description) WHERE id = $1`, orgID, p.Name, p.Slug, p.Description)
-	if c, ok := constraintName(err, pgUniqueViolation); ok && c == "organizations_slug_key" {
-		return domain.Errorf(domain.CodeConflict, "the slug %q is taken; choose another", *p.Slug)
-	}
-	if err != nil {
-		return fmt.Errorf("update organization: %w", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return domain.NotFound("organization")
-	}
-	return nil
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		var oldName, oldSlug, oldDesc string
+		err := tx.QueryRow(ctx, `SELECT name, slug, description FROM organizations WHERE id = $1 FOR UPDATE`, orgID).Scan(&oldName, &oldSlug, &oldDesc)
+		if err != nil {
+			return notFound(err, "organization")
+		}
+		_, err = tx.Exec(ctx, `UPDATE organizations SET name = coalesce($2, name), slug = coalesce($3, slug),
+			description = coalesce($4, description) WHERE id = $1`, orgID, p.Name, p.Slug, p.Description)
+		if c, ok := constraintName(err, pgUniqueViolation); ok && c == "organizations_slug_key" {
+			return domain.Errorf(domain.CodeConflict, "the slug %q is taken; choose another", *p.Slug)
+		}
+		if err != nil {
+			return fmt.Errorf("update organization: %w", err)
+		}
+		if p.Slug != nil && *p.Slug != oldSlug {
+			if err := audit(ctx, tx, orgID, AuditOrgSlugChanged, "organization", orgID.String(), map[string]any{"from": oldSlug, "to": *p.Slug}); err != nil {
+				return err
+			}
+		}
+		changed := map[string]any{}
+		if p.Name != nil && *p.Name != oldName {
+			changed["name"] = map[string]any{"from": oldName, "to": *p.Name}
+		}
+		if p.Description != nil && *p.Description != oldDesc {
+			changed["description"] = map[string]any{"from": oldDesc, "to": *p.Description}
+		}
+		if len(changed) > 0 {
+			return audit(ctx, tx, orgID, AuditOrgSettingsChanged, "organization", orgID.String(), changed)
+		}
+		return nil
+	})
 }
 
 // DeleteOrganization deletes a team organization and everything in it. A personal
@@ -180,9 +216,30 @@ func (s *Store) UpdateMember(ctx context.Context, orgID uuid.UUID, actorRole str
 				return domain.Errorf(domain.CodeConflict, "the organization has all its %d seats taken (members and pending invitations); remove someone or raise max_members", max)
 			}
 		}
-		_, err = tx.Exec(ctx, `UPDATE organization_members SET role = coalesce($3::org_role, role), status = coalesce($4, status)
-			WHERE organization_id = $1 AND user_id = $2`, orgID, userID, p.Role, p.Status)
-		return err
+		if _, err = tx.Exec(ctx, `UPDATE organization_members SET role = coalesce($3::org_role, role), status = coalesce($4, status)
+			WHERE organization_id = $1 AND user_id = $2`, orgID, userID, p.Role, p.Status); err != nil {
+			return err
+		}
+		target := userID.String()
+		if p.Role != nil && *p.Role != current {
+			if err := audit(ctx, tx, orgID, AuditMemberRoleChanged, "user", target, map[string]any{"from": current, "to": *p.Role}); err != nil {
+				return err
+			}
+		}
+		if p.Status != nil && *p.Status != status {
+			action := AuditMemberSuspended
+			if *p.Status == "active" {
+				action = AuditMemberReactivated
+			}
+			if err := audit(ctx, tx, orgID, action, "user", target, map[string]any{"from": status, "to": *p.Status}); err != nil {
+				return err
+			}
+		}
+		reason := "creator_demoted"
+		if p.Status != nil && *p.Status != "active" {
+			reason = "creator_suspended"
+		}
+		return revokeWorkersOfTx(ctx, tx, orgID, userID, reason)
 	})
 	if err != nil {
 		return Member{}, err
@@ -218,8 +275,13 @@ func (s *Store) RemoveMember(ctx context.Context, orgID uuid.UUID, actorRole str
 		if _, err := tx.Exec(ctx, `DELETE FROM team_members WHERE user_id = $2 AND team_id IN (SELECT id FROM teams WHERE organization_id = $1)`, orgID, userID); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `DELETE FROM organization_members WHERE organization_id = $1 AND user_id = $2`, orgID, userID)
-		return err
+		if _, err = tx.Exec(ctx, `DELETE FROM organization_members WHERE organization_id = $1 AND user_id = $2`, orgID, userID); err != nil {
+			return err
+		}
+		if err := audit(ctx, tx, orgID, AuditMemberRemoved, "user", userID.String(), map[string]any{"role": current}); err != nil {
+			return err
+		}
+		return revokeWorkersOfTx(ctx, tx, orgID, userID, "creator_removed")
 	})
 }
 

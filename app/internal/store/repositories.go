@@ -68,7 +68,10 @@ func (s *Store) CreateRepository(ctx context.Context, orgID uuid.UUID, r NewRepo
 		if c, ok := constraintName(err, pgUniqueViolation); ok && c == "repositories_organization_id_github_repo_id_key" {
 			return domain.Errorf(domain.CodeConflict, "%s is already connected to this organization", r.FullName)
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return audit(ctx, tx, orgID, AuditRepositoryConnected, "repository", out.ID.String(), map[string]any{"full_name": r.FullName, "github_repo_id": r.GitHubRepoID})
 	})
 	return out, err
 }
@@ -119,26 +122,41 @@ func (s *Store) UpdateRepository(ctx context.Context, orgID, id uuid.UUID, p Rep
 			return Repository{}, domain.Invalid("body.team_id", "no team with this id in the organization")
 		}
 	}
-	rows, _ := s.pool.Query(ctx, `
-		UPDATE repositories SET team_id = CASE WHEN $3 THEN $4::uuid ELSE team_id END, is_active = coalesce($5, is_active),
-			inactive_reason = CASE WHEN $5 IS NOT NULL THEN NULL ELSE inactive_reason END
-		WHERE organization_id = $1 AND id = $2 RETURNING `+repositoryColumns, orgID, id, p.SetTeam, p.TeamID, p.IsActive)
-	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Repository])
-	if _, ok := constraintName(err, pgForeignKeyViolation); ok {
-		// the team was deleted between the check and the update
-		return Repository{}, domain.Invalid("body.team_id", "no team with this id in the organization")
-	}
-	return r, notFound(err, "repository")
+	var r Repository
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, `
+			UPDATE repositories SET team_id = CASE WHEN $3 THEN $4::uuid ELSE team_id END, is_active = coalesce($5, is_active),
+				inactive_reason = CASE WHEN $5 IS NOT NULL THEN NULL ELSE inactive_reason END
+			WHERE organization_id = $1 AND id = $2 RETURNING `+repositoryColumns, orgID, id, p.SetTeam, p.TeamID, p.IsActive)
+		var err error
+		r, err = pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Repository])
+		if _, ok := constraintName(err, pgForeignKeyViolation); ok {
+			// the team was deleted between the check and the update
+			return domain.Invalid("body.team_id", "no team with this id in the organization")
+		}
+		if err != nil {
+			return notFound(err, "repository")
+		}
+		changed := map[string]any{}
+		if p.SetTeam {
+			changed["team_id"] = p.TeamID
+		}
+		if p.IsActive != nil {
+			changed["is_active"] = *p.IsActive
+		}
+		return audit(ctx, tx, orgID, AuditRepositoryUpdated, "repository", id.String(), changed)
+	})
+	return r, err
 }
 
 // DeleteRepository disconnects a repository. Its executions and tasks stay, without it.
 func (s *Store) DeleteRepository(ctx context.Context, orgID, id uuid.UUID) error {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM repositories WHERE organization_id = $1 AND id = $2`, orgID, id)
-	if err != nil {
-		return fmt.Errorf("delete repository: %w", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return domain.NotFound("repository")
-	}
-	return nil
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		var name string
+		err := tx.QueryRow(ctx, `DELETE FROM repositories WHERE organization_id = $1 AND id = $2 RETURNING full_name`, orgID, id).Scan(&name)
+		if err != nil {
+			return notFound(err, "repository")
+		}
+		return audit(ctx, tx, orgID, AuditRepositoryRemoved, "repository", id.String(), map[string]any{"full_name": name})
+	})
 }

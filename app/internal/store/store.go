@@ -23,13 +23,22 @@ type Store struct {
 // New wraps an open pool (OpenPool's, or a test's).
 func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
 
-// PoolStats is the pool's state, for the health route.
-type PoolStats struct{ Total, Idle, Acquired, Max int32 }
+// PoolStats is the pool's state, for the health route and the operators' figures: its
+// connections now, and its cumulative acquisition counters.
+type PoolStats struct {
+	Total, Idle, Acquired, Max int32
+	Acquires                   int64         // acquisitions since the pool opened
+	EmptyAcquires              int64         // acquisitions that found no idle connection and waited
+	CanceledAcquires           int64         // acquisitions given up (the request deadline) while waiting
+	AcquireTime                time.Duration // total time spent acquiring
+}
 
-// Stats reports the pool's connections.
+// Stats reports the pool's connections and counters.
 func (s *Store) Stats() PoolStats {
 	st := s.pool.Stat()
-	return PoolStats{Total: st.TotalConns(), Idle: st.IdleConns(), Acquired: st.AcquiredConns(), Max: st.MaxConns()}
+	return PoolStats{Total: st.TotalConns(), Idle: st.IdleConns(), Acquired: st.AcquiredConns(), Max: st.MaxConns(),
+		Acquires: st.AcquireCount(), EmptyAcquires: st.EmptyAcquireCount(), CanceledAcquires: st.CanceledAcquireCount(),
+		AcquireTime: st.AcquireDuration()}
 }
 
 // Migrate applies the embedded migrations (goose, under an advisory lock).
@@ -97,6 +106,7 @@ const (
 	pgUniqueViolation     = "23505"
 	pgForeignKeyViolation = "23503"
 	pgCheckViolation      = "23514"
+	pgUndefinedFunction   = "42883"
 )
 
 // constraintName returns the violated constraint of a PostgreSQL error with the given code.

@@ -261,43 +261,51 @@ func deriveRunStatus(ctx context.Context, tx pgx.Tx, orgID, runID uuid.UUID) err
 // SweepExpiredLeases moves tasks whose lease expired back to pending (retry_count + 1) or
 // to failed when their retries are spent, with all a move's consequences, and returns
 // how many it moved. Safe to run from several places at once (SKIP LOCKED).
+//
+// Each task moves in its own transaction, taking its locks in the order a completion
+// takes them (the task, its execution, its dependents, its run). A batch in one
+// transaction held every task of the batch and the runs of the first ones while it
+// cancelled the dependents of the next: a completion holding one of those dependents
+// and waiting for the run closed a cycle, and PostgreSQL killed one side (40P01).
 func (s *Store) SweepExpiredLeases(ctx context.Context) (int, error) {
 	moved := 0
 	for {
-		n := 0
-		err := s.inTx(ctx, func(tx pgx.Tx) error {
-			rows, err := tx.Query(ctx, `
-				SELECT organization_id, id FROM tasks
-				WHERE status = 'running' AND lease_expires_at < now()
-				ORDER BY lease_expires_at LIMIT 200 FOR UPDATE SKIP LOCKED`)
-			if err != nil {
-				return err
-			}
-			type key struct{ org, id uuid.UUID }
-			var expired []key
-			for rows.Next() {
-				var k key
-				if err := rows.Scan(&k.org, &k.id); err != nil {
-					return err
-				}
-				expired = append(expired, k)
-			}
-			if err := rows.Err(); err != nil {
-				return err
-			}
-			for _, k := range expired {
-				if _, err := MoveTaskTx(ctx, tx, k.org, k.id, Move{Action: domain.ActExpire, Error: "lease expired: the worker stopped renewing it"}); err != nil {
-					return err
-				}
-			}
-			n = len(expired)
-			return nil
+		rows, _ := s.pool.Query(ctx, `
+			SELECT organization_id, id FROM tasks
+			WHERE status = 'running' AND lease_expires_at < now()
+			ORDER BY lease_expires_at LIMIT 200`)
+		type key struct{ org, id uuid.UUID }
+		expired, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (key, error) {
+			var k key
+			return k, r.Scan(&k.org, &k.id)
 		})
 		if err != nil {
 			return moved, fmt.Errorf("sweep: %w", err)
 		}
+		n := 0
+		for _, k := range expired {
+			err := s.inTx(ctx, func(tx pgx.Tx) error {
+				var still bool
+				err := tx.QueryRow(ctx, `SELECT true FROM tasks WHERE organization_id = $1 AND id = $2
+					AND status = 'running' AND lease_expires_at < now() FOR UPDATE SKIP LOCKED`, k.org, k.id).Scan(&still)
+				if errors.Is(err, pgx.ErrNoRows) {
+					return nil // renewed, finished, or being moved by someone else
+				}
+				if err != nil {
+					return err
+				}
+				if _, err := MoveTaskTx(ctx, tx, k.org, k.id, Move{Action: domain.ActExpire, Error: "lease expired: the worker stopped renewing it"}); err != nil {
+					return err
+				}
+				n++
+				return nil
+			})
+			if err != nil {
+				return moved, fmt.Errorf("sweep: %w", err)
+			}
+		}
 		moved += n
-		if n < 200 {
+		if len(expired) < 200 || n == 0 {
 			return moved, nil
 		}
 	}

@@ -99,6 +99,9 @@ func insertTaskTx(ctx context.Context, tx pgx.Tx, orgID uuid.UUID, t NewTask) (u
 // execution, so workers and the dashboard see it like any launch. Dependencies must be
 // the organization's tasks and not cancelled; deps_pending counts those not completed.
 func CreateTaskTx(ctx context.Context, tx pgx.Tx, orgID uuid.UUID, t NewTask) (Task, error) {
+	if err := checkDependencyLimitsTx(ctx, tx, orgID, len(t.DependsOn)); err != nil {
+		return Task{}, err
+	}
 	pending := 0
 	for i, dep := range t.DependsOn {
 		var status string
@@ -142,6 +145,10 @@ func insertDependenciesTx(ctx context.Context, tx pgx.Tx, taskID uuid.UUID, deps
 		_, err := tx.Exec(ctx, `INSERT INTO task_dependencies (task_id, depends_on_task_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, taskID, dep)
 		if c, ok := constraintName(err, pgCheckViolation); ok && (c == "task_dependencies_acyclic" || c == "task_dependencies_check") {
 			return domain.Invalid("body.depends_on", "the dependencies would form a cycle")
+		}
+		if c, ok := constraintName(err, pgCheckViolation); ok && c == "task_dependencies_depth" {
+			max, _ := setting(ctx, tx, SettingMaxDependencyDepth)
+			return domain.Invalid("body.depends_on", "the chain of dependencies would be deeper than %d tasks (limit %s)", max, SettingMaxDependencyDepth)
 		}
 		if err != nil {
 			return fmt.Errorf("insert dependency: %w", err)
@@ -294,4 +301,37 @@ func (s *Store) DeleteTask(ctx context.Context, orgID, id uuid.UUID) error {
 		}
 		return nil
 	})
+}
+
+// checkDependencyLimitsTx refuses a task with more dependencies than one task or its
+// organization may hold (422 naming the limit). It takes the organization's dependency
+// lock (the one the cycle trigger takes), so the count cannot be raced past the cap,
+// and so one organization's chains never wait on another's.
+func checkDependencyLimitsTx(ctx context.Context, tx pgx.Tx, orgID uuid.UUID, n int) error {
+	if n == 0 {
+		return nil
+	}
+	perTask, err := setting(ctx, tx, SettingMaxDependenciesPerTask)
+	if err != nil {
+		return err
+	}
+	if int64(n) > perTask {
+		return domain.Invalid("body.depends_on", "a task may depend on at most %d tasks (limit %s), not %d", perTask, SettingMaxDependenciesPerTask, n)
+	}
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('task_dependencies'), hashtext($1::text))`, orgID); err != nil {
+		return fmt.Errorf("lock the organization's dependencies: %w", err)
+	}
+	perOrg, err := setting(ctx, tx, SettingMaxDependenciesPerOrg)
+	if err != nil {
+		return err
+	}
+	var open int64
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM task_dependencies d JOIN tasks t ON t.id = d.task_id
+		WHERE t.organization_id = $1 AND t.status IN ('pending', 'running')`, orgID).Scan(&open); err != nil {
+		return fmt.Errorf("count dependencies: %w", err)
+	}
+	if open+int64(n) > perOrg {
+		return domain.Invalid("body.depends_on", "the organization's unfinished tasks already hold %d of the %d dependencies it may have (limit %s)", open, perOrg, SettingMaxDependenciesPerOrg)
+	}
+	return nil
 }

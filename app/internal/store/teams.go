@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -36,10 +35,16 @@ func slugTaken(err error, slug string) error {
 // CreateTeam adds a team to the organization.
 func (s *Store) CreateTeam(ctx context.Context, orgID uuid.UUID, name, slug, description string) (Team, error) {
 	var id uuid.UUID
-	err := s.pool.QueryRow(ctx, `INSERT INTO teams (organization_id, name, slug, description) VALUES ($1, $2, $3, $4) RETURNING id`,
-		orgID, name, slug, description).Scan(&id)
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `INSERT INTO teams (organization_id, name, slug, description) VALUES ($1, $2, $3, $4) RETURNING id`,
+			orgID, name, slug, description).Scan(&id)
+		if err != nil {
+			return slugTaken(err, slug)
+		}
+		return audit(ctx, tx, orgID, AuditTeamCreated, "team", id.String(), map[string]any{"name": name, "slug": slug})
+	})
 	if err != nil {
-		return Team{}, slugTaken(err, slug)
+		return Team{}, err
 	}
 	return s.Team(ctx, orgID, id)
 }
@@ -69,31 +74,43 @@ type TeamPatch struct{ Name, Slug, Description *string }
 
 // UpdateTeam changes a team.
 func (s *Store) UpdateTeam(ctx context.Context, orgID, id uuid.UUID, p TeamPatch) (Team, error) {
-	tag, err := s.pool.Exec(ctx, `UPDATE teams SET name = coalesce($3, name), slug = coalesce($4, slug), description = coalesce($5, description)
-		WHERE organization_id = $1 AND id = $2`, orgID, id, p.Name, p.Slug, p.Description)
-	if err != nil {
-		slug := ""
-		if p.Slug != nil {
-			slug = *p.Slug
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE teams SET name = coalesce($3, name), slug = coalesce($4, slug), description = coalesce($5, description)
+			WHERE organization_id = $1 AND id = $2`, orgID, id, p.Name, p.Slug, p.Description)
+		if err != nil {
+			slug := ""
+			if p.Slug != nil {
+				slug = *p.Slug
+			}
+			return slugTaken(err, slug)
 		}
-		return Team{}, slugTaken(err, slug)
-	}
-	if tag.RowsAffected() == 0 {
-		return Team{}, domain.NotFound("team")
+		if tag.RowsAffected() == 0 {
+			return domain.NotFound("team")
+		}
+		changed := map[string]any{}
+		for k, v := range map[string]*string{"name": p.Name, "slug": p.Slug, "description": p.Description} {
+			if v != nil {
+				changed[k] = *v
+			}
+		}
+		return audit(ctx, tx, orgID, AuditTeamUpdated, "team", id.String(), changed)
+	})
+	if err != nil {
+		return Team{}, err
 	}
 	return s.Team(ctx, orgID, id)
 }
 
 // DeleteTeam deletes a team; its repositories stay, without a team.
 func (s *Store) DeleteTeam(ctx context.Context, orgID, id uuid.UUID) error {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM teams WHERE organization_id = $1 AND id = $2`, orgID, id)
-	if err != nil {
-		return fmt.Errorf("delete team: %w", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return domain.NotFound("team")
-	}
-	return nil
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		var name string
+		err := tx.QueryRow(ctx, `DELETE FROM teams WHERE organization_id = $1 AND id = $2 RETURNING name`, orgID, id).Scan(&name)
+		if err != nil {
+			return notFound(err, "team")
+		}
+		return audit(ctx, tx, orgID, AuditTeamDeleted, "team", id.String(), map[string]any{"name": name})
+	})
 }
 
 // TeamMember is a person in a team.
@@ -130,29 +147,37 @@ func (s *Store) AddTeamMember(ctx context.Context, orgID, teamID, userID uuid.UU
 	if !member {
 		return TeamMember{}, domain.Invalid("body.user_id", "is not an active member of this organization")
 	}
-	// the insert names the team only through the organization's teams
-	rows, _ := s.pool.Query(ctx, `
-		WITH up AS (
-			INSERT INTO team_members (team_id, user_id, role)
-			SELECT t.id, $3, $4 FROM teams t WHERE t.organization_id = $1 AND t.id = $2
-			ON CONFLICT (team_id, user_id) DO UPDATE SET role = excluded.role RETURNING user_id, role, created_at)
-		SELECT up.user_id, u.login, u.name, u.avatar_url, up.role, up.created_at FROM up JOIN users u ON u.id = up.user_id`,
-		orgID, teamID, userID, role)
-	m, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[TeamMember])
-	return m, notFound(err, "team")
+	var tm TeamMember
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		rows, _ := tx.Query(ctx, `
+			WITH up AS (
+				INSERT INTO team_members (team_id, user_id, role)
+				SELECT t.id, $3, $4 FROM teams t WHERE t.organization_id = $1 AND t.id = $2
+				ON CONFLICT (team_id, user_id) DO UPDATE SET role = excluded.role RETURNING user_id, role, created_at)
+			SELECT up.user_id, u.login, u.name, u.avatar_url, up.role, up.created_at FROM up JOIN users u ON u.id = up.user_id`,
+			orgID, teamID, userID, role)
+		var err error
+		if tm, err = pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[TeamMember]); err != nil {
+			return notFound(err, "team")
+		}
+		return audit(ctx, tx, orgID, AuditTeamMemberAdded, "team", teamID.String(), map[string]any{"user_id": userID.String(), "login": tm.Login, "role": role})
+	})
+	return tm, err
 }
 
 // RemoveTeamMember takes a person out of a team.
 func (s *Store) RemoveTeamMember(ctx context.Context, orgID, teamID, userID uuid.UUID) error {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM team_members tm USING teams t
-		WHERE tm.team_id = t.id AND t.organization_id = $1 AND t.id = $2 AND tm.user_id = $3`, orgID, teamID, userID)
-	if err != nil {
-		return err
-	}
-	if tag.RowsAffected() == 0 {
-		return domain.NotFound("team member")
-	}
-	return nil
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM team_members tm USING teams t
+			WHERE tm.team_id = t.id AND t.organization_id = $1 AND t.id = $2 AND tm.user_id = $3`, orgID, teamID, userID)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return domain.NotFound("team member")
+		}
+		return audit(ctx, tx, orgID, AuditTeamMemberRemoved, "team", teamID.String(), map[string]any{"user_id": userID.String()})
+	})
 }
 
 // TeamGrants reports whether the user's role in the team (of the organization) grants perm.

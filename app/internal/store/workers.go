@@ -51,20 +51,28 @@ type Worker struct {
 	LastHeartbeatAt *time.Time `db:"last_heartbeat_at"`
 	RunningTasks    int        `db:"running_tasks"`
 	Status          string     `db:"status"`
+	CreatedBy       *uuid.UUID `db:"created_by"`
+	RevokedAt       *time.Time `db:"revoked_at"`
+	RevokedReason   *string    `db:"revoked_reason"`
 	CreatedAt       time.Time  `db:"created_at"`
 }
+
+// WorkerRevoked is the status of a worker whose token died with its creator's right to
+// manage workers: it stays in the list, so the organization sees why it stopped.
+const WorkerRevoked = "revoked"
 
 // workerSelect derives running_tasks and status; $1 is always the organization and
 // $2 the offline threshold in seconds.
 var workerSelect = `
 	SELECT w.id, w.organization_id, w.coordinator_id, w.name, w.agent_types, w.max_concurrency, w.version,
 		w.last_heartbeat_at, r.n AS running_tasks,
-		CASE WHEN NOT ` + workerOnline("w", "$2") + ` THEN 'offline'
+		CASE WHEN w.revoked_at IS NOT NULL THEN 'revoked'
+			WHEN NOT ` + workerOnline("w", "$2") + ` THEN 'offline'
 			WHEN r.n > 0 THEN 'busy' ELSE 'online' END AS status,
-		w.created_at
+		w.created_by, w.revoked_at, w.revoked_reason, w.created_at
 	FROM workers w
 	CROSS JOIN LATERAL (SELECT count(*)::int AS n FROM tasks t WHERE t.lease_owner = w.id AND t.status = 'running') r
-	WHERE w.organization_id = $1 AND w.revoked_at IS NULL`
+	WHERE w.organization_id = $1 AND (w.revoked_at IS NULL OR w.revoked_reason <> 'deleted')`
 
 func offlineSecs() float64 { return OfflineAfter.Seconds() }
 
@@ -87,17 +95,40 @@ type NewWorker struct {
 }
 
 // CreateWorker registers a worker; only the hash of its token is kept.
+// Workers belong to the organization; the person who registered one is recorded
+// (created_by), and the token dies when that person loses the right to manage workers.
 func (s *Store) CreateWorker(ctx context.Context, orgID uuid.UUID, nw NewWorker) (Worker, error) {
 	var id uuid.UUID
-	err := s.pool.QueryRow(ctx, `
-		INSERT INTO workers (organization_id, coordinator_id, name, agent_types, max_concurrency, token_hash, created_by)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-		orgID, nw.CoordinatorID, nw.Name, nw.AgentTypes, nw.MaxConcurrency, nw.TokenHash, nw.CreatedBy).Scan(&id)
-	if c, ok := constraintName(err, pgForeignKeyViolation); ok && c == "workers_organization_id_coordinator_id_fkey" {
-		return Worker{}, domain.Invalid("body.coordinator_id", "no such coordinator in this organization")
-	}
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		// lock the organization, then count: concurrent registrations cannot pass the cap
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM organizations WHERE id = $1 FOR NO KEY UPDATE`, orgID); err != nil {
+			return fmt.Errorf("lock organization: %w", err)
+		}
+		max, err := setting(ctx, tx, SettingMaxWorkersPerOrg)
+		if err != nil {
+			return err
+		}
+		var live int64
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM workers WHERE organization_id = $1 AND revoked_at IS NULL`, orgID).Scan(&live); err != nil {
+			return fmt.Errorf("count workers: %w", err)
+		}
+		if live >= max {
+			return domain.Errorf(domain.CodeConflict, "the organization has %d workers, the most it may have (limit %s); delete one first", live, SettingMaxWorkersPerOrg)
+		}
+		err = tx.QueryRow(ctx, `
+			INSERT INTO workers (organization_id, coordinator_id, name, agent_types, max_concurrency, token_hash, created_by)
+			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+			orgID, nw.CoordinatorID, nw.Name, nw.AgentTypes, nw.MaxConcurrency, nw.TokenHash, nw.CreatedBy).Scan(&id)
+		if c, ok := constraintName(err, pgForeignKeyViolation); ok && c == "workers_organization_id_coordinator_id_fkey" {
+			return domain.Invalid("body.coordinator_id", "no such coordinator in this organization")
+		}
+		if err != nil {
+			return fmt.Errorf("create worker: %w", err)
+		}
+		return audit(ctx, tx, orgID, AuditWorkerRegistered, "worker", id.String(), map[string]any{"name": nw.Name, "agent_types": nw.AgentTypes})
+	})
 	if err != nil {
-		return Worker{}, fmt.Errorf("create worker: %w", err)
+		return Worker{}, err
 	}
 	return s.Worker(ctx, orgID, id)
 }
@@ -152,26 +183,68 @@ func (s *Store) ListWorkers(ctx context.Context, orgID uuid.UUID, f WorkerFilter
 func (s *Store) RevokeWorker(ctx context.Context, orgID, id uuid.UUID) (int, error) {
 	released := 0
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE workers SET revoked_at = now() WHERE organization_id = $1 AND id = $2 AND revoked_at IS NULL`, orgID, id)
+		// a worker already revoked with its creator is hidden now, as a deleted one is
+		var wasLive bool
+		err := tx.QueryRow(ctx, `UPDATE workers w SET revoked_at = coalesce(w.revoked_at, now()), revoked_reason = 'deleted'
+			FROM workers old WHERE old.id = w.id AND w.organization_id = $1 AND w.id = $2
+			AND (w.revoked_at IS NULL OR w.revoked_reason <> 'deleted') RETURNING old.revoked_at IS NULL`, orgID, id).Scan(&wasLive)
 		if err != nil {
-			return fmt.Errorf("revoke worker: %w", err)
+			return notFound(err, "worker")
 		}
-		if tag.RowsAffected() == 0 {
-			return domain.NotFound("worker")
+		if !wasLive {
+			return nil
 		}
-		rows, _ := tx.Query(ctx, `SELECT id FROM tasks WHERE organization_id = $1 AND lease_owner = $2 AND status = 'running'
-			ORDER BY id FOR UPDATE`, orgID, id)
-		held, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
-		if err != nil {
-			return fmt.Errorf("tasks of revoked worker: %w", err)
+		if err := audit(ctx, tx, orgID, AuditWorkerRevoked, "worker", id.String(), map[string]any{"reason": "deleted"}); err != nil {
+			return err
 		}
-		for _, taskID := range held {
-			if _, err := MoveTaskTx(ctx, tx, orgID, taskID, Move{Action: domain.ActExpire, Error: "the worker running it was revoked"}); err != nil {
-				return err
-			}
-		}
-		released = len(held)
-		return nil
+		released, err = releaseWorkerTasksTx(ctx, tx, orgID, id)
+		return err
 	})
 	return released, err
+}
+
+// releaseWorkerTasksTx hands the tasks a revoked worker was running back to the queue.
+func releaseWorkerTasksTx(ctx context.Context, tx pgx.Tx, orgID, workerID uuid.UUID) (int, error) {
+	rows, _ := tx.Query(ctx, `SELECT id FROM tasks WHERE organization_id = $1 AND lease_owner = $2 AND status = 'running'
+		ORDER BY id FOR UPDATE`, orgID, workerID)
+	held, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return 0, fmt.Errorf("tasks of revoked worker: %w", err)
+	}
+	for _, taskID := range held {
+		if _, err := MoveTaskTx(ctx, tx, orgID, taskID, Move{Action: domain.ActExpire, Error: "the worker running it was revoked"}); err != nil {
+			return 0, err
+		}
+	}
+	return len(held), nil
+}
+
+// revokeWorkersOfTx revokes the tokens of the workers userID registered in the
+// organization when userID, after a change to their membership, no longer holds
+// agents.manage there (removed, suspended, or demoted below it), with the reason shown
+// in the workers list, an audit entry each, and their running tasks back in the queue.
+func revokeWorkersOfTx(ctx context.Context, tx pgx.Tx, orgID, userID uuid.UUID, reason string) error {
+	rows, _ := tx.Query(ctx, `
+		UPDATE workers SET revoked_at = now(), revoked_reason = $3
+		WHERE organization_id = $1 AND created_by = $2 AND revoked_at IS NULL
+		AND NOT EXISTS (
+			SELECT 1 FROM organization_members m
+			WHERE m.organization_id = $1 AND m.user_id = $2 AND m.status = 'active' AND (
+				EXISTS (SELECT 1 FROM role_permissions rp WHERE rp.role_name = 'org:' || m.role::text AND rp.permission_name = 'agents.manage')
+				OR EXISTS (SELECT 1 FROM user_permissions up WHERE up.organization_id = $1 AND up.user_id = $2
+					AND up.permission_name = 'agents.manage' AND (up.expires_at IS NULL OR up.expires_at > now()))))
+		RETURNING id`, orgID, userID, reason)
+	revoked, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+	if err != nil {
+		return fmt.Errorf("revoke the workers of %s: %w", userID, err)
+	}
+	for _, id := range revoked {
+		if err := audit(ctx, tx, orgID, AuditWorkerRevoked, "worker", id.String(), map[string]any{"reason": reason, "creator": userID.String()}); err != nil {
+			return err
+		}
+		if _, err := releaseWorkerTasksTx(ctx, tx, orgID, id); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -104,7 +104,15 @@ func New(t testing.TB) *store.Store {
 // (store.New) and for tests that set up rows the API cannot create.
 func Pool(t testing.TB) *pgxpool.Pool {
 	t.Helper()
-	cfg, err := pgxpool.ParseConfig(URL(t))
+	return PoolAt(t, URL(t))
+}
+
+// PoolAt opens a pool on databaseURL as the server's pool does (its types registered),
+// closed after the test: the API's pool over AsApp(OwnerURL(t)) when a test also needs
+// the owner (to change what the API's role cannot).
+func PoolAt(t testing.TB, databaseURL string) *pgxpool.Pool {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(databaseURL)
 	if err != nil {
 		t.Fatalf("test database url: %v", err)
 	}

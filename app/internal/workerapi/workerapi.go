@@ -107,3 +107,16 @@ type TaskMovedOut struct {
 	ID     uuid.UUID `json:"id"`
 	Status string    `json:"status" enum:"pending,running,completed,failed,cancelled" doc:"pending when a retryable failure was requeued"`
 }
+
+// Paths of the live events, which workers use to hear of work (work.available).
+const (
+	EventsTicketPath = "/events/ticket"
+	EventsPath       = "/events"
+)
+
+// EventsTicket opens the events WebSocket once (POST /events/ticket, for a person's
+// token or a worker token): GET /events?ticket=...
+type EventsTicket struct {
+	Ticket    string    `json:"ticket" doc:"Single-use; pass it as ?ticket= to GET /events"`
+	ExpiresAt time.Time `json:"expires_at"`
+}

@@ -37,14 +37,21 @@ type Client struct {
 	token string
 	http  *http.Client
 	log   *slog.Logger
-	// backoff bounds for retried calls
+	// backoff bounds for retried calls, and how many attempts a retried call makes
 	minWait, maxWait time.Duration
+	maxAttempts      int
 }
+
+// ErrGaveUp means a retried call failed every attempt: the API kept answering 5xx or 429,
+// or could not be reached. The caller fails the task with a clear error instead of
+// retrying forever.
+var ErrGaveUp = errors.New("the API did not accept the call")
 
 // NewClient talks to the API at base (…/api/v1).
 func NewClient(base, token string, log *slog.Logger) *Client {
 	return &Client{base: strings.TrimRight(base, "/"), token: token, log: log,
-		http: &http.Client{Timeout: 30 * time.Second}, minWait: 100 * time.Millisecond, maxWait: 5 * time.Second}
+		http: &http.Client{Timeout: 30 * time.Second}, minWait: 100 * time.Millisecond, maxWait: 5 * time.Second,
+		maxAttempts: DefaultRetries}
 }
 
 // call makes one attempt.
@@ -90,7 +97,8 @@ func (c *Client) call(ctx context.Context, path string, in, out any) error {
 }
 
 // retry repeats call with capped, jittered exponential backoff until it succeeds, the
-// API gives a permanent answer, or ctx ends. The API being away is a normal event.
+// API gives a permanent answer, ctx ends, or maxAttempts attempts failed (ErrGaveUp).
+// The API being away for a while is a normal event; forever is not.
 func (c *Client) retry(ctx context.Context, path string, in, out any) error {
 	wait := c.minWait
 	for attempt := 1; ; attempt++ {
@@ -100,6 +108,10 @@ func (c *Client) retry(ctx context.Context, path string, in, out any) error {
 		}
 		if ctx.Err() != nil {
 			return fmt.Errorf("%w (last error: %v)", ctx.Err(), err)
+		}
+		if c.maxAttempts > 0 && attempt >= c.maxAttempts {
+			c.log.Warn("API call failed; giving up", "path", path, "attempts", attempt, "error", err)
+			return fmt.Errorf("%w after %d attempts: %v", ErrGaveUp, attempt, err)
 		}
 		if attempt == 1 || attempt%10 == 0 {
 			c.log.Warn("API call failed; retrying", "path", path, "attempt", attempt, "error", err)

@@ -18,6 +18,10 @@ import (
 // single arguments, never through a shell.
 const DefaultCommand = "miyabi agent run {agent_type} --issue {issue_number} --repository {repository}"
 
+// DefaultRetries bounds a call that must arrive: with the backoff (100 ms doubling to
+// 5 s) 8 attempts span about 15 s.
+const DefaultRetries = 8
+
 // Config is everything the daemon reads at start.
 type Config struct {
 	APIURL      string
@@ -28,9 +32,18 @@ type Config struct {
 	Lease       time.Duration
 	Heartbeat   time.Duration
 	Poll        time.Duration
-	Grace       time.Duration // how long SIGTERM waits for running tasks
-	// Deliver bounds how long a stopping daemon keeps trying to hand over finished results.
+	// IdlePoll is the wait between empty claims while the events WebSocket is connected:
+	// work.available wakes the worker, the poll is only a safety net.
+	IdlePoll time.Duration
+	// Live subscribes to the events WebSocket (work.available) instead of polling.
+	Live  bool
+	Grace time.Duration // how long SIGTERM waits for running tasks
+	// Deliver bounds how long a stopping daemon keeps trying to hand over finished results
+	// once the grace is over.
 	Deliver time.Duration
+	// Retries is how many attempts a call that must arrive (logs, a result) makes before
+	// the task fails with the error (DefaultRetries).
+	Retries int
 	Version string
 }
 
@@ -67,8 +80,11 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.DurationVar(&c.Lease, "lease", envDur("MIYABI_WORKER_LEASE", 60*time.Second), "lease asked for each task (env MIYABI_WORKER_LEASE)")
 	fs.DurationVar(&c.Heartbeat, "heartbeat", envDur("MIYABI_WORKER_HEARTBEAT", 0), "heartbeat interval; lease/4 when 0 (env MIYABI_WORKER_HEARTBEAT)")
 	fs.DurationVar(&c.Poll, "poll", envDur("MIYABI_WORKER_POLL", 2*time.Second), "wait between empty claims (env MIYABI_WORKER_POLL)")
+	fs.DurationVar(&c.IdlePoll, "idle-poll", envDur("MIYABI_WORKER_IDLE_POLL", 30*time.Second), "wait between empty claims while subscribed to live events (env MIYABI_WORKER_IDLE_POLL)")
+	fs.BoolVar(&c.Live, "live", env("MIYABI_WORKER_LIVE", "true") == "true", "claim when the API announces work.available over its events WebSocket (env MIYABI_WORKER_LIVE)")
 	fs.DurationVar(&c.Grace, "grace", envDur("MIYABI_WORKER_GRACE", 30*time.Second), "on SIGTERM, how long running tasks may finish (env MIYABI_WORKER_GRACE)")
-	fs.DurationVar(&c.Deliver, "deliver-timeout", envDur("MIYABI_WORKER_DELIVER_TIMEOUT", 2*time.Minute), "on exit, how long to keep trying to report finished tasks")
+	fs.DurationVar(&c.Deliver, "deliver-timeout", envDur("MIYABI_WORKER_DELIVER_TIMEOUT", 10*time.Second), "after the grace, how long to keep trying to report finished tasks (env MIYABI_WORKER_DELIVER_TIMEOUT)")
+	fs.IntVar(&c.Retries, "retries", envInt("MIYABI_WORKER_RETRIES", DefaultRetries), "attempts for a log batch or a result before the task fails with the error (env MIYABI_WORKER_RETRIES)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -103,8 +119,11 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	if c.Heartbeat <= 0 || c.Heartbeat >= c.Lease/3 {
 		bad("--heartbeat: must be shorter than a third of the lease (%s), not %s", c.Lease, c.Heartbeat)
 	}
-	if c.Poll <= 0 {
-		bad("--poll: must be positive")
+	if c.Poll <= 0 || c.IdlePoll <= 0 {
+		bad("--poll and --idle-poll: must be positive")
+	}
+	if c.Retries < 1 || c.Retries > 100 {
+		bad("--retries: must be 1..100, not %d", c.Retries)
 	}
 	if c.Grace < 0 || c.Deliver < 0 {
 		bad("--grace and --deliver-timeout must not be negative")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -20,6 +21,8 @@ var (
 	errCancelled = errors.New("cancelled: the API told this worker to stop the task")
 	errShutdown  = errors.New("the worker shut down before the task finished")
 	errTimeout   = errors.New("timed out")
+	// errLogsLost: the API refused the task's log lines on every attempt
+	errLogsLost = errors.New("the task's output could not be delivered to the API")
 )
 
 // ErrRevoked means the API no longer accepts this worker's token.
@@ -33,13 +36,18 @@ type Daemon struct {
 
 	mu      sync.Mutex
 	running map[uuid.UUID]*taskRun // from claim until the API accepted its result
-	freed   chan struct{}          // a slot came free
+	freed   chan struct{}          // a slot came free, or work.available arrived
 	fatal   chan error
+	live    atomic.Bool // the events WebSocket is connected
 }
 
 // New builds a daemon; Run starts it.
 func New(cfg Config, log *slog.Logger) *Daemon {
-	return &Daemon{cfg: cfg, api: NewClient(cfg.APIURL, cfg.Token, log), log: log,
+	api := NewClient(cfg.APIURL, cfg.Token, log)
+	if cfg.Retries > 0 {
+		api.maxAttempts = cfg.Retries
+	}
+	return &Daemon{cfg: cfg, api: api, log: log,
 		running: map[uuid.UUID]*taskRun{}, freed: make(chan struct{}, 1), fatal: make(chan error, 1)}
 }
 
@@ -58,6 +66,14 @@ func (d *Daemon) Run(ctx context.Context) error {
 	hbDone.Add(1)
 	go func() { defer hbDone.Done(); d.heartbeats(hbCtx) }()
 	defer func() { stopHeartbeat(); hbDone.Wait() }()
+
+	if d.cfg.Live {
+		liveCtx, stopLive := context.WithCancel(ctx)
+		var liveDone sync.WaitGroup
+		liveDone.Add(1)
+		go func() { defer liveDone.Done(); d.subscribe(liveCtx) }()
+		defer func() { stopLive(); liveDone.Wait() }()
+	}
 
 	var tasks sync.WaitGroup
 	d.log.Info("worker started", "api", d.cfg.APIURL, "concurrency", d.cfg.Concurrency, "command", d.cfg.Command[0], "version", d.cfg.Version)
@@ -150,9 +166,25 @@ func (d *Daemon) claimLoop(ctx, killCtx, deliverCtx context.Context, tasks *sync
 				}
 			}()
 		}
-		if len(out.Tasks) == 0 && !d.wait(ctx, d.cfg.Poll) {
+		if len(out.Tasks) == 0 && !d.wait(ctx, d.idlePoll()) {
 			return nil
 		}
+	}
+}
+
+// idlePoll is the wait after an empty claim: long while work.available will wake us.
+func (d *Daemon) idlePoll() time.Duration {
+	if d.live.Load() {
+		return d.cfg.IdlePoll
+	}
+	return d.cfg.Poll
+}
+
+// nudge wakes the claim loop.
+func (d *Daemon) nudge() {
+	select {
+	case d.freed <- struct{}{}:
+	default:
 	}
 }
 

@@ -2,6 +2,8 @@ package workerd
 
 import (
 	"context"
+	"errors"
+	"sync"
 	"time"
 
 	"github.com/miyabi/miyabi/app/internal/workerapi"
@@ -14,6 +16,16 @@ type shipper struct {
 	r     *taskRun
 	lines chan logLine
 	done  chan struct{}
+
+	mu  sync.Mutex
+	err error // why lines were given up on, when the API kept failing
+}
+
+// failure returns why the API never took some of the lines (nil when it took them all).
+func (s *shipper) failure() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
 }
 
 func newShipper(ctx context.Context, r *taskRun) *shipper {
@@ -48,6 +60,14 @@ func (s *shipper) loop(ctx context.Context) {
 		if err != nil {
 			s.r.log.Warn("logs dropped", "lines", len(batch), "error", err)
 			dead = true
+			if errors.Is(err, ErrGaveUp) {
+				// the API keeps failing on this task's output: stop the task and fail it
+				// with the reason instead of hanging on it
+				s.mu.Lock()
+				s.err = err
+				s.mu.Unlock()
+				s.r.cancel(errLogsLost)
+			}
 		}
 		batch, size = batch[:0], 0
 	}

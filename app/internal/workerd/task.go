@@ -165,6 +165,9 @@ func (r *taskRun) execute(ctx, deliverCtx context.Context) outcome {
 	case errors.Is(cause, ErrRevoked):
 		shipper.close()
 		return outcome{silent: true}
+	case errors.Is(cause, errLogsLost):
+		shipper.close()
+		return outcome{err: fmt.Sprintf("%v: %v", errLogsLost, shipper.failure())}
 	}
 	shipper.close()
 	if waitErr != nil {
@@ -222,6 +225,14 @@ func (r *taskRun) report(ctx context.Context, o outcome) {
 	}
 	var moved workerapi.TaskMovedOut
 	err := r.d.api.retry(ctx, path, body, &moved)
+	if errors.Is(err, ErrGaveUp) && o.complete {
+		// the API took every attempt at the result and failed it: fail the task with the
+		// reason (bounded too), so it does not sit running until its lease expires
+		r.log.Warn("the result could not be delivered; failing the task", "error", err)
+		path = "/worker/tasks/" + r.task.ID.String() + "/fail"
+		body = map[string]any{"error": "the worker could not deliver the result: " + err.Error(), "retryable": true}
+		err = r.d.api.retry(ctx, path, body, &moved)
+	}
 	if err != nil && statusOf(err) == 422 && o.complete {
 		// the agent's result does not fit the API (a negative PR number, say): keep the
 		// completion, lose the bad fields, and say so in the log

@@ -1,6 +1,6 @@
 // 日本語のメッセージ。Messages 型（en.ts の形）で型付けしているので、キーの欠落や余分は
 // 型検査とビルドで失敗する。日本語を使う人にだけ読み込まれる（初回ルートの予算を守る）。
-import type { Messages } from "./en";
+import { lookup, type Messages } from "./en";
 
 export const ja: Messages = {
   app: { name: "Miyabi", tagline: "エージェント社会のコントロールプレーン。" },
@@ -95,6 +95,7 @@ export const ja: Messages = {
     tasks: "タスク",
     workers: "ワーカー",
     settings: "組織",
+    audit: "監査ログ",
   },
   roles: { owner: "オーナー", admin: "管理者", member: "メンバー", viewer: "閲覧者", lead: "リーダー" },
   loadingWhat: { session: "セッション", page: "ページ" },
@@ -158,6 +159,26 @@ export const ja: Messages = {
     teamsFailed: "チームを読み込めませんでした",
     empty: "リポジトリはまだありません。",
     emptyAdd: "上のフォームから GitHub のリポジトリを追加してください。",
+    issues: "Issue",
+    issuesOf: (name: string) => `${name} の Issue`,
+    appNotInstalled: "GitHub App 未インストール",
+  },
+  issues: {
+    title: "Issue",
+    titleOf: (name: string) => `${name} の Issue`,
+    allRepositories: "すべてのリポジトリ",
+    deactivated: (reason: string) => `このリポジトリは無効になっています${reason ? `（${reason}）` : ""}。エージェントを起動できません。`,
+    notLaunched: "エージェントを起動できませんでした",
+    what: "GitHub の Issue",
+    none: "オープンな Issue はありません。",
+    noneOnPage: "このページにオープンな Issue はありません。",
+    list: "オープンな Issue",
+    by: (author: string) => `作成者 ${author}`,
+    agentFor: (n: number) => `#${n} のエージェント`,
+    launch: "この Issue でエージェントを起動",
+    launchWhich: (n: number) => `（#${n}）`,
+    pages: "Issue のページ",
+    page: (n: number) => `${n} ページ`,
   },
   workflows: {
     workflow: "ワークフロー",
@@ -335,6 +356,7 @@ export const ja: Messages = {
     result: "結果",
     pullRequest: "プルリクエスト",
     qualityScore: "品質スコア",
+    prState: (state: string) => lookup({ merged: "マージ済み", open: "オープン", closed: "クローズ済み" }, state),
     error: (e: string) => `エラー: ${e}`,
     noResult: "結果は報告されませんでした。",
     noWorker: (org: string, type: string) => `ワーカー待ち: ${org} には ${type} を受け付けるオンラインのワーカーがいません。`,
@@ -343,6 +365,7 @@ export const ja: Messages = {
   logs: {
     title: "ログ",
     following: "（ライブで追跡中）",
+    reconnecting: "（再接続中…）",
     loading: "ログを読み込み中…",
     none: "ログはまだありません。",
     failed: "ログを読み込めませんでした",
@@ -438,6 +461,24 @@ export const ja: Messages = {
     waitingOn: "待機中の前提",
     nodesCount: (n: number) => `${n} ノード`,
     logs: "ログ",
+  },
+  audit: {
+    title: "監査ログ",
+    filterLabel: "監査ログを絞り込む",
+    action: "操作",
+    actionPlaceholder: "member. または member.removed",
+    actor: "実行者（ユーザー ID）",
+    since: "開始",
+    until: "終了",
+    filter: "絞り込む",
+    what: "監査ログ",
+    empty: "この条件で記録されたものはありません。",
+    when: "日時",
+    who: "実行者",
+    target: "対象",
+    details: "詳細",
+    from: "送信元",
+    system: "システム",
   },
   notFound: { title: "見つかりません", body: "このアドレスにページはありません。" },
   session: {

@@ -18,7 +18,8 @@ export default function AcceptInvitation({ params }: PageProps) {
   const t = useT();
   const [joined, setJoined] = useState<Schema<"OrganizationOut"> | null>(null);
   const accept = useAction(async () => {
-    const org = await unwrap(api.POST("/invitations/{token}/accept", { params: { path: { token: params.token ?? "" } } }));
+    // the token rides in the body: API Gateway and the access log record paths
+    const org = await unwrap(api.POST("/invitations/accept", { body: { token: params.token ?? "" } }));
     setJoined(org);
     await switchOrganization(org.id);
   });

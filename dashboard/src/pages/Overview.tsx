@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { unwrap } from "../api/client";
 import type { Query, Schema } from "../api/types";
 import { ExecutionsChart } from "../chart/ExecutionsChart";
@@ -8,7 +8,7 @@ import { ExecutionTable } from "../ui/ExecutionTable";
 import { Empty, Page, Show } from "../ui/states";
 import { useApiData } from "../ui/useApiData";
 import { useI18n } from "../i18n/i18n";
-import { subscribe } from "../events/bus";
+import { useConnected, useLiveEvent } from "../events/LiveEvents";
 import type { Messages } from "../i18n/en";
 import type { Formatter } from "../i18n/format";
 
@@ -24,25 +24,22 @@ export default function Overview() {
   const metrics = useApiData(() => unwrap(api.GET("/dashboard/metrics", { params: { query: { range } } })), [range]);
   const recent = useApiData(() => unwrap(api.GET("/dashboard/recent", { params: { query: { limit: 10 } } })), []);
 
-  // Keep the numbers current while the page is open; a live event brings them sooner.
+  // Keep the numbers current while the page is open: on summary.changed (the server
+  // coalesces them) and on every reconnect; every 15 s only while disconnected.
+  const connected = useConnected();
+  const refresh = () => {
+    summary.reload();
+    metrics.reload();
+    recent.reload();
+  };
+  const refreshRef = useRef(refresh);
+  refreshRef.current = refresh;
+  useLiveEvent(["summary.changed", "connected"], refresh);
   useEffect(() => {
-    const all = () => {
-      summary.reload();
-      metrics.reload();
-      recent.reload();
-    };
-    const timer = window.setInterval(all, 15_000);
-    let debounce: ReturnType<typeof setTimeout> | undefined;
-    const off = subscribe(["execution.updated", "worker.updated"], () => {
-      clearTimeout(debounce);
-      debounce = setTimeout(all, 500);
-    });
-    return () => {
-      window.clearInterval(timer);
-      clearTimeout(debounce);
-      off();
-    };
-  }, [summary.reload, metrics.reload, recent.reload]);
+    if (connected) return;
+    const timer = window.setInterval(() => refreshRef.current(), 15_000);
+    return () => window.clearInterval(timer);
+  }, [connected]);
 
   return (
     <Page

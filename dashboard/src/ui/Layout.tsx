@@ -57,7 +57,8 @@ export function Layout({ children }: { children: ReactNode }) {
   const [menuOpen, setMenuOpen] = useState(false);
   const nav = routes.filter((r) => r.nav && (!r.allowed || r.allowed(session)));
   const active = (p: string) => (p === "/" ? path === "/" : path === p || path.startsWith(p + "/"));
-  const current = nav.find((r) => active(r.path));
+  // The most specific item is the current one (/settings/audit, not /settings as well).
+  const current = nav.filter((r) => active(r.path)).sort((a, b) => b.path.length - a.path.length)[0];
   const navRef = useRef<HTMLElement>(null);
 
   // A navigation closes the phone menu; opening it shows the current item.
@@ -96,7 +97,7 @@ export function Layout({ children }: { children: ReactNode }) {
         <ul>
           {nav.map((r) => (
             <li key={r.path}>
-              <Link to={r.path} aria-current={active(r.path) ? "page" : undefined}>
+              <Link to={r.path} aria-current={r === current ? "page" : undefined}>
                 {t.nav[r.nav!]}
               </Link>
             </li>

@@ -5,13 +5,13 @@ import type { PageProps } from "../../routes";
 import { useSession } from "../../session/session";
 import { Link, navigate } from "../../router/router";
 import { useI18n } from "../../i18n/i18n";
-import { subscribe } from "../../events/bus";
 import { ErrorView, Page, Show, StatusBadge, Time } from "../../ui/states";
 import { useAction, useApiData } from "../../ui/useApiData";
 import { useAgents } from "../../lists/useRepositories";
 import { LogView } from "./LogView";
 import { executionTitle, githubIssueURL, githubPullURL } from "./links";
 import { NotHere } from "../../ui/NotHere";
+import { useConnected, useLiveEvent } from "../../events/LiveEvents";
 
 export const terminal = new Set(["completed", "failed", "cancelled"]);
 type Execution = Schema<"ExecutionOut">;
@@ -26,16 +26,16 @@ export default function ExecutionDetail({ params }: PageProps) {
   const done = e !== undefined && terminal.has(e.status);
   // A 404 ends it: nothing to follow (the page offers the user's other organizations).
   const gone = exec.status === "error" && exec.error.status === 404;
-  // Follow the status until it ends; a live event brings it sooner.
+  const connected = useConnected();
+  // Live: every change of this execution (and every reconnect) rereads it. Polling
+  // only while disconnected, and never for an execution that has ended or is gone.
+  useLiveEvent(["execution.updated"], exec.reload, id);
+  useLiveEvent(["connected"], exec.reload);
   useEffect(() => {
-    if (done || gone) return;
+    if (done || gone || connected) return;
     const timer = window.setInterval(exec.reload, 1500);
-    const off = subscribe(["execution.updated"], (ev) => ev.id === id && exec.reload());
-    return () => {
-      window.clearInterval(timer);
-      off();
-    };
-  }, [done, gone, exec.reload, id]);
+    return () => window.clearInterval(timer);
+  }, [done, gone, connected, exec.reload]);
   const cancel = useAction(async () => {
     await unwrap(api.POST("/agents/executions/{id}/cancel", { params: { path: { id } } }));
     exec.reload();
@@ -130,7 +130,7 @@ export default function ExecutionDetail({ params }: PageProps) {
                     <dt>{t.run.pullRequest}</dt>
                     <dd>
                       <External href={x.pull_request.url} text={`#${x.pull_request.number}`} />
-                      <span className="muted small"> {x.pull_request.merged ? "merged" : x.pull_request.state}</span>
+                      <span className="muted small"> {t.run.prState(x.pull_request.merged ? "merged" : x.pull_request.state)}</span>
                     </dd>
                   </>
                 )}

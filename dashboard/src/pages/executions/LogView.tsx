@@ -5,6 +5,7 @@ import { ApiError, toApiError } from "../../api/problem";
 import { useSession } from "../../session/session";
 import { useI18n } from "../../i18n/i18n";
 import { ErrorView } from "../../ui/states";
+import { useConnected, useFollow, useLiveEvent } from "../../events/LiveEvents";
 
 type Line = Schema<"LogLineOut">;
 type Stream = "all" | "stdout" | "stderr" | "system";
@@ -40,10 +41,13 @@ export function filterLines(lines: Line[], stream: Stream, search: string): { n:
 }
 
 /**
- * LogView follows an execution's logs by polling the cursor: each call asks for lines
- * after the last one seen. While the execution runs it keeps polling; once it has ended
- * it drains what is left and stops. Lines are numbered, each with a permalink (#L12);
- * they can be searched, filtered by stream and downloaded.
+ * LogView follows an execution's logs. Connected to live events it follows the
+ * execution and appends the lines execution.log brings (reading by cursor only once
+ * the follow is acknowledged, to fill what came before, and when an event was too big
+ * to carry its lines); disconnected it polls the cursor every second, with one quiet
+ * "reconnecting" note. Once the execution has ended it drains what is left and stops;
+ * a 404 stops it too. Lines are numbered, each with a permalink (#L12); they can be
+ * searched, filtered by stream and downloaded.
  */
 export function LogView({ executionId, follow }: { executionId: string; follow: boolean }) {
   const { api } = useSession();
@@ -57,15 +61,36 @@ export function LogView({ executionId, follow }: { executionId: string; follow: 
   const after = useRef(0);
   const box = useRef<HTMLDivElement>(null);
   const stick = useRef(!target);
+  const connected = useConnected();
   const followRef = useRef(follow);
   followRef.current = follow;
+  const pollRef = useRef(!connected);
+  pollRef.current = !connected;
+  const readRef = useRef<() => Promise<void>>(async () => {});
+
+  useFollow(executionId, follow);
+  useLiveEvent(
+    ["following", "execution.log"],
+    (ev) => {
+      if (ev.type === "following" && ev.data.following !== true) return; // an unfollow's ack
+      const lines = ev.data.lines as Line[] | undefined;
+      if (ev.type === "execution.log" && Array.isArray(lines) && !ev.data.truncated) {
+        setLines((l) => appendNew(l, lines));
+        after.current = Math.max(after.current, Number(ev.data.cursor ?? 0));
+        return;
+      }
+      void readRef.current(); // acknowledged follow, or a batch too big to travel
+    },
+    executionId,
+  );
 
   useEffect(() => {
     let live = true;
     let timer = 0;
     after.current = 0;
     setLines([]);
-    const poll = async () => {
+    let stopped = false;
+    const read = async () => {
       try {
         // Drain: keep reading while full pages come back.
         for (;;) {
@@ -83,10 +108,16 @@ export function LogView({ executionId, follow }: { executionId: string; follow: 
         const e = toApiError(err);
         setError(e);
         // Gone is gone: a 404 is not polled again.
-        if (e.status === 404) return;
+        if (e.status === 404) stopped = true;
       }
-      if (live && followRef.current) timer = window.setTimeout(poll, 1000);
     };
+    readRef.current = read;
+    const poll = async () => {
+      if (pollRef.current || !loadedOnce) await read();
+      loadedOnce = true;
+      if (live && !stopped && followRef.current) timer = window.setTimeout(poll, 1000);
+    };
+    let loadedOnce = false;
     void poll();
     return () => {
       live = false;
@@ -135,7 +166,7 @@ export function LogView({ executionId, follow }: { executionId: string; follow: 
     <section aria-labelledby="logs-h">
       <div className="row">
         <h2 id="logs-h">
-          {t.logs.title} {follow && <span className="muted small">{t.logs.following}</span>}
+          {t.logs.title} {follow && <span className="muted small">{connected ? t.logs.following : t.logs.reconnecting}</span>}
         </h2>
         <span className="muted small">{t.logs.timesIn(fmt.zoneLabel)}</span>
       </div>

@@ -61,14 +61,14 @@ export default function Repositories() {
     },
     { header: t.repositories.defaultBranch, priority: "low", cell: (r) => <code>{r.default_branch}</code> },
     {
-      header: "Issues",
+      header: t.repositories.issues,
       cell: (r) =>
         r.app_installed ? (
-          <Link to={`/repositories/${r.id}/issues`}>
-            Issues<span className="visually-hidden"> of {r.full_name}</span>
+          <Link to={`/repositories/${r.id}/issues`} aria-label={t.repositories.issuesOf(r.full_name)}>
+            {t.repositories.issues}
           </Link>
         ) : (
-          <span className="muted small">GitHub App not installed</span>
+          <span className="muted small">{t.repositories.appNotInstalled}</span>
         ),
     },
     { header: t.common.status, cell: (r) => <StatusBadge status={r.is_active ? "active" : "inactive"} /> },

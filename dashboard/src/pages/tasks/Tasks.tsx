@@ -12,6 +12,7 @@ import { Filters, SelectFilter } from "../../lists/Filters";
 import { allowedActions, type TaskAction } from "./actions";
 import { NewTask } from "./NewTask";
 import { useTaskNames } from "./useTaskNames";
+import { useLiveReload } from "../../events/LiveEvents";
 
 type Task = Schema<"TaskOut">;
 type Priority = NonNullable<Query<"list-tasks">["priority"]>;
@@ -23,6 +24,8 @@ export default function Tasks() {
   const { t, fmt } = useI18n();
   const q = useListQuery("/tasks", ["status", "priority", "repository_id", "agent_type"], { refreshOn: ["task.updated"] });
   const stats = useApiData(() => unwrap(api.GET("/tasks/stats")), []);
+  // the list refreshes itself on task.updated (refreshOn); the counts above it too
+  useLiveReload(["task.updated"], stats.reload);
   const repos = useRepositories();
   const agents = useAgents();
   const names = useTaskNames();

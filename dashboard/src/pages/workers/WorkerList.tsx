@@ -1,3 +1,4 @@
+import { useEffect } from "react";
 import { unwrap } from "../../api/client";
 import type { Schema } from "../../api/types";
 import { useSession } from "../../session/session";
@@ -20,8 +21,14 @@ export function WorkerStatus({ w }: { w: Pick<Worker, "status" | "last_heartbeat
 export function WorkerList() {
   const { api, can } = useSession();
   const t = useT();
-  // Status comes from heartbeats: without live updates, look again every 10 s.
-  const q = useListQuery("/workers", ["status"], { prefix: "workers.", refreshOn: ["worker.updated"], pollMs: 10_000 });
+  const q = useListQuery("/workers", ["status"], { prefix: "workers.", refreshOn: ["worker.updated"] });
+  // Online/offline also follows from heartbeats stopping (no event): look again every 10 s,
+  // connected or not.
+  const reload = q.reload;
+  useEffect(() => {
+    const timer = window.setInterval(reload, 10_000);
+    return () => window.clearInterval(timer);
+  }, [reload]);
   const revoke = useAction(async (w: Worker) => {
     await unwrap(api.DELETE("/workers/{id}", { params: { path: { id: w.id } } }));
     q.reload();

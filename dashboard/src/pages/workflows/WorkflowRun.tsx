@@ -1,7 +1,6 @@
 import { useEffect, useMemo } from "react";
 import { unwrap } from "../../api/client";
 import { useI18n } from "../../i18n/i18n";
-import { subscribe } from "../../events/bus";
 import { NotHere } from "../../ui/NotHere";
 import { ErrorView } from "../../ui/states";
 import { useAction } from "../../ui/useApiData";
@@ -12,6 +11,7 @@ import { useSession } from "../../session/session";
 import { Link } from "../../router/router";
 import { Empty, Page, Show, StatusBadge, Time } from "../../ui/states";
 import { useApiData } from "../../ui/useApiData";
+import { useConnected, useLiveReload } from "../../events/LiveEvents";
 
 const ended = new Set(["completed", "failed", "cancelled"]);
 
@@ -23,15 +23,15 @@ export default function WorkflowRun({ params }: PageProps) {
   const run = useApiData(() => unwrap(api.GET("/workflow-runs/{id}", { params: { path: { id } } })), [id]);
   const done = run.status === "ready" && ended.has(run.data.status);
   const gone = run.status === "error" && run.error.status === 404;
+  // Live: the run, its nodes' tasks and executions; polling every 2 s only while
+  // disconnected, and never for a run that has ended or is gone.
+  const connected = useConnected();
+  useLiveReload(["workflow_run.updated", "task.updated", "execution.updated"], run.reload, 250);
   useEffect(() => {
-    if (done || gone) return;
+    if (done || gone || connected) return;
     const timer = window.setInterval(run.reload, 2000);
-    const off = subscribe(["workflow_run.updated", "execution.updated"], () => run.reload());
-    return () => {
-      window.clearInterval(timer);
-      off();
-    };
-  }, [done, gone, run.reload]);
+    return () => window.clearInterval(timer);
+  }, [done, gone, connected, run.reload]);
   const data = run.data ?? null;
   // Re-run: the same workflow on the same repository and issue, as a new run.
   const rerun = useAction(async () => {

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Live events through the real API: commit-to-client latency with 10/100/1000
+# WebSocket clients, and the claim requests of 1000 idle simulated workers polling vs
+# subscribed. Usage: bench/live/run.sh [-clients 10,100,1000] [-workers 1000] [-window 20s]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+scripts/pg.sh start >/dev/null
+port="${MIYABI_PG_PORT:-54329}"
+addr="${BENCH_API_ADDR:-127.0.0.1:18182}"
+db="miyabi_bench_live"
+admin="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
+url="postgres://postgres@127.0.0.1:$port/$db?sslmode=disable"
+psql_bin=$(ls /usr/lib/postgresql/*/bin/psql 2>/dev/null | head -n1 || command -v psql)
+"$psql_bin" -q "$admin" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" >/dev/null
+
+tmp=$(mktemp -d)
+api_pid=""
+cleanup() { [ -n "$api_pid" ] && kill "$api_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"; "$psql_bin" -q "$admin" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+go build -o "$tmp/miyabi" ./app
+go build -o "$tmp/bench" ./bench/live
+
+export APP_ENV=development DATABASE_URL="$url" LISTEN_ADDR="$addr" LOG_FORMAT=json \
+  GITHUB_OAUTH_URL="http://127.0.0.1:9" GITHUB_API_URL="http://127.0.0.1:9" DB_POOL_MAX="${DB_POOL_MAX:-8}" SWEEP_INTERVAL=1h
+"$tmp/miyabi" migrate >/dev/null 2>&1
+"$tmp/miyabi" serve >"$tmp/api.log" 2>&1 &
+api_pid=$!
+for _ in $(seq 1 100); do curl -fsS "http://$addr/api/v1/health" >/dev/null 2>&1 && break; sleep 0.1; done
+
+echo "live events through the API ($(nproc) cores, pool ${DB_POOL_MAX:-8}, $(date -u +%Y-%m-%d))"
+"$tmp/bench" -api "http://$addr/api/v1" -db "$url" "$@"

@@ -1,0 +1,228 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+
+	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// What operators look at: one CloudWatch dashboard per stack (AWS's metrics of the API,
+// the Lambda and the database beside the app's own EMF metrics) and, in production, the
+// alarms (alarms.go). The app writes its metrics to the namespace Miyabi/<environment>
+// (app/internal/metrics).
+
+// defaultRunbook is where alarm descriptions link; miyabi:runbookUrl overrides it (a
+// fork, a private mirror).
+const defaultRunbook = "https://github.com/miyabi/miyabi/blob/main/docs/ops.md"
+
+// observed is what the dashboard and alarms watch.
+type observed struct {
+	// FunctionName is the API function; LiveResource its live alias as Lambda's metrics
+	// name it ("<function>:live"): what the HTTP API and the sweep schedule invoke, so the
+	// alarms and graphs follow the version that actually serves.
+	FunctionName pulumi.StringOutput
+	LiveResource pulumi.StringOutput
+	// MigrateFunctionName is the migrate function: its errors are failed migrations.
+	MigrateFunctionName pulumi.StringOutput
+	APIID               pulumi.StringOutput
+	DBIdentifier        string
+	// Log groups, for the Logs Insights widgets.
+	FunctionLogGroup string
+	MigrateLogGroup  string
+	APILogGroup      string
+}
+
+// observedOf names the stack's watched resources.
+func observedOf(cfg Config, fn *Function, api *HTTPAPI, db *Database) observed {
+	return observed{
+		FunctionName:        fn.Fn.Name,
+		LiveResource:        pulumi.Sprintf("%s:%s", fn.Fn.Name, fn.Live.Name),
+		MigrateFunctionName: fn.Migrate.Name,
+		APIID:               api.API.ID().ToStringOutput(),
+		DBIdentifier:        db.Identifier,
+		FunctionLogGroup:    "/aws/lambda/" + cfg.name("api"),
+		MigrateLogGroup:     "/aws/lambda/" + cfg.name("migrate"),
+		APILogGroup:         "/aws/apigateway/" + cfg.name("http"),
+	}
+}
+
+// Observability is what newObservability made.
+type Observability struct {
+	Dashboard    *cloudwatch.Dashboard
+	DashboardURL pulumi.StringOutput
+}
+
+func appNamespace(cfg Config) string { return "Miyabi/" + cfg.Environment }
+
+var operatorIDsPattern = regexp.MustCompile(`^[0-9]+(,[0-9]+)*$`)
+
+// newObservability creates the stack's dashboard, and the alarms in production, as
+// one layer.
+func newObservability(ctx *pulumi.Context, cfg Config, in observed) (*Observability, error) {
+	opt, err := newLayer(ctx, "Observability", "observability")
+	if err != nil {
+		return nil, err
+	}
+	name := cfg.name("ops")
+	body := pulumi.All(in.FunctionName, in.LiveResource, in.MigrateFunctionName, in.APIID).ApplyT(func(v []any) (string, error) {
+		return dashboardBody(cfg, dashboardNames{function: v[0].(string), live: v[1].(string), migrate: v[2].(string), apiID: v[3].(string)}, in)
+	}).(pulumi.StringOutput)
+	dash, err := cloudwatch.NewDashboard(ctx, "ops", &cloudwatch.DashboardArgs{
+		DashboardName: pulumi.String(name),
+		DashboardBody: body,
+	}, opt)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Production {
+		if err := newAlarms(ctx, cfg, in, opt); err != nil {
+			return nil, fmt.Errorf("alarms: %w", err)
+		}
+	}
+	url := dash.DashboardName.ApplyT(func(n string) string {
+		return fmt.Sprintf("https://%s.console.aws.amazon.com/cloudwatch/home?region=%s#dashboards/dashboard/%s", cfg.Region, cfg.Region, n)
+	}).(pulumi.StringOutput)
+	return &Observability{Dashboard: dash, DashboardURL: url}, nil
+}
+
+// dashboardNames are the resolved names the dashboard body is written with.
+type dashboardNames struct{ function, live, migrate, apiID string }
+
+// A dashboard widget (CloudWatch dashboard body structure).
+type widget struct {
+	Type       string         `json:"type"`
+	X          int            `json:"x"`
+	Y          int            `json:"y"`
+	Width      int            `json:"width"`
+	Height     int            `json:"height"`
+	Properties map[string]any `json:"properties"`
+}
+
+// dashboardBody lays the widgets out in rows of up to four, top to bottom: the API,
+// the Lambda, the database, then the app's own figures and the logs.
+func dashboardBody(cfg Config, n dashboardNames, in observed) (string, error) {
+	app := appNamespace(cfg)
+	api := []any{"ApiId", n.apiID, "Stage", "$default"}
+	fn := []any{"FunctionName", n.function}                       // the whole function (reserved concurrency is per function)
+	live := []any{"FunctionName", n.function, "Resource", n.live} // the live alias: what serves
+	migrate := []any{"FunctionName", n.migrate}
+	db := []any{"DBInstanceIdentifier", in.DBIdentifier}
+	svc := []any{"Service", "miyabi"}
+	m := func(ns, name string, dims []any, opts map[string]any) []any {
+		out := append([]any{ns, name}, dims...)
+		if opts != nil {
+			out = append(out, opts)
+		}
+		return out
+	}
+	stat := func(s string) map[string]any { return map[string]any{"stat": s} }
+	label := func(s, l string) map[string]any { return map[string]any{"stat": s, "label": l} }
+	search := func(id, query, statName, l string) []any {
+		return []any{map[string]any{"id": id, "label": l,
+			"expression": fmt.Sprintf("SEARCH('%s', '%s', 300)", query, statName)}}
+	}
+	graph := func(title string, metrics [][]any, extra map[string]any) widget {
+		p := map[string]any{"title": title, "region": cfg.Region, "view": "timeSeries", "stacked": false, "period": 300, "metrics": metrics}
+		for k, v := range extra {
+			p[k] = v
+		}
+		return widget{Type: "metric", Properties: p}
+	}
+	hline := func(label string, v float64) map[string]any {
+		return map[string]any{"annotations": map[string]any{"horizontal": []any{map[string]any{"label": label, "value": v}}}}
+	}
+	logs := func(title, group, query string) widget {
+		return widget{Type: "log", Properties: map[string]any{"title": title, "region": cfg.Region, "view": "table",
+			"query": fmt.Sprintf("SOURCE '%s' | %s", group, query)}}
+	}
+
+	rows := [][]widget{
+		{
+			{Type: "text", Properties: map[string]any{"markdown": fmt.Sprintf(
+				"## Miyabi %s\nAlarms link to their runbook section (%s). Lambda graphs follow the `live` alias. App metrics: namespace `%s`. Deep health: `GET /api/v1/ops/health` (operators) or `aws lambda invoke --function-name %s --qualifier live --cli-binary-format raw-in-base64-out --payload '{\"action\":\"health\"}' out.json`.",
+				cfg.Stack, cfg.RunbookURL, app, n.function)}},
+		},
+		{
+			graph("API requests, 4xx, 5xx", [][]any{m("AWS/ApiGateway", "Count", api, stat("Sum")), m("AWS/ApiGateway", "4xx", api, stat("Sum")), m("AWS/ApiGateway", "5xx", api, stat("Sum"))}, nil),
+			graph("API latency (ms)", [][]any{m("AWS/ApiGateway", "Latency", api, label("p50", "p50")), m("AWS/ApiGateway", "Latency", api, label("p99", "p99")), m("AWS/ApiGateway", "IntegrationLatency", api, label("p99", "integration p99"))}, nil),
+			graph("App requests by status class", [][]any{m(app, "Requests", []any{"StatusClass", "2xx"}, stat("Sum")), m(app, "Requests", []any{"StatusClass", "4xx"}, stat("Sum")), m(app, "Requests", []any{"StatusClass", "5xx"}, stat("Sum"))}, nil),
+			graph("App 5xx by route", [][]any{search("e1", fmt.Sprintf(`{%s,Route,StatusClass} MetricName="Requests" StatusClass="5xx"`, app), "Sum", "")}, nil),
+		},
+		{
+			graph("Lambda (live) invocations, errors, throttles", [][]any{m("AWS/Lambda", "Invocations", live, stat("Sum")), m("AWS/Lambda", "Errors", live, stat("Sum")), m("AWS/Lambda", "Throttles", live, stat("Sum"))}, nil),
+			graph("Lambda concurrency", [][]any{m("AWS/Lambda", "ConcurrentExecutions", fn, stat("Maximum"))}, hline("reserved", float64(cfg.LambdaReservedConcurrency))),
+			graph("Lambda (live) duration (ms)", [][]any{m("AWS/Lambda", "Duration", live, label("p50", "p50")), m("AWS/Lambda", "Duration", live, label("p99", "p99")), m("AWS/Lambda", "Duration", live, label("Maximum", "max"))}, nil),
+			logs("Lambda cold starts (init duration)", in.FunctionLogGroup,
+				`filter @type = "REPORT" and ispresent(@initDuration) | stats count(*) as cold_starts, avg(@initDuration) as avg_init_ms, max(@initDuration) as max_init_ms by bin(5m)`),
+		},
+		{
+			graph("Database CPU (%)", [][]any{m("AWS/RDS", "CPUUtilization", db, stat("Average"))}, nil),
+			// max_connections is the value this program sets in the parameter group
+			// (budget.go), so the line is the real limit; the budget is what the stack
+			// may hold by design (two generations of full pools, migrate, reserved slots).
+			graph("Database connections", [][]any{m("AWS/RDS", "DatabaseConnections", db, stat("Maximum"))},
+				map[string]any{"annotations": map[string]any{"horizontal": []any{
+					map[string]any{"label": "max_connections", "value": cfg.DBMaxConnections},
+					map[string]any{"label": "alarm (80%)", "value": float64(cfg.DBMaxConnections) * 0.8},
+					map[string]any{"label": "budget", "value": ConnectionBudget(cfg)},
+				}}}),
+			graph("Database free storage (bytes)", [][]any{m("AWS/RDS", "FreeStorageSpace", db, stat("Minimum"))}, nil),
+			graph("Database read/write latency (s)", [][]any{m("AWS/RDS", "ReadLatency", db, stat("Average")), m("AWS/RDS", "WriteLatency", db, stat("Average"))}, nil),
+		},
+		{
+			graph("Route latency p99 (ms)", [][]any{search("e1", fmt.Sprintf(`{%s,Route} MetricName="Latency"`, app), "p99", "")}, nil),
+			graph("Pool: waits and 503s", [][]any{m(app, "PoolWaits", svc, stat("Sum")), m(app, "PoolCanceledAcquires", svc, stat("Sum")), m(app, "PoolConnsInUse", svc, stat("Maximum"))}, nil),
+			graph("Pool: mean acquire time (ms)", [][]any{
+				{map[string]any{"id": "e1", "expression": "m1 / IF(m2 > 0, m2, 1)", "label": "mean acquire ms"}},
+				m(app, "PoolAcquireTime", svc, map[string]any{"stat": "Sum", "id": "m1", "visible": false}),
+				m(app, "PoolAcquires", svc, map[string]any{"stat": "Sum", "id": "m2", "visible": false}),
+			}, nil),
+			graph("Worker claims: empty vs with work", [][]any{m(app, "Claims", []any{"Result", "empty"}, stat("Sum")), m(app, "Claims", []any{"Result", "work"}, stat("Sum"))}, nil),
+		},
+		{
+			graph("Oldest claimable task (s)", [][]any{m(app, "OldestClaimableAge", svc, label("Maximum", "all types")),
+				search("e1", fmt.Sprintf(`{%s,AgentType} MetricName="OldestClaimableAge"`, app), "Maximum", "")},
+				hline("alarm", queueAgeAlarmMinutes*60)),
+			graph("Queue depth by agent type", [][]any{search("e1", fmt.Sprintf(`{%s,AgentType} MetricName="QueueDepth"`, app), "Maximum", "")}, nil),
+			graph("Workers online", [][]any{m(app, "WorkersOnline", svc, label("Minimum", "all")),
+				search("e1", fmt.Sprintf(`{%s,AgentType} MetricName="WorkersOnline"`, app), "Minimum", "")}, nil),
+			graph("Sweeps and requeued tasks", [][]any{m(app, "SweepRuns", svc, stat("Sum")), m(app, "TasksRequeued", svc, stat("Sum"))}, nil),
+		},
+		{
+			graph("Live events posted, failed drains", [][]any{m(app, "EventsPosted", svc, stat("Sum")), m(app, "EventDrainsFailed", svc, stat("Sum"))}, nil),
+			graph("GitHub issue comments sent, failed deliveries", [][]any{m(app, "IssueCommentsSent", svc, stat("Sum")), m(app, "IssueCommentRunsFailed", svc, stat("Sum"))}, nil),
+		},
+		{
+			graph("Migrations (migrate function)", [][]any{m("AWS/Lambda", "Invocations", migrate, stat("Sum")), m("AWS/Lambda", "Errors", migrate, stat("Sum")),
+				m(app, "MigrationRuns", svc, stat("Sum")), m(app, "MigrationFailures", svc, stat("Sum"))}, nil),
+			logs("Migration log (last runs)", in.MigrateLogGroup,
+				`filter msg in ["migration failed", "migrations up to date"] or @message like /goose|migrat/ | fields @timestamp, level, msg, error, duration_ms | sort @timestamp desc | limit 30`),
+		},
+		{
+			logs("Recent server errors (5xx) by request_id", in.FunctionLogGroup,
+				`filter msg = "request" and status >= 500 | fields @timestamp, request_id, method, path, status, user_id, org_id | sort @timestamp desc | limit 50`),
+			logs("Recent error log lines", in.FunctionLogGroup,
+				`filter level = "ERROR" or level = "WARN" | fields @timestamp, request_id, msg, error | sort @timestamp desc | limit 50`),
+			logs("API Gateway 5xx (access log)", in.APILogGroup,
+				`filter status like /^5/ | fields @timestamp, requestId, routeKey, status, integrationError | sort @timestamp desc | limit 50`),
+		},
+	}
+	var ws []widget
+	y := 0
+	for _, row := range rows {
+		width, height := 24/len(row), 6
+		if row[0].Type == "text" {
+			height = 2
+		}
+		for i, w := range row {
+			w.X, w.Y, w.Width, w.Height = i*width, y, width, height
+			ws = append(ws, w)
+		}
+		y += height
+	}
+	b, err := json.Marshal(map[string]any{"widgets": ws})
+	return string(b), err
+}
