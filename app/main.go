@@ -114,6 +114,7 @@ func serve(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Lo
 	}
 	go sweeper.Run(ctx, st, cfg.SweepInterval, log)
 	go srv.Reporter().Run(ctx, 2*time.Second) // GitHub issue comments: kicked after commits, retried when due
+	go srv.Notifier().Run(ctx, 5*time.Second) // notifications: after each commit, retries as they come due
 
 	fmt.Fprintf(stdout, "Miyabi API listening on http://%s (env %s)\n", ln.Addr(), cfg.Env)
 	errc := make(chan error, 1)

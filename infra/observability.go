@@ -28,7 +28,9 @@ type observed struct {
 	// MigrateFunctionName is the migrate function: its errors are failed migrations.
 	MigrateFunctionName pulumi.StringOutput
 	APIID               pulumi.StringOutput
-	DBIdentifier        string
+	// EventsAPIID is the events WebSocket API (its stage is wsStage).
+	EventsAPIID  pulumi.StringOutput
+	DBIdentifier string
 	// Log groups, for the Logs Insights widgets.
 	FunctionLogGroup string
 	MigrateLogGroup  string
@@ -36,12 +38,13 @@ type observed struct {
 }
 
 // observedOf names the stack's watched resources.
-func observedOf(cfg Config, fn *Function, api *HTTPAPI, db *Database) observed {
+func observedOf(cfg Config, fn *Function, api *HTTPAPI, ws *WebSocketAPI, db *Database) observed {
 	return observed{
 		FunctionName:        fn.Fn.Name,
 		LiveResource:        pulumi.Sprintf("%s:%s", fn.Fn.Name, fn.Live.Name),
 		MigrateFunctionName: fn.Migrate.Name,
 		APIID:               api.API.ID().ToStringOutput(),
+		EventsAPIID:         ws.API.ID().ToStringOutput(),
 		DBIdentifier:        db.Identifier,
 		FunctionLogGroup:    "/aws/lambda/" + cfg.name("api"),
 		MigrateLogGroup:     "/aws/lambda/" + cfg.name("migrate"),
@@ -67,8 +70,9 @@ func newObservability(ctx *pulumi.Context, cfg Config, in observed) (*Observabil
 		return nil, err
 	}
 	name := cfg.name("ops")
-	body := pulumi.All(in.FunctionName, in.LiveResource, in.MigrateFunctionName, in.APIID).ApplyT(func(v []any) (string, error) {
-		return dashboardBody(cfg, dashboardNames{function: v[0].(string), live: v[1].(string), migrate: v[2].(string), apiID: v[3].(string)}, in)
+	body := pulumi.All(in.FunctionName, in.LiveResource, in.MigrateFunctionName, in.APIID, in.EventsAPIID).ApplyT(func(v []any) (string, error) {
+		return dashboardBody(cfg, dashboardNames{function: v[0].(string), live: v[1].(string), migrate: v[2].(string),
+			apiID: v[3].(string), eventsAPIID: v[4].(string)}, in)
 	}).(pulumi.StringOutput)
 	dash, err := cloudwatch.NewDashboard(ctx, "ops", &cloudwatch.DashboardArgs{
 		DashboardName: pulumi.String(name),
@@ -89,7 +93,7 @@ func newObservability(ctx *pulumi.Context, cfg Config, in observed) (*Observabil
 }
 
 // dashboardNames are the resolved names the dashboard body is written with.
-type dashboardNames struct{ function, live, migrate, apiID string }
+type dashboardNames struct{ function, live, migrate, apiID, eventsAPIID string }
 
 // A dashboard widget (CloudWatch dashboard body structure).
 type widget struct {
@@ -106,6 +110,7 @@ type widget struct {
 func dashboardBody(cfg Config, n dashboardNames, in observed) (string, error) {
 	app := appNamespace(cfg)
 	api := []any{"ApiId", n.apiID, "Stage", "$default"}
+	events := []any{"ApiId", n.eventsAPIID, "Stage", wsStage}
 	fn := []any{"FunctionName", n.function}                       // the whole function (reserved concurrency is per function)
 	live := []any{"FunctionName", n.function, "Resource", n.live} // the live alias: what serves
 	migrate := []any{"FunctionName", n.migrate}
@@ -192,8 +197,18 @@ func dashboardBody(cfg Config, n dashboardNames, in observed) (string, error) {
 			graph("Sweeps and requeued tasks", [][]any{m(app, "SweepRuns", svc, stat("Sum")), m(app, "TasksRequeued", svc, stat("Sum"))}, nil),
 		},
 		{
+			// the events WebSocket API: connects (each a ticket check on the function),
+			// messages the clients sent (follow/unfollow), and what failed where
+			graph("Events WebSocket: connects, client messages", [][]any{m("AWS/ApiGateway", "ConnectCount", events, stat("Sum")),
+				m("AWS/ApiGateway", "MessageCount", events, stat("Sum"))}, nil),
+			graph("Events WebSocket: errors", [][]any{m("AWS/ApiGateway", "ClientError", events, stat("Sum")),
+				m("AWS/ApiGateway", "IntegrationError", events, stat("Sum")), m("AWS/ApiGateway", "ExecutionError", events, stat("Sum"))}, nil),
 			graph("Live events posted, failed drains", [][]any{m(app, "EventsPosted", svc, stat("Sum")), m(app, "EventDrainsFailed", svc, stat("Sum"))}, nil),
+		},
+		{
 			graph("GitHub issue comments sent, failed deliveries", [][]any{m(app, "IssueCommentsSent", svc, stat("Sum")), m(app, "IssueCommentRunsFailed", svc, stat("Sum"))}, nil),
+			graph("Notifications: delivered, retrying, failed", [][]any{m(app, "Notifications", []any{"Result", "delivered"}, stat("Sum")),
+				m(app, "Notifications", []any{"Result", "retrying"}, stat("Sum")), m(app, "Notifications", []any{"Result", "failed"}, stat("Sum"))}, nil),
 		},
 		{
 			graph("Migrations (migrate function)", [][]any{m("AWS/Lambda", "Invocations", migrate, stat("Sum")), m("AWS/Lambda", "Errors", migrate, stat("Sum")),

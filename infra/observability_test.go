@@ -20,8 +20,8 @@ func stackDimensions(t *testing.T, run *stackRun) map[string][]string {
 	return map[string][]string{
 		"FunctionName":         {api, migrate},
 		"Resource":             {api + ":" + alias},
-		"ApiId":                {run.one(t, "aws:apigatewayv2/api:Api", "http").ID},
-		"Stage":                {"$default"},
+		"ApiId":                {run.one(t, "aws:apigatewayv2/api:Api", "http").ID, run.one(t, "aws:apigatewayv2/api:Api", "events").ID},
+		"Stage":                {"$default", "live"},
 		"DBInstanceIdentifier": {fmt.Sprint(run.one(t, "aws:rds/instance:Instance", "db").Inputs["identifier"])},
 		"Service":              {"miyabi"},
 	}
@@ -145,6 +145,7 @@ func TestDashboardWidgetsReferenceTheStack(t *testing.T) {
 				app + " Requests", app + " PoolWaits", app + " PoolAcquireTime", app + " Claims", app + " OldestClaimableAge",
 				app + " WorkersOnline", app + " SweepRuns", app + " MigrationFailures", "search:" + app,
 				"migrate Errors", "log:Migration log (last runs)", app + " EventsPosted", app + " IssueCommentsSent",
+				app + " Notifications", "AWS/ApiGateway ConnectCount", "AWS/ApiGateway MessageCount", "AWS/ApiGateway IntegrationError",
 			} {
 				if !seen[m] {
 					t.Errorf("the dashboard does not show %s", m)

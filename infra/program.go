@@ -122,7 +122,7 @@ func deploy(ctx *pulumi.Context, b Builders) (map[string]pulumi.StringOutput, er
 	if err := retireAssets(ctx, bucket, previous, files); err != nil {
 		return nil, fmt.Errorf("dashboard retired assets: %w", err)
 	}
-	obs, err := newObservability(ctx, cfg, observedOf(cfg, fn, api, db))
+	obs, err := newObservability(ctx, cfg, observedOf(cfg, fn, api, ws, db))
 	if err != nil {
 		return nil, fmt.Errorf("observability: %w", err)
 	}

@@ -23,8 +23,10 @@ command -v go >/dev/null || { echo "error: Go 1.26 is required (https://go.dev/d
 db_url=$(scripts/pg.sh start)
 api_addr="${LISTEN_ADDR:-127.0.0.1:8080}"
 gh_addr="${FAKE_GITHUB_ADDR:-127.0.0.1:8081}"
+sink_addr="${NOTIFY_SINK_ADDR:-127.0.0.1:8082}"
 export APP_ENV=development DATABASE_URL="$db_url" LISTEN_ADDR="$api_addr" \
-  GITHUB_OAUTH_URL="http://$gh_addr" GITHUB_API_URL="http://$gh_addr" PUBLIC_URL="http://$api_addr"
+  GITHUB_OAUTH_URL="http://$gh_addr" GITHUB_API_URL="http://$gh_addr" PUBLIC_URL="http://$api_addr" \
+  LINE_API_URL="http://$sink_addr"
 
 stop_started
 trap 'stop_started' EXIT INT TERM
@@ -32,10 +34,14 @@ trap 'stop_started' EXIT INT TERM
 mkdir -p .dev/bin
 go build -o .dev/bin/miyabi ./app
 go build -o .dev/bin/fakegithub ./app/fakegithub
+go build -o .dev/bin/notifysink ./app/notifysink
 .dev/bin/miyabi migrate
 
 .dev/bin/fakegithub -addr "$gh_addr" -webhook-url "http://$api_addr/api/v1/github/webhook" >"$run_dir/fakegithub.log" 2>&1 &
 echo $! >"$run_dir/fakegithub.pid"
+# notifications land here and are printed (LINE and Slack fakes, webhook sink)
+.dev/bin/notifysink -addr "$sink_addr" &
+echo $! >"$run_dir/notifysink.pid"
 
 if [ -f dashboard/package.json ]; then
   command -v npm >/dev/null || { echo "error: Node 20 with npm is required to build the dashboard" >&2; exit 1; }
@@ -63,6 +69,7 @@ cat <<MSG
     fake GitHub http://$gh_addr  (sign in as alice, bob or carol)
     GitHub loop http://$gh_addr/_fake/  (label an issue miyabi:codegen, watch the agent run and its comment)
                 or: curl -d repo=miyabi-demo/agent-playground -d issue=1 -d label=miyabi:codegen -d login=alice http://$gh_addr/_fake/label
+    notify sink http://$sink_addr/webhook/dev  (a webhook channel URL; deliveries print here as [notify])
     database    $db_url
   Ctrl-C stops the API and fake GitHub; 'make stop' also stops PostgreSQL.
 

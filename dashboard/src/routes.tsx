@@ -38,6 +38,7 @@ export const routes: RouteDef[] = [
   { path: "/tasks", component: page(() => import("./pages/tasks/Tasks")), nav: "tasks", allowed: (s) => s.canSomewhere("tasks.read") },
   { path: "/tasks/:id", component: page(() => import("./pages/tasks/TaskDetail")), allowed: (s) => s.canSomewhere("tasks.read") },
   { path: "/workers", component: page(() => import("./pages/workers/Workers")), nav: "workers", allowed: (s) => s.canSomewhere("agents.read") },
+  { path: "/notifications", component: page(() => import("./pages/notifications/Notifications")), nav: "notifications", allowed: (s) => s.can("notifications.manage") },
   { path: "/settings", component: page(() => import("./pages/settings/Settings")), nav: "settings" },
   { path: "/settings/audit", component: page(() => import("./pages/settings/AuditLog")), nav: "audit", allowed: (s) => s.can("organization.audit.read") },
   { path: "/organizations/new", component: page(() => import("./pages/NewOrganization")) },

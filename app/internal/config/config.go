@@ -49,6 +49,8 @@ type Config struct {
 	GitHubOAuthURL             string
 	GitHubAPIURL               string
 	GitHubApp                  GitHubApp // the GitHub App (githubapp.go)
+	// LINEAPIURL is LINE's Messaging API (notifications); a local fake in development.
+	LINEAPIURL string
 
 	// When set, API requests must carry X-Miyabi-Origin-Verify with OriginVerifySecret:
 	// the API is reachable only through CloudFront.
@@ -148,6 +150,7 @@ func Load(getenv func(string) string) (Config, error) {
 		GitHubOAuthURL:     strings.TrimRight(or(getenv("GITHUB_OAUTH_URL"), "https://github.com"), "/"),
 		GitHubAPIURL:       strings.TrimRight(or(getenv("GITHUB_API_URL"), "https://api.github.com"), "/"),
 		GitHubClientSecret: getenv("GITHUB_CLIENT_SECRET"),
+		LINEAPIURL:         strings.TrimRight(or(getenv("LINE_API_URL"), "https://api.line.me"), "/"),
 		OriginVerifySecret: getenv("ORIGIN_VERIFY_SECRET"),
 
 		OriginVerifySecretPrevious: getenv("ORIGIN_VERIFY_SECRET_PREVIOUS"),
@@ -185,7 +188,7 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		bad("LOG_FORMAT", "must be text or json, not %q", c.LogFormat)
 	}
-	for _, v := range []struct{ name, value string }{{"GITHUB_OAUTH_URL", c.GitHubOAuthURL}, {"GITHUB_API_URL", c.GitHubAPIURL}} {
+	for _, v := range []struct{ name, value string }{{"GITHUB_OAUTH_URL", c.GitHubOAuthURL}, {"GITHUB_API_URL", c.GitHubAPIURL}, {"LINE_API_URL", c.LINEAPIURL}} {
 		if u, err := url.Parse(v.value); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			bad(v.name, "must be an http(s) URL, not %q", v.value)
 		}

@@ -2,7 +2,9 @@ package httpapi_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -88,6 +90,11 @@ func TestAuditTrailRecordsEveryChangeAppendOnly(t *testing.T) {
 	var w workerBody
 	alice.Do("POST", "/workers", map[string]any{"name": "w", "agent_types": []string{"codegen"}}).Expect(201).JSON(&w)
 	alice.Do("DELETE", "/workers/"+w.ID.String(), nil).Expect(204)
+	var ch notificationChannelJSON
+	alice.Do("POST", o+"/notification-channels", map[string]any{"name": "ops", "kind": "webhook", "url": "https://hooks.example.com/audit",
+		"event_types": []string{"execution.failed"}}).Expect(201).JSON(&ch)
+	alice.Do("PATCH", o+"/notification-channels/"+ch.ID.String(), map[string]any{"is_active": false}).Expect(200)
+	alice.Do("DELETE", o+"/notification-channels/"+ch.ID.String(), nil).Expect(204)
 	alice.Do("DELETE", m, nil).Expect(204)
 
 	var all auditPage
@@ -97,6 +104,11 @@ func TestAuditTrailRecordsEveryChangeAppendOnly(t *testing.T) {
 		seen[e.Action]++
 		if e.ClientAddress != "127.0.0.1" {
 			t.Errorf("%s without the client address: %q", e.Action, e.ClientAddress)
+		}
+	}
+	for _, e := range all.Items {
+		if strings.HasPrefix(e.Action, "notification_channel.") && strings.Contains(fmt.Sprint(e.Details), "hooks.example.com") {
+			t.Errorf("%s leaks the channel's URL into the trail: %v", e.Action, e.Details)
 		}
 	}
 	for _, action := range store.AuditActions {

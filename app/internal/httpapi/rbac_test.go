@@ -21,6 +21,7 @@ var rolePermissions = func() map[string][]string {
 		"tasks.read", "tasks.create", "tasks.update", "tasks.delete", "tasks.assign",
 		"organization.read", "organization.update", "organization.delete", "organization.members.read", "organization.members.manage",
 		"teams.read", "teams.create", "teams.update", "teams.delete",
+		"notifications.manage",
 		"organization.audit.read", // the audit trail: owners and admins only (issue 14)
 	}
 	var reads []string

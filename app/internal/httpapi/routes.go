@@ -76,6 +76,17 @@ func (s *Server) routes() {
 	handle(s, "POST", "/organizations/{id}/teams/{team_id}/members", inPathOrg(perm.TeamsUpdate), s.addTeamMember, docAddTeamMember)
 	handle(s, "DELETE", "/organizations/{id}/teams/{team_id}/members/{user_id}", inPathOrg(perm.TeamsUpdate), s.removeTeamMember, docRemoveTeamMember)
 
+	// notifications (channels, their delivery logs, the message language)
+	handle(s, "GET", "/organizations/{id}/notification-settings", inPathOrg(perm.NotificationsManage), s.getNotificationSettings, docGetNotificationSettings)
+	handle(s, "PATCH", "/organizations/{id}/notification-settings", inPathOrg(perm.NotificationsManage), s.updateNotificationSettings, docUpdateNotificationSettings)
+	handle(s, "GET", "/organizations/{id}/notification-channels", inPathOrg(perm.NotificationsManage), s.listNotificationChannels, docListNotificationChannels)
+	handle(s, "POST", "/organizations/{id}/notification-channels", inPathOrg(perm.NotificationsManage), s.createNotificationChannel, docCreateNotificationChannel)
+	handle(s, "GET", "/organizations/{id}/notification-channels/{channel_id}", inPathOrg(perm.NotificationsManage), s.getNotificationChannel, docGetNotificationChannel)
+	handle(s, "PATCH", "/organizations/{id}/notification-channels/{channel_id}", inPathOrg(perm.NotificationsManage), s.updateNotificationChannel, docUpdateNotificationChannel)
+	handle(s, "DELETE", "/organizations/{id}/notification-channels/{channel_id}", inPathOrg(perm.NotificationsManage), s.deleteNotificationChannel, docDeleteNotificationChannel)
+	handle(s, "POST", "/organizations/{id}/notification-channels/{channel_id}/test", inPathOrg(perm.NotificationsManage), s.testNotificationChannel, docTestNotificationChannel)
+	handle(s, "GET", "/organizations/{id}/notification-channels/{channel_id}/deliveries", inPathOrg(perm.NotificationsManage), s.listNotificationDeliveries, docListNotificationDeliveries)
+
 	// repositories
 	handle(s, "GET", "/repositories", inOrg(perm.RepositoriesRead), s.listRepositories, docListRepositories)
 	handle(s, "POST", "/repositories", inOrg(perm.RepositoriesWrite), s.createRepository, docCreateRepository)

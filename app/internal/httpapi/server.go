@@ -31,6 +31,7 @@ import (
 	"github.com/miyabi/miyabi/app/internal/ghreport"
 	"github.com/miyabi/miyabi/app/internal/github"
 	"github.com/miyabi/miyabi/app/internal/metrics"
+	"github.com/miyabi/miyabi/app/internal/notify"
 	"github.com/miyabi/miyabi/app/internal/store"
 )
 
@@ -81,6 +82,7 @@ type Server struct {
 	app      *github.App
 	reporter *ghreport.Reporter
 	issues   *issueCache
+	notifier *notify.Notifier
 
 	metrics *metrics.Registry
 }
@@ -119,6 +121,8 @@ func NewServer(deps Deps) (*Server, error) {
 		metrics: deps.Metrics}
 	engine.Use(s.requestID, s.observe, s.withClientAddress, s.securityHeaders, s.accessLog, s.recoverPanics, s.deadline, s.limitBody,
 		s.refuseNUL, s.requireOrigin, s.rateLimit)
+	s.notifier = notify.New(notify.Options{Store: deps.Store, Sealer: sealer, Log: deps.Logger, PublicURL: cfg.PublicURL,
+		LINEAPIURL: cfg.LINEAPIURL, AllowPrivate: cfg.Development(), Metrics: deps.Metrics})
 	engine.NoRoute(s.noRoute)
 	engine.NoMethod(func(c *gin.Context) {
 		s.writeProblem(c, http.StatusMethodNotAllowed, fmt.Sprintf("%s is not allowed on %s.", c.Request.Method, c.Request.URL.Path))

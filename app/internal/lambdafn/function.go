@@ -23,6 +23,7 @@ import (
 	"github.com/miyabi/miyabi/app/internal/ghreport"
 	"github.com/miyabi/miyabi/app/internal/httpapi"
 	"github.com/miyabi/miyabi/app/internal/metrics"
+	"github.com/miyabi/miyabi/app/internal/notify"
 	"github.com/miyabi/miyabi/app/internal/store"
 	"github.com/miyabi/miyabi/app/internal/sweeper"
 )
@@ -33,6 +34,7 @@ type Function struct {
 	handler        http.Handler
 	srv            *httpapi.Server
 	store          *store.Store
+	notifier       *notify.Notifier
 	log            *slog.Logger
 	metrics        *metrics.Registry
 	requestTimeout time.Duration
@@ -53,6 +55,7 @@ func New(srv *httpapi.Server, st *store.Store, log *slog.Logger, requestTimeout 
 		handler:        engine,
 		srv:            srv,
 		store:          st,
+		notifier:       srv.Notifier(),
 		log:            log,
 		metrics:        srv.Metrics(),
 		reporter:       srv.Reporter(),
@@ -176,6 +179,13 @@ func (f *Function) sweep(ctx context.Context, trigger string) (ActionResult, err
 		}
 		f.metrics.Emit(map[string]string{metrics.DimService: metrics.ServiceName}, nil,
 			map[string]any{metrics.MetricIssueCommentsSent: sent, metrics.MetricIssueCommentRunsFailed: failed})
+	}
+	// Lambda has no listener between invocations: notifications queued since the last
+	// sweep go out now.
+	if st, err := f.notifier.Sweep(ctx); err != nil {
+		f.log.WarnContext(ctx, "sweep: notifications", "error", err)
+	} else if st != (notify.Stats{}) {
+		f.log.InfoContext(ctx, "sweep delivered notifications", "delivered", st.Delivered, "retrying", st.Retrying, "failed", st.Failed)
 	}
 	return ActionResult{Action: "sweep", Status: "ok", Moved: &n}, nil
 }

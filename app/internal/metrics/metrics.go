@@ -60,7 +60,18 @@ const (
 	// GitHub issue comments delivered by a sweep, and sweeps whose delivery failed
 	MetricIssueCommentsSent      = "IssueCommentsSent"
 	MetricIssueCommentRunsFailed = "IssueCommentRunsFailed"
+	// notification delivery attempts by result (Result: delivered, retrying, failed)
+	MetricNotifications = "Notifications"
 )
+
+// Results of a notification attempt (the Result dimension of MetricNotifications).
+const (
+	NotificationDelivered = "delivered"
+	NotificationRetrying  = "retrying"
+	NotificationFailed    = "failed"
+)
+
+var notificationResults = [3]string{NotificationDelivered, NotificationRetrying, NotificationFailed}
 
 // maxValues is EMF's limit of values per metric in one document.
 const maxValues = 100
@@ -97,6 +108,8 @@ type Registry struct {
 	claims   [2]int64              // pending since flush: empty, with work
 	claimed  int64
 	claimTot [2]int64
+	notes    [3]int64 // notification attempts since flush: delivered, retrying, failed
+	notesTot [3]int64
 	pool     PoolStat // at the last flush
 }
 
@@ -187,6 +200,23 @@ func (r *Registry) ObserveClaim(n int) {
 	r.mu.Unlock()
 }
 
+// ObserveNotification records one notification delivery attempt and its result
+// (NotificationDelivered, NotificationRetrying or NotificationFailed).
+func (r *Registry) ObserveNotification(result string) {
+	if r == nil {
+		return
+	}
+	for i, name := range notificationResults {
+		if name == result {
+			r.mu.Lock()
+			r.notes[i]++
+			r.notesTot[i]++
+			r.mu.Unlock()
+			return
+		}
+	}
+}
+
 // Flush writes every figure gathered since the last flush, with the pool's counters
 // as deltas against the last flush. The Lambda flushes after each invocation (a frozen
 // instance runs no timer); a long-running server would flush on a ticker.
@@ -218,6 +248,16 @@ func (r *Registry) Flush(pool *PoolStat) {
 		lines = append(lines, encode(d))
 	}
 	r.claims, r.claimed = [2]int64{}, 0
+	for i, result := range notificationResults {
+		if r.notes[i] == 0 {
+			continue
+		}
+		d := r.doc(directive{dims: [][]string{{DimResult}}, metrics: []metricDef{{MetricNotifications, UnitCount}}})
+		d[DimResult] = result
+		d[MetricNotifications] = r.notes[i]
+		lines = append(lines, encode(d))
+	}
+	r.notes = [3]int64{}
 	if pool != nil {
 		prev := r.pool
 		r.pool = *pool

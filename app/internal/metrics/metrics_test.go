@@ -34,6 +34,9 @@ func TestFlushSplitsAndParses(t *testing.T) {
 	}
 	r.ObserveClaim(0)
 	r.ObserveClaim(3)
+	r.ObserveNotification(metrics.NotificationDelivered)
+	r.ObserveNotification(metrics.NotificationDelivered)
+	r.ObserveNotification(metrics.NotificationFailed)
 	r.Flush(&metrics.PoolStat{Acquires: 10, EmptyAcquires: 2, AcquireTime: 30 * time.Millisecond, InUse: 1})
 	docs, err := emfcheck.Lines(out.Bytes())
 	if err != nil {
@@ -61,6 +64,15 @@ func TestFlushSplitsAndParses(t *testing.T) {
 	if m := emfcheck.Find(docs, "TasksClaimed", map[string]string{"Result": "work"}); len(m) != 1 || m[0].Values[0] != 3 {
 		t.Errorf("tasks claimed %+v", m)
 	}
+	if m := emfcheck.Find(docs, "Notifications", map[string]string{"Result": "delivered"}); len(m) != 1 || m[0].Values[0] != 2 {
+		t.Errorf("notifications delivered %+v", m)
+	}
+	if m := emfcheck.Find(docs, "Notifications", map[string]string{"Result": "failed"}); len(m) != 1 || m[0].Values[0] != 1 {
+		t.Errorf("notifications failed %+v", m)
+	}
+	if m := emfcheck.Find(docs, "Notifications", map[string]string{"Result": "retrying"}); len(m) != 0 {
+		t.Errorf("no retry happened, yet %+v", m)
+	}
 	if m := emfcheck.Find(docs, "PoolWaits", map[string]string{"Service": "miyabi"}); len(m) != 1 || m[0].Values[0] != 2 {
 		t.Errorf("pool waits %+v", m)
 	}
@@ -72,6 +84,9 @@ func TestFlushSplitsAndParses(t *testing.T) {
 	}
 	if s := r.Snapshot(); len(s.Routes) != 1 || s.Routes[0].Requests != 250 || s.Routes[0].P99MS < 200 || s.Routes[0].P99MS > 300 {
 		t.Errorf("snapshot %+v", s.Routes)
+	}
+	if n := r.Snapshot().Notifications; n.Delivered != 2 || n.Failed != 1 || n.Retrying != 0 {
+		t.Errorf("snapshot notifications %+v", n)
 	}
 }
 

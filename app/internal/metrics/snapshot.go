@@ -21,18 +21,27 @@ type ClaimFigures struct {
 	WithWork int64 `json:"with_work" doc:"Claims that handed out at least one task"`
 }
 
+// NotificationFigures count notification delivery attempts since the process started.
+type NotificationFigures struct {
+	Delivered int64 `json:"delivered" doc:"Attempts the receiver accepted"`
+	Retrying  int64 `json:"retrying" doc:"Attempts that failed and will be retried (5xx, timeout, connection error)"`
+	Failed    int64 `json:"failed" doc:"Attempts that failed for good (4xx, a refused address, 24 h of retries)"`
+}
+
 // Snapshot is this process's running totals.
 type Snapshot struct {
-	Since  time.Time      `json:"since" doc:"When this process started counting"`
-	Routes []RouteFigures `json:"routes"`
-	Claims ClaimFigures   `json:"claims"`
+	Since         time.Time           `json:"since" doc:"When this process started counting"`
+	Routes        []RouteFigures      `json:"routes"`
+	Claims        ClaimFigures        `json:"claims"`
+	Notifications NotificationFigures `json:"notifications"`
 }
 
 // Snapshot returns the totals since start, routes sorted by request count.
 func (r *Registry) Snapshot() Snapshot {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	s := Snapshot{Since: r.started.UTC(), Routes: []RouteFigures{}, Claims: ClaimFigures{Empty: r.claimTot[0], WithWork: r.claimTot[1]}}
+	s := Snapshot{Since: r.started.UTC(), Routes: []RouteFigures{}, Claims: ClaimFigures{Empty: r.claimTot[0], WithWork: r.claimTot[1]},
+		Notifications: NotificationFigures{Delivered: r.notesTot[0], Retrying: r.notesTot[1], Failed: r.notesTot[2]}}
 	byRoute := map[string]*RouteFigures{}
 	for k, n := range r.totals {
 		f := byRoute[k.route]

@@ -40,6 +40,10 @@ const (
 	TeamsCreate Permission = "teams.create"
 	TeamsUpdate Permission = "teams.update"
 	TeamsDelete Permission = "teams.delete"
+
+	// NotificationsManage: the organization's notification channels and settings
+	// (owners and admins; migration 00015).
+	NotificationsManage Permission = "notifications.manage"
 )
 
 // All is every seeded permission, in api.md's order.
@@ -50,4 +54,5 @@ var All = []Permission{
 	TasksRead, TasksCreate, TasksUpdate, TasksDelete, TasksAssign,
 	OrganizationRead, OrganizationUpdate, OrganizationDelete, OrganizationMembersRead, OrganizationMembersManage, OrganizationAuditRead,
 	TeamsRead, TeamsCreate, TeamsUpdate, TeamsDelete,
+	NotificationsManage,
 }

@@ -53,6 +53,9 @@ const (
 	AuditOrgCreated          = "organization.created"
 	AuditOrgSettingsChanged  = "organization.settings_changed"
 	AuditOrgSlugChanged      = "organization.slug_changed"
+	AuditChannelCreated      = "notification_channel.created"
+	AuditChannelUpdated      = "notification_channel.updated"
+	AuditChannelDeleted      = "notification_channel.deleted"
 )
 
 // AuditActions lists every action, for filters and documentation.
@@ -61,6 +64,7 @@ var AuditActions = []string{
 	AuditMemberReactivated, AuditMemberRemoved, AuditMemberSignedIn, AuditTeamCreated, AuditTeamUpdated, AuditTeamDeleted,
 	AuditTeamMemberAdded, AuditTeamMemberRemoved, AuditRepositoryConnected, AuditRepositoryUpdated, AuditRepositoryRemoved,
 	AuditWorkerRegistered, AuditWorkerRevoked, AuditOrgCreated, AuditOrgSettingsChanged, AuditOrgSlugChanged,
+	AuditChannelCreated, AuditChannelUpdated, AuditChannelDeleted,
 }
 
 // audit records one change in the organization's trail, in the transaction that makes

@@ -58,8 +58,9 @@ func TestMigrationsUpDownUp(t *testing.T) {
 	}
 }
 
-// The seed is the contract of api.md: 28 permissions and what each role holds (the
-// audit trail, migration 00011, is for owners and admins only, not viewers).
+// The seed is the contract of api.md: 29 permissions and what each role holds (the
+// audit trail, migration 00011, is for owners and admins only, not viewers;
+// notifications.manage, migration 00015, for owners and admins).
 func TestSeededRolesMatchTheContract(t *testing.T) {
 	pool := testdb.Pool(t)
 	ctx := context.Background()
@@ -70,6 +71,7 @@ func TestSeededRolesMatchTheContract(t *testing.T) {
 		"tasks.read", "tasks.create", "tasks.update", "tasks.delete", "tasks.assign",
 		"organization.read", "organization.update", "organization.delete", "organization.members.read", "organization.members.manage",
 		"teams.read", "teams.create", "teams.update", "teams.delete",
+		"notifications.manage", // migration 00015
 		"organization.audit.read",
 	}
 	without := func(list []string, drop ...string) []string {

@@ -153,6 +153,9 @@ func MoveTaskTx(ctx context.Context, tx pgx.Tx, orgID, taskID uuid.UUID, m Move)
 			return out, err
 		}
 	}
+	if err := queueTaskNotifications(ctx, tx, orgID, out); err != nil {
+		return out, err
+	}
 	return out, nil
 }
 
