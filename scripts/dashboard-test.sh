@@ -50,6 +50,13 @@ else
       exit 1
     fi
   fi
+  # Japanese screenshots need a CJK font (without one they show boxes; the tests pass either way).
+  if ! fc-list 2>/dev/null | grep -qiE 'ipa|noto sans cjk'; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      step "installing a Japanese font for the screenshots"
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-ipafont-gothic >/dev/null || echo "warning: no Japanese font: Japanese screenshots show boxes" >&2
+    fi
+  fi
   step "end-to-end (playwright-core + $chromium against the real stack)"
   npx vitest run --config vitest.e2e.config.ts
 fi

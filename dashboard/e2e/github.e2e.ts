@@ -47,7 +47,7 @@ describe.skipIf(!hasRoute("get", "/repositories/{id}/issues"))("the GitHub loop"
     await heading("Overview").waitFor();
     await page.goto("/repositories");
     await heading("Repositories").waitFor();
-    await page.getByLabel("GitHub repository (owner/name)").fill(repoName);
+    await page.getByLabel(/^GitHub repository/).fill(repoName);
     await page.getByRole("button", { name: "Add repository" }).click();
     await page.getByRole("cell", { name: repoName, exact: true }).waitFor();
     await page.getByRole("link", { name: `Issues of ${repoName}` }).click();
@@ -63,7 +63,7 @@ describe.skipIf(!hasRoute("get", "/repositories/{id}/issues"))("the GitHub loop"
     await page.getByRole("button", { name: "Launch an agent on this (#2)" }).click();
     await page.waitForURL(/\/executions\/[0-9a-f-]{36}$/);
     executionId = new URL(page.url()).pathname.split("/").pop() ?? "";
-    await heading("Execution").waitFor();
+    await heading(/^review · agent-playground#2$/).waitFor(); // the run page names what ran where
     await page.getByText("#2", { exact: true }).waitFor();
   });
 
@@ -79,7 +79,7 @@ describe.skipIf(!hasRoute("get", "/repositories/{id}/issues"))("the GitHub loop"
     const link = page.getByRole("link", { name: "#42" });
     await link.waitFor();
     expect(await link.getAttribute("href")).toBe(`https://github.com/${repoName}/pull/42`);
-    await check("execution-with-pull-request", /^Execution/);
+    await check("execution-with-pull-request", /^review · /);
     expect(pageErrors).toEqual([]);
   });
 });

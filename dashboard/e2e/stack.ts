@@ -46,6 +46,8 @@ export interface Stack {
   databaseURL: string;
   /** Starts the local worker daemon with a worker token (when app/worker exists). */
   startWorker: (token: string) => Promise<boolean>;
+  /** Runs SQL on the test's database (what a test cannot do through the API: end a session). */
+  sql: (query: string) => string;
   stop: () => Promise<void>;
 }
 
@@ -142,5 +144,7 @@ export async function startStack(): Promise<Stack> {
     return true;
   };
 
-  return { apiURL, githubURL, databaseURL, startWorker, stop };
+  const sql = (query: string) =>
+    execFileSync(psqlPath(), [databaseURL, "-v", "ON_ERROR_STOP=1", "-qAtc", query], { stdio: ["ignore", "pipe", "pipe"] }).toString();
+  return { apiURL, githubURL, databaseURL, startWorker, sql, stop };
 }

@@ -6,17 +6,20 @@ import { Layout } from "./ui/Layout";
 import { LiveEvents } from "./events/LiveEvents";
 import { Loading, Page } from "./ui/states";
 import SignIn, { safeNext } from "./pages/SignIn";
+import { I18nProvider, useT } from "./i18n/i18n";
 
 function NotFound() {
+  const t = useT();
   return (
-    <Page title="Not found">
-      <p>There is no page at this address.</p>
+    <Page title={t.notFound.title}>
+      <p>{t.notFound.body}</p>
     </Page>
   );
 }
 
 function Routed() {
   const session = useSession();
+  const t = useT();
   const { path, query } = useLocation();
 
   // Signed out anywhere but the sign-in page: go there, and come back afterwards.
@@ -31,12 +34,12 @@ function Routed() {
 
   switch (session.state.status) {
     case "starting":
-      return <Loading what="your session" />;
+      return <Loading what={t.loadingWhat.session} />;
     case "signed-out":
     case "error":
       return <SignIn />;
   }
-  if (path === "/sign-in") return <Loading what="your session" />;
+  if (path === "/sign-in") return <Loading what={t.loadingWhat.session} />;
 
   let page = <NotFound />;
   for (const r of routes) {
@@ -49,7 +52,7 @@ function Routed() {
   return (
     <LiveEvents>
       <Layout>
-        <Suspense fallback={<Loading what="the page" />}>
+        <Suspense fallback={<Loading what={t.loadingWhat.page} />}>
           {/* keyed by organization: switching it never shows the previous one's data */}
           <div key={session.me.organization.id}>{page}</div>
         </Suspense>
@@ -60,9 +63,11 @@ function Routed() {
 
 export function App() {
   return (
-    <SessionProvider>
-      <Routed />
-    </SessionProvider>
+    <I18nProvider>
+      <SessionProvider>
+        <Routed />
+      </SessionProvider>
+    </I18nProvider>
   );
 }
 

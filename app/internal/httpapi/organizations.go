@@ -68,7 +68,7 @@ func (s *Server) listOrganizations(ctx context.Context, in *listOrganizationsInp
 type createOrganizationInput struct {
 	Body struct {
 		Name        string `json:"name" minLength:"1" maxLength:"100"`
-		Slug        string `json:"slug,omitempty" pattern:"^[a-z0-9][a-z0-9-]{0,62}$" maxLength:"63" doc:"Defaults to one made from the name"`
+		Slug        string `json:"slug,omitempty" pattern:"^[a-z0-9][a-z0-9-]{0,62}$" maxLength:"63" doc:"Defaults to one made from the name in any script, with a random suffix while that one is taken; a slug given here that is taken is a 409"`
 		Description string `json:"description,omitempty" maxLength:"1000"`
 	}
 }
@@ -76,11 +76,10 @@ type createOrganizationInput struct {
 type orgOutput struct{ Body OrganizationOut }
 
 func (s *Server) createOrganization(ctx context.Context, in *createOrganizationInput) (*orgOutput, error) {
-	slug := in.Body.Slug
-	if slug == "" {
-		slug = store.Slugify(in.Body.Name)
-	}
-	o, err := s.store.CreateOrganization(ctx, principalFrom(ctx).UserID, in.Body.Name, slug, in.Body.Description)
+	// Any script gets a slug; a made-up one that is taken gets a suffix (a chosen one is a 409).
+	o, err := domain.CreateWithSlug(in.Body.Slug, in.Body.Name, "org", func(slug string) (store.Organization, error) {
+		return s.store.CreateOrganization(ctx, principalFrom(ctx).UserID, in.Body.Name, slug, in.Body.Description)
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -293,3 +293,29 @@ func TestIdentityWritesRejectBadInput(t *testing.T) {
 		t.Fatalf("bad input changed the database: %d -> %d rows", before, after)
 	}
 }
+
+// Names in any script get a slug, and a second all-Japanese name is not refused as "org" taken.
+func TestSlugsForNamesInAnyScript(t *testing.T) {
+	env := apitest.New(t)
+	alice := env.Login("alice")
+	a, b := newTeamOrg(t, alice, "雅 東京チーム"), newTeamOrg(t, alice, "雅 大阪")
+	if a.Slug == b.Slug || !strings.HasPrefix(a.Slug, "chiimu-") || !strings.HasPrefix(b.Slug, "org-") {
+		t.Fatalf("slugs %q and %q: want distinct, spelled where they can be", a.Slug, b.Slug)
+	}
+	// The same made-up slug twice: the second gets a suffix instead of a conflict.
+	c, d := newTeamOrg(t, alice, "Acme"), newTeamOrg(t, alice, "ACME")
+	if c.Slug != "acme" || !strings.HasPrefix(d.Slug, "acme-") {
+		t.Fatalf("slugs %q and %q: want acme and acme-xxxx", c.Slug, d.Slug)
+	}
+	// A slug the person chose is theirs: taken is a conflict, not silently changed.
+	alice.Do("POST", "/organizations", map[string]any{"name": "Other", "slug": "acme"}).Problem(409)
+	base := "/organizations/" + a.ID.String() + "/teams"
+	var t1, t2 struct {
+		Slug string `json:"slug"`
+	}
+	alice.Do("POST", base, map[string]any{"name": "開発"}).Expect(201).JSON(&t1)
+	alice.Do("POST", base, map[string]any{"name": "運用"}).Expect(201).JSON(&t2)
+	if t1.Slug == t2.Slug || !strings.HasPrefix(t1.Slug, "team-") {
+		t.Fatalf("team slugs %q and %q", t1.Slug, t2.Slug)
+	}
+}

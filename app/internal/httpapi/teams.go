@@ -8,6 +8,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/google/uuid"
 
+	"github.com/miyabi/miyabi/app/internal/domain"
 	"github.com/miyabi/miyabi/app/internal/store"
 )
 
@@ -63,7 +64,7 @@ type createTeamInput struct {
 	ID   uuid.UUID `path:"id"`
 	Body struct {
 		Name        string `json:"name" minLength:"1" maxLength:"100"`
-		Slug        string `json:"slug,omitempty" pattern:"^[a-z0-9][a-z0-9-]{0,62}$" maxLength:"63" doc:"Defaults to one made from the name"`
+		Slug        string `json:"slug,omitempty" pattern:"^[a-z0-9][a-z0-9-]{0,62}$" maxLength:"63" doc:"Defaults to one made from the name in any script, with a random suffix while that one is taken; a slug given here that is taken is a 409"`
 		Description string `json:"description,omitempty" maxLength:"1000"`
 	}
 }
@@ -71,11 +72,9 @@ type createTeamInput struct {
 type teamOutput struct{ Body TeamOut }
 
 func (s *Server) createTeam(ctx context.Context, in *createTeamInput) (*teamOutput, error) {
-	slug := in.Body.Slug
-	if slug == "" {
-		slug = store.Slugify(in.Body.Name)
-	}
-	t, err := s.store.CreateTeam(ctx, in.ID, in.Body.Name, slug, in.Body.Description)
+	t, err := domain.CreateWithSlug(in.Body.Slug, in.Body.Name, "team", func(slug string) (store.Team, error) {
+		return s.store.CreateTeam(ctx, in.ID, in.Body.Name, slug, in.Body.Description)
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -63,7 +63,8 @@ func (s *Store) ClaimTasks(ctx context.Context, orgID, workerID uuid.UUID, agent
 				RETURNING t.id, t.execution_id, t.workflow_run_id, t.name, t.priority, t.agent_type, t.repository_id,
 					t.issue_number, t.metadata, t.timeout_seconds, t.retry_count, t.lease_expires_at, t.created_at
 			), mirrored AS (
-				UPDATE agent_executions e SET status = 'running', started_at = coalesce(e.started_at, now()), completed_at = NULL
+				-- started_at is this run's start: a retried execution's run time is its last run's
+				UPDATE agent_executions e SET status = 'running', started_at = now(), completed_at = NULL
 				FROM moved m WHERE e.organization_id = $1 AND e.id = m.execution_id
 				RETURNING e.id, e.options
 			), commented AS (

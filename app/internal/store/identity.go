@@ -3,11 +3,8 @@ package store
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
@@ -84,20 +81,6 @@ func (s *Store) UpsertUser(ctx context.Context, in SignIn) (User, uuid.UUID, err
 	return u, personal, err
 }
 
-var slugUnsafe = regexp.MustCompile(`[^a-z0-9-]+`)
-
-// Slugify turns a name into a slug the schema accepts.
-func Slugify(name string) string {
-	s := strings.Trim(slugUnsafe.ReplaceAllString(strings.ToLower(name), "-"), "-")
-	if len(s) > 50 {
-		s = strings.Trim(s[:50], "-")
-	}
-	if s == "" {
-		s = "org"
-	}
-	return s
-}
-
 func ensurePersonalOrg(ctx context.Context, tx pgx.Tx, u User) (uuid.UUID, error) {
 	var id uuid.UUID
 	err := tx.QueryRow(ctx, `SELECT id FROM organizations WHERE personal_user_id = $1`, u.ID).Scan(&id)
@@ -107,7 +90,8 @@ func ensurePersonalOrg(ctx context.Context, tx pgx.Tx, u User) (uuid.UUID, error
 	if !errors.Is(err, pgx.ErrNoRows) {
 		return uuid.Nil, fmt.Errorf("find personal organization: %w", err)
 	}
-	slug := Slugify(u.Login)
+	base := domain.Slugify(u.Login, "org") // the same slug rule as created organizations
+	slug := base
 	for attempt := 0; ; attempt++ {
 		err = pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error { // a savepoint: a slug clash must not abort the sign-in
 			return sp.QueryRow(ctx, `
@@ -115,7 +99,7 @@ func ensurePersonalOrg(ctx context.Context, tx pgx.Tx, u User) (uuid.UUID, error
 				VALUES ($1, $2, true, $3, 'free', 5, 20, $3) RETURNING id`, u.Login, slug, u.ID).Scan(&id)
 		})
 		if c, ok := constraintName(err, pgUniqueViolation); ok && c == "organizations_slug_key" && attempt < 5 {
-			slug = Slugify(u.Login) + "-" + randomSuffix()
+			slug = strings.TrimRight(base[:min(len(base), 57)], "-") + "-" + domain.SlugSuffix()
 			continue
 		}
 		if err != nil {
@@ -129,12 +113,6 @@ func ensurePersonalOrg(ctx context.Context, tx pgx.Tx, u User) (uuid.UUID, error
 		return uuid.Nil, fmt.Errorf("add owner to personal organization: %w", err)
 	}
 	return id, nil
-}
-
-func randomSuffix() string {
-	var b [3]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }
 
 // UserByID loads one user.

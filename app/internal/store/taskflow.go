@@ -171,7 +171,7 @@ func mirrorExecution(ctx context.Context, tx pgx.Tx, orgID uuid.UUID, execID *uu
 	}
 	_, err := tx.Exec(ctx, `
 		UPDATE agent_executions SET status = $3,
-			started_at = CASE WHEN $3 = 'running' THEN coalesce(started_at, now()) ELSE started_at END,
+			started_at = CASE WHEN $3 = 'running' THEN now() ELSE started_at END, -- this run's start, also on a retry
 			completed_at = CASE WHEN $3 IN ('completed', 'failed', 'cancelled') THEN now() ELSE NULL END,
 			pr_number = coalesce($4, pr_number), quality_score = coalesce($5, quality_score),
 			summary = coalesce($6, summary),

@@ -2,6 +2,8 @@ import { describe, expect, it, vi } from "vitest";
 import { apiBaseFrom } from "./base";
 import { createApi, unwrap } from "./client";
 import { ApiError } from "./problem";
+import { isOnline, onOnlineChange } from "./connectivity";
+import { humanize } from "../ui/ErrorView";
 
 const base = "http://api.test/api/v1";
 
@@ -157,5 +159,43 @@ describe("unwrap", () => {
     };
     const api = createApi({ baseUrl: base, fetch, onSignedOut: () => {} });
     await expect(unwrap(api.client.GET("/health"))).rejects.toMatchObject({ status: 0 });
+  });
+
+  it("gives up on a hung request after the timeout, as a retryable outage, and comes back online on the next answer", async () => {
+    let hang = false;
+    const fetch = (): Promise<Response> => (hang ? new Promise<Response>(() => {}) : Promise.resolve(json(200, { status: "ok" })));
+    const api = createApi({ baseUrl: base, fetch, onSignedOut: () => {}, timeoutMs: 30 });
+    await unwrap(api.client.GET("/health")); // online, whatever an earlier test left
+    const changes: boolean[] = [];
+    const off = onOnlineChange((v) => changes.push(v));
+    hang = true;
+    const err = (await unwrap(api.client.GET("/health")).catch((e: unknown) => e)) as ApiError;
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err.status).toBe(0);
+    expect(err.problem.title).toBe("timeout");
+    expect(isOnline()).toBe(false);
+    hang = false;
+    await unwrap(api.client.GET("/health"));
+    expect(isOnline()).toBe(true);
+    expect(changes).toEqual([false, true]);
+    off();
+  });
+});
+
+describe("errors for people", () => {
+  it("drops field paths from the detail and names fields by their label", () => {
+    const err = new ApiError(422, {
+      title: "Unprocessable Entity",
+      status: 422,
+      detail: "body.full_name: GitHub has no repository miyabi-demo/nope that you can see",
+      errors: [{ location: "body.full_name", message: "GitHub has no repository miyabi-demo/nope that you can see" }],
+    });
+    const h = humanize(err, { full_name: "GitHub repository" });
+    expect(h.detail).toBe("GitHub has no repository miyabi-demo/nope that you can see");
+    expect(h.detail).not.toContain("body.");
+    // The detail already says it: the field is not repeated.
+    expect(h.fields).toEqual([]);
+    const two = humanize(new ApiError(422, { title: "x", detail: "2 errors", errors: [{ location: "body.issue_number", message: "must be at least 1" }] }), { issue_number: "Issue number" });
+    expect(two.fields).toEqual([{ label: "Issue number", message: "must be at least 1" }]);
   });
 });

@@ -1,6 +1,7 @@
 import createClient, { type Client } from "openapi-fetch";
 import type { components, paths } from "./schema";
 import { ApiError, problemFrom, toApiError } from "./problem";
+import { reportAnswer, reportOutage, setProbeURL } from "./connectivity";
 
 export type Session = components["schemas"]["SessionOut"];
 export type Api = Client<paths>;
@@ -12,6 +13,16 @@ export interface ApiOptions {
   /** Called when the session is gone: a refresh failed after a 401. */
   onSignedOut: () => void;
   fetch?: Fetch;
+  /** A request without an answer after this long is abandoned (the page offers a retry). */
+  timeoutMs?: number;
+}
+
+/** TimeoutError is a request given up on: shown as an outage with a retry, never as a hang. */
+export class TimeoutError extends Error {
+  constructor() {
+    super("timeout");
+    this.name = "TimeoutError";
+  }
 }
 
 /** The access token lives here, in memory only: never in storage, never in a URL. */
@@ -35,7 +46,25 @@ const noRetry = ["/auth/refresh", "/auth/dev-login", "/auth/logout"];
  */
 export function createApi(opts: ApiOptions) {
   const tokens = new TokenHolder();
-  const baseFetch: Fetch = opts.fetch ?? ((req) => globalThis.fetch(req));
+  const rawFetch: Fetch = opts.fetch ?? ((req) => globalThis.fetch(req));
+  const timeoutMs = opts.timeoutMs ?? 20_000;
+  setProbeURL(`${opts.baseUrl}/health`);
+  const baseFetch: Fetch = async (req) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new TimeoutError()), timeoutMs);
+    });
+    try {
+      const res = await Promise.race([rawFetch(req), timedOut]);
+      reportAnswer(res.status);
+      return res;
+    } catch (err) {
+      reportOutage();
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   let refreshing: Promise<Session | null> | null = null;
 
   const refresh = (): Promise<Session | null> => {

@@ -33,6 +33,7 @@ export class ApiError extends Error {
 /** toApiError turns whatever a call threw or answered into an ApiError. */
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
+  if (err instanceof Error && err.name === "TimeoutError") return new ApiError(0, { title: "timeout", detail: "" });
   const message = err instanceof Error ? err.message : String(err);
   return new ApiError(0, { title: "Network error", detail: `The API could not be reached: ${message}` });
 }

@@ -1449,7 +1449,7 @@ export interface components {
         CreateOrganizationInputBody: {
             description?: string;
             name: string;
-            /** @description Defaults to one made from the name */
+            /** @description Defaults to one made from the name in any script, with a random suffix while that one is taken; a slug given here that is taken is a 409 */
             slug?: string;
         };
         CreateRepositoryInputBody: {
@@ -1484,7 +1484,7 @@ export interface components {
         CreateTeamInputBody: {
             description?: string;
             name: string;
-            /** @description Defaults to one made from the name */
+            /** @description Defaults to one made from the name in any script, with a random suffix while that one is taken; a slug given here that is taken is a 409 */
             slug?: string;
         };
         CreateWorkerInputBody: {
@@ -1838,6 +1838,23 @@ export interface components {
             response_code: number | null;
             /** @enum {string} */
             status: "pending" | "delivering" | "delivered" | "failed";
+        };
+        NotificationFigures: {
+            /**
+             * Format: int64
+             * @description Attempts the receiver accepted
+             */
+            delivered: number;
+            /**
+             * Format: int64
+             * @description Attempts that failed for good (4xx, a refused address, 24 h of retries)
+             */
+            failed: number;
+            /**
+             * Format: int64
+             * @description Attempts that failed and will be retried (5xx, timeout, connection error)
+             */
+            retrying: number;
         };
         NotificationSettingsOut: {
             /**
@@ -2241,6 +2258,7 @@ export interface components {
         };
         Snapshot: {
             claims: components["schemas"]["ClaimFigures"];
+            notifications: components["schemas"]["NotificationFigures"];
             routes: components["schemas"]["RouteFigures"][] | null;
             /**
              * Format: date-time

@@ -9,13 +9,7 @@ export type BucketUnit = Schema<"MetricsOutputBody">["bucket"];
 export const statuses = ["completed", "failed", "cancelled", "running", "pending"] as const;
 export type ChartStatus = (typeof statuses)[number];
 
-export const statusColours: Record<ChartStatus, string> = {
-  completed: "#2e8b57",
-  failed: "#c0392b",
-  cancelled: "#8a93a0",
-  running: "#2f6fd6",
-  pending: "#d49a00",
-};
+export { statusColours } from "../ui/statusColours";
 
 const unitMs: Record<BucketUnit, number> = { hour: 3_600_000, day: 86_400_000 };
 

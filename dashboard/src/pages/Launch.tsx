@@ -1,21 +1,31 @@
-import { useMemo, useState, type FormEvent } from "react";
+import { useMemo, type FormEvent } from "react";
 import { unwrap } from "../api/client";
 import { useSession } from "../session/session";
-import { Link, navigate } from "../router/router";
+import { Link, navigate, useLocation } from "../router/router";
+import { useT } from "../i18n/i18n";
 import { Empty, ErrorView, Page, Show } from "../ui/states";
-import { useAction, useApiData } from "../ui/useApiData";
-import { parseIssueUrl } from "./github/issueUrl";
+import { useAction } from "../ui/useApiData";
+import { useDraft } from "../ui/useDraft";
+import { useAgents, useRepositories } from "../lists/useRepositories";
+import { parseGitHubRef } from "./executions/links";
 
-/** Launch an agent on an issue; the new execution opens when the API has queued it. */
+/**
+ * Launch an agent on an issue; the new execution opens when the API has queued it. The
+ * form is a draft kept through a session that ends; the address may prefill it
+ * (`?repository_id=&issue=&agent_type=`, what "Re-run" links to).
+ */
 export default function Launch() {
-  const { api, can } = useSession();
-  const repos = useApiData(() => unwrap(api.GET("/repositories", { params: { query: { limit: 100 } } })), []);
-  const agents = useApiData(() => unwrap(api.GET("/agents")), []);
-  const [repositoryId, setRepositoryId] = useState("");
-  const [issue, setIssue] = useState("");
-  const [agentType, setAgentType] = useState("");
-  const [issueUrl, setIssueUrl] = useState("");
-  const [urlNote, setUrlNote] = useState("");
+  const { api, can, me } = useSession();
+  const t = useT();
+  const { query } = useLocation();
+  const repos = useRepositories({ activeOnly: true });
+  const agents = useAgents();
+  const draft = useDraft("launch", {
+    repositoryId: query.get("repository_id") ?? "",
+    issue: query.get("issue") ?? "",
+    agentType: query.get("agent_type") ?? "",
+  });
+  const { repositoryId, issue, agentType } = draft.value;
   // One key per attempt: a double submit or a retried request launches once.
   const idempotencyKey = useMemo(() => crypto.randomUUID(), [repositoryId, issue, agentType]);
   const launch = useAction(async () => {
@@ -25,60 +35,44 @@ export default function Launch() {
         body: { repository_id: repositoryId, issue_number: Number(issue), agent_type: agentType },
       }),
     );
+    draft.clear();
     navigate(`/executions/${out.execution.id}`);
   });
   const submit = (e: FormEvent) => {
     e.preventDefault();
     void launch.exec();
   };
+  // A pasted issue URL fills the repository (when connected) and the number.
+  const onIssue = (value: string) => {
+    const ref = /\D/.test(value.trim()) ? parseGitHubRef(value) : null;
+    if (ref?.issue) {
+      const repo = repos.items.find((r) => r.full_name.toLowerCase() === ref.fullName.toLowerCase());
+      draft.set({ issue: String(ref.issue), ...(repo ? { repositoryId: repo.id } : {}) });
+    } else draft.set({ issue: value.replace(/[^\d]/g, "") });
+  };
   const ready = repositoryId !== "" && agentType !== "" && Number(issue) >= 1;
+  const chosen = agents.items.find((x) => x.type === agentType);
 
   return (
-    <Page title="Launch an agent">
-      <Show data={repos} what="repositories">
-        {(r) => {
-          const active = (r.items ?? []).filter((x) => x.is_active);
-          if (active.length === 0)
+    <Page title={t.launch.title}>
+      <Show data={repos} what={t.nav.repositories}>
+        {() => {
+          if (repos.items.length === 0)
             return (
               <Empty>
-                No active repository yet. {can("repositories.write") && <Link to="/repositories">Add one first.</Link>}
+                {t.launch.noRepo} {can("repositories.write") && <Link to="/repositories">{t.launch.addFirst}</Link>}
               </Empty>
             );
-          // A pasted issue URL fills in the repository and the issue number.
-          const pasteUrl = (text: string) => {
-            setIssueUrl(text);
-            if (text.trim() === "") return setUrlNote("");
-            const ref = parseIssueUrl(text);
-            if (!ref) return setUrlNote("Not a GitHub issue URL (https://github.com/owner/name/issues/12).");
-            const repo = active.find((x) => x.full_name.toLowerCase() === ref.fullName.toLowerCase());
-            if (!repo) return setUrlNote(`${ref.fullName} is not an active repository of this organization; add it on the Repositories page first.`);
-            setRepositoryId(repo.id);
-            setIssue(String(ref.number));
-            setUrlNote(`${repo.full_name} #${ref.number}`);
-          };
           return (
-            <Show data={agents} what="agent types">
-              {(a) => (
+            <Show data={agents} what={t.launch.agentTypes}>
+              {() => (
                 <form className="stack panel" onSubmit={submit}>
+                  {draft.restored && <p className="muted small">{t.session.draftRestored}</p>}
                   <div className="field">
-                    <label htmlFor="launch-issue-url">GitHub issue URL (optional)</label>
-                    <input
-                      id="launch-issue-url"
-                      type="url"
-                      placeholder="https://github.com/owner/name/issues/12"
-                      value={issueUrl}
-                      onChange={(e) => pasteUrl(e.target.value)}
-                      aria-describedby="launch-issue-url-note"
-                    />
-                    <p id="launch-issue-url-note" className="muted small" role="status">
-                      {urlNote}
-                    </p>
-                  </div>
-                  <div className="field">
-                    <label htmlFor="launch-repo">Repository</label>
-                    <select id="launch-repo" required value={repositoryId} onChange={(e) => setRepositoryId(e.target.value)}>
-                      <option value="">Choose a repository…</option>
-                      {active.map((x) => (
+                    <label htmlFor="launch-repo">{t.common.repository}</label>
+                    <select id="launch-repo" required value={repositoryId} onChange={(e) => draft.set({ repositoryId: e.target.value })}>
+                      <option value="">{t.launch.chooseRepo}</option>
+                      {repos.items.map((x) => (
                         <option key={x.id} value={x.id}>
                           {x.full_name}
                         </option>
@@ -86,29 +80,35 @@ export default function Launch() {
                     </select>
                   </div>
                   <div className="field">
-                    <label htmlFor="launch-issue">Issue number</label>
-                    <input id="launch-issue" type="number" min={1} required inputMode="numeric" value={issue} onChange={(e) => setIssue(e.target.value)} />
+                    <label htmlFor="launch-issue">{t.launch.issue}</label>
+                    <input id="launch-issue" required inputMode="numeric" aria-describedby="launch-issue-help" value={issue} onChange={(e) => onIssue(e.target.value)} />
+                    <span id="launch-issue-help" className="muted small">
+                      {t.launch.issueHelp}
+                    </span>
                   </div>
                   <div className="field">
-                    <label htmlFor="launch-agent">Agent type</label>
-                    <select id="launch-agent" required value={agentType} onChange={(e) => setAgentType(e.target.value)}>
-                      <option value="">Choose an agent…</option>
-                      {(a.items ?? []).map((x) => (
+                    <label htmlFor="launch-agent">{t.common.agentType}</label>
+                    <select id="launch-agent" required value={agentType} onChange={(e) => draft.set({ agentType: e.target.value })}>
+                      <option value="">{t.launch.chooseAgent}</option>
+                      {agents.items.map((x) => (
                         <option key={x.type} value={x.type}>
-                          {x.name} ({x.type}, {x.layer}) · {x.online_workers} worker{x.online_workers === 1 ? "" : "s"} online
+                          {t.launch.agentOption(x.name, x.type, x.layer, x.online_workers)}
                         </option>
                       ))}
                     </select>
-                    {agentType && (
-                      <p className="muted small">{(a.items ?? []).find((x) => x.type === agentType)?.description}</p>
+                    {chosen && <p className="muted small">{chosen.description}</p>}
+                    {chosen && chosen.online_workers === 0 && (
+                      <p className="warning" role="status">
+                        {t.launch.noWorker(me.organization.name, chosen.type)} <Link to="/workers">{t.launch.toWorkers}</Link>
+                      </p>
                     )}
                   </div>
                   <div>
                     <button type="submit" className="primary" disabled={!ready || launch.pending}>
-                      {launch.pending ? "Launching…" : "Launch"}
+                      {launch.pending ? t.launch.launching : t.launch.launch}
                     </button>
                   </div>
-                  {launch.error && <ErrorView error={launch.error} title="The agent was not launched" />}
+                  {launch.error && <ErrorView error={launch.error} title={t.launch.notLaunched} />}
                 </form>
               )}
             </Show>

@@ -4,6 +4,8 @@ import { useSession } from "../session/session";
 import { navigate, useLocation } from "../router/router";
 import { ErrorView } from "../ui/states";
 import { useAction } from "../ui/useApiData";
+import { useT } from "../i18n/i18n";
+import { Preferences } from "../ui/Layout";
 
 /** Only local paths may be landed on after sign-in (the server checks this too). */
 export function safeNext(next: string | null): string {
@@ -17,10 +19,11 @@ export default function SignIn() {
   const next = safeNext(query.get("next"));
   const [devLogin, setDevLogin] = useState<"probing" | "yes" | "no">("probing");
   const [login, setLogin] = useState("");
+  const t = useT();
 
   useEffect(() => {
-    document.title = "Sign in · Miyabi";
-  }, []);
+    document.title = `${t.signIn.title} · Miyabi`;
+  }, [t]);
 
   // The dev login exists only in development: an empty login is 422 there, 404 elsewhere.
   useEffect(() => {
@@ -49,17 +52,22 @@ export default function SignIn() {
   return (
     <main id="main" className="signin">
       <div className="signin-card">
-        <h1>Sign in to Miyabi</h1>
-        <p className="muted">The control plane of your agent society.</p>
-        {state.status === "error" && <ErrorView error={state.error} title="Your session could not be loaded" />}
+        <h1>{t.signIn.heading}</h1>
+        <p className="muted">{t.app.tagline}</p>
+        {state.status === "signed-out" && state.expired && (
+          <p className="warning" role="alert">
+            {t.session.ended}
+          </p>
+        )}
+        {state.status === "error" && <ErrorView error={state.error} title={t.session.loadFailed} />}
         <a className="button primary wide" href={githubHref}>
-          Sign in with GitHub
+          {t.signIn.withGitHub}
         </a>
         {devLogin === "yes" && (
-          <form onSubmit={submit} className="devlogin" aria-label="Development sign-in">
-            <h2>Development sign-in</h2>
-            <p className="muted small">Only in development: sign in as any GitHub login known to the local fake GitHub.</p>
-            <label htmlFor="dev-login">GitHub login</label>
+          <form onSubmit={submit} className="devlogin" aria-label={t.signIn.devHeading}>
+            <h2>{t.signIn.devHeading}</h2>
+            <p className="muted small">{t.signIn.devHelp}</p>
+            <label htmlFor="dev-login">{t.signIn.login}</label>
             <input
               id="dev-login"
               name="login"
@@ -70,11 +78,12 @@ export default function SignIn() {
               placeholder="alice"
             />
             <button type="submit" disabled={signIn.pending || login.trim() === ""}>
-              {signIn.pending ? "Signing in…" : "Sign in"}
+              {signIn.pending ? t.signIn.submitting : t.signIn.submit}
             </button>
-            {signIn.error && <ErrorView error={signIn.error} title="Sign-in failed" />}
+            {signIn.error && <ErrorView error={signIn.error} title={t.signIn.failed} />}
           </form>
         )}
+        <Preferences />
       </div>
     </main>
   );

@@ -4,12 +4,14 @@ import type { components } from "../api/schema";
 import { ApiError, toApiError } from "../api/problem";
 import { apiBaseFrom } from "../api/base";
 import { navigate } from "../router/router";
+import { clearDrafts } from "../ui/useDraft";
 
 export type Me = components["schemas"]["MeOut"];
 
 type State =
   | { status: "starting" }
-  | { status: "signed-out"; error?: ApiError }
+  /** `expired`: the session ended under the user (a refresh failed), not by their sign-out. */
+  | { status: "signed-out"; error?: ApiError; expired?: boolean }
   | { status: "signed-in"; me: Me }
   | { status: "error"; error: ApiError };
 
@@ -25,7 +27,8 @@ export interface SessionContext {
   canSomewhere: (permission: string) => boolean;
   adopt: (session: Session) => Promise<void>;
   reloadMe: () => Promise<void>;
-  switchOrganization: (organizationId: string) => Promise<void>;
+  /** Makes another organization the active one and opens `to` (the overview by default). */
+  switchOrganization: (organizationId: string, to?: string) => Promise<void>;
   signOut: () => Promise<void>;
 }
 
@@ -46,7 +49,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const apiBase = useMemo(() => apiBaseFrom(document), []);
   const [state, setState] = useState<State>({ status: "starting" });
   const handle = useMemo(
-    () => createApi({ baseUrl: apiBase, onSignedOut: () => setState({ status: "signed-out" }) }),
+    () => createApi({ baseUrl: apiBase, onSignedOut: () => setState((s) => (s.status === "signed-in" ? { status: "signed-out", expired: true } : { status: "signed-out" })) }),
     [apiBase],
   );
   const api = handle.client;
@@ -86,11 +89,11 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   );
 
   const switchOrganization = useCallback(
-    async (organizationId: string) => {
+    async (organizationId: string, to = "/") => {
       const session = await unwrap(api.POST("/auth/switch-organization", { body: { organization_id: organizationId } }));
       handle.tokens.set(session.access_token);
       await loadMe();
-      navigate("/");
+      navigate(to);
     },
     [api, handle, loadMe],
   );
@@ -99,6 +102,9 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     try {
       await unwrap(api.POST("/auth/logout"));
     } finally {
+      // Signing out on purpose forgets unsent drafts (a shared computer); a session that
+      // ends by itself keeps them for the next sign-in.
+      clearDrafts();
       handle.tokens.set(null);
       setState({ status: "signed-out" });
       navigate("/sign-in");

@@ -1,6 +1,7 @@
 import { useId, useState, type FormEvent } from "react";
 import type { ApiError } from "../api/problem";
 import { ErrorView } from "./states";
+import { useT } from "../i18n/i18n";
 
 /** A "Rename" button that opens a one-field form in place. */
 export function InlineRename({
@@ -12,6 +13,7 @@ export function InlineRename({
   value: string;
   onSave: (name: string) => Promise<ApiError | null>;
 }) {
+  const t = useT();
   const id = useId();
   const [open, setOpen] = useState(false);
   const [name, setName] = useState(value);
@@ -28,22 +30,22 @@ export function InlineRename({
   if (!open)
     return (
       <button type="button" onClick={() => { setName(value); setOpen(true); }}>
-        Rename<span className="visually-hidden"> {what}</span>
+        {t.common.rename}<span className="visually-hidden"> {what}</span>
       </button>
     );
   return (
     <form className="row" onSubmit={(e) => void submit(e)}>
       <label htmlFor={id} className="visually-hidden">
-        New name of {what}
+        {t.common.newNameOf(what)}
       </label>
       <input id={id} required value={name} onChange={(e) => setName(e.target.value)} autoFocus />
       <button type="submit" disabled={pending || name.trim() === ""}>
-        Save
+        {t.common.save}
       </button>
       <button type="button" onClick={() => setOpen(false)}>
-        Cancel
+        {t.common.cancel}
       </button>
-      {error && <ErrorView error={error} title="Not renamed" />}
+      {error && <ErrorView error={error} title={t.common.notRenamed} />}
     </form>
   );
 }

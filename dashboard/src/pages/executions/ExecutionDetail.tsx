@@ -1,117 +1,244 @@
-import { useEffect } from "react";
+import { useEffect, useMemo } from "react";
 import { unwrap } from "../../api/client";
+import type { Schema } from "../../api/types";
 import type { PageProps } from "../../routes";
 import { useSession } from "../../session/session";
-import { Link } from "../../router/router";
+import { Link, navigate } from "../../router/router";
+import { useI18n } from "../../i18n/i18n";
 import { ErrorView, Page, Show, StatusBadge, Time } from "../../ui/states";
 import { useAction, useApiData } from "../../ui/useApiData";
+import { useAgents } from "../../lists/useRepositories";
 import { LogView } from "./LogView";
+import { executionTitle, githubIssueURL, githubPullURL } from "./links";
+import { NotHere } from "../../ui/NotHere";
 import { useConnected, useLiveEvent } from "../../events/LiveEvents";
 
 export const terminal = new Set(["completed", "failed", "cancelled"]);
+type Execution = Schema<"ExecutionOut">;
 
+/** The run page: what ran where, who launched it, how long it took, its result and its logs. */
 export default function ExecutionDetail({ params }: PageProps) {
   const id = params.id ?? "";
-  const { api, canSomewhere } = useSession();
+  const { api, can, canSomewhere } = useSession();
+  const { t, fmt } = useI18n();
   const exec = useApiData(() => unwrap(api.GET("/agents/executions/{id}", { params: { path: { id } } })), [id]);
-  const done = exec.status === "ready" && terminal.has(exec.data.status);
+  const e = exec.data;
+  const done = e !== undefined && terminal.has(e.status);
+  // A 404 ends it: nothing to follow (the page offers the user's other organizations).
   const gone = exec.status === "error" && exec.error.status === 404;
   const connected = useConnected();
   // Live: every change of this execution (and every reconnect) rereads it. Polling
-  // only while disconnected, and never for an execution that is gone.
+  // only while disconnected, and never for an execution that has ended or is gone.
   useLiveEvent(["execution.updated"], exec.reload, id);
   useLiveEvent(["connected"], exec.reload);
   useEffect(() => {
     if (done || gone || connected) return;
-    const t = window.setInterval(exec.reload, 1500);
-    return () => window.clearInterval(t);
+    const timer = window.setInterval(exec.reload, 1500);
+    return () => window.clearInterval(timer);
   }, [done, gone, connected, exec.reload]);
   const cancel = useAction(async () => {
     await unwrap(api.POST("/agents/executions/{id}/cancel", { params: { path: { id } } }));
     exec.reload();
   });
+  // Re-run: a new execution with the same inputs (a new idempotency key: it is meant to run again).
+  const rerun = useAction(async (x: Execution) => {
+    const out = await unwrap(
+      api.POST("/agents/execute", {
+        params: { header: { "Idempotency-Key": crypto.randomUUID() } },
+        body: { repository_id: x.repository_id!, issue_number: x.issue_number!, agent_type: x.agent_type, options: x.options },
+      }),
+    );
+    navigate(`/executions/${out.execution.id}`);
+  });
+  const members = useMembers(can("organization.read"));
+  const title = e ? executionTitle(e) : t.run.title;
 
   return (
     <Page
-      title="Execution"
+      title={title}
       actions={
-        exec.status === "ready" &&
-        !done &&
-        canSomewhere("agents.stop") && (
-          <button type="button" className="danger" disabled={cancel.pending} onClick={() => void cancel.exec()}>
-            Cancel execution
-          </button>
+        e && (
+          <>
+            {!done && canSomewhere("agents.stop") && (
+              <button
+                type="button"
+                className="danger"
+                disabled={cancel.pending}
+                onClick={() => {
+                  if (window.confirm(t.run.confirmCancel(title))) void cancel.exec();
+                }}
+              >
+                {t.run.cancel}
+              </button>
+            )}
+            {done && canSomewhere("agents.execute") && e.repository_id && e.issue_number != null && (
+              <button type="button" disabled={rerun.pending} onClick={() => void rerun.exec(e)}>
+                {rerun.pending ? t.run.rerunning : t.run.rerun}
+              </button>
+            )}
+          </>
         )
       }
     >
-      {cancel.error && <ErrorView error={cancel.error} title="Not cancelled" />}
-      <Show data={exec} what="the execution">
-        {(e) => (
-          <>
-            <dl className="panel details">
-              <dt>Status</dt>
-              <dd>
-                <StatusBadge status={e.status} />
-              </dd>
-              <dt>Agent</dt>
-              <dd>{e.agent_type}</dd>
-              <dt>Repository</dt>
-              <dd>{e.repository_full_name ?? "—"}</dd>
-              <dt>Issue</dt>
-              <dd>{e.issue_number != null ? `#${e.issue_number}` : "—"}</dd>
-              <dt>Created</dt>
-              <dd>
-                <Time value={e.created_at} />
-              </dd>
-              <dt>Started</dt>
-              <dd>
-                <Time value={e.started_at} />
-              </dd>
-              <dt>Ended</dt>
-              <dd>
-                <Time value={e.completed_at} />
-              </dd>
-              {(e.pull_request || e.pr_number != null) && (
-                <>
-                  <dt>Pull request</dt>
-                  <dd>
-                    {e.pull_request ? (
-                      <a href={e.pull_request.url} target="_blank" rel="noreferrer noopener">
-                        #{e.pull_request.number}
-                      </a>
-                    ) : (
-                      `#${e.pr_number}`
-                    )}
-                    {e.pull_request && <span className="muted small"> {e.pull_request.merged ? "merged" : e.pull_request.state}</span>}
-                  </dd>
-                </>
-              )}
-              {e.quality_score != null && (
-                <>
-                  <dt>Quality score</dt>
-                  <dd>{e.quality_score}</dd>
-                </>
-              )}
-              {e.workflow_run_id && (
-                <>
-                  <dt>Workflow run</dt>
-                  <dd>
-                    <Link to={`/workflow-runs/${e.workflow_run_id}`}>{e.workflow_run_id.slice(0, 8)}</Link>
-                  </dd>
-                </>
-              )}
-            </dl>
-            {e.summary && (
-              <section className="panel" aria-labelledby="summary-h">
-                <h2 id="summary-h">Summary</h2>
-                <p>{e.summary}</p>
-              </section>
-            )}
-            {e.error && <p className="error">Error: {e.error}</p>}
-          </>
-        )}
-      </Show>
-      {!gone && <LogView executionId={id} follow={!done} />}
+      {cancel.error && <ErrorView error={cancel.error} title={t.run.notCancelled} />}
+      {rerun.error && <ErrorView error={rerun.error} title={t.run.notRerun} />}
+      {gone ? (
+        <NotHere what={t.run.title} />
+      ) : (
+        <Show data={exec} what={t.run.title}>
+          {(x) => (
+            <>
+              {x.status === "pending" && <Waiting x={x} />}
+              <dl className="panel details">
+                <dt>{t.common.status}</dt>
+                <dd>
+                  <StatusBadge status={x.status} label={x.status === "pending" ? t.status.queued : undefined} />
+                </dd>
+                <dt>{t.common.agent}</dt>
+                <dd>{x.agent_type}</dd>
+                <dt>{t.common.repository}</dt>
+                <dd>
+                  {x.repository_full_name ? (
+                    <a href={`https://github.com/${x.repository_full_name}`} target="_blank" rel="noreferrer">
+                      {x.repository_full_name}
+                    </a>
+                  ) : (
+                    "—"
+                  )}
+                </dd>
+                <dt>{t.common.issue}</dt>
+                <dd>{x.issue_number != null ? <External href={githubIssueURL(x)} text={`#${x.issue_number}`} /> : "—"}</dd>
+                <dt>{t.run.launchedBy}</dt>
+                <dd>
+                  {x.created_by ? members.name(x.created_by) : t.run.system} · <Time value={x.created_at} relative />
+                </dd>
+                <dt>{t.run.started}</dt>
+                <dd>
+                  <Time value={x.started_at} />
+                  {x.started_at && <span className="muted small"> · {t.run.queuedFor(fmt.duration(Date.parse(x.started_at) - Date.parse(x.created_at)))}</span>}
+                </dd>
+                <dt>{x.status === "cancelled" ? t.run.cancelledAt : t.run.ended}</dt>
+                <dd>
+                  <Time value={x.completed_at} />
+                </dd>
+                <dt>{t.run.duration}</dt>
+                <dd>
+                  <Duration x={x} />
+                </dd>
+                {x.pull_request && (
+                  <>
+                    <dt>{t.run.pullRequest}</dt>
+                    <dd>
+                      <External href={x.pull_request.url} text={`#${x.pull_request.number}`} />
+                      <span className="muted small"> {t.run.prState(x.pull_request.merged ? "merged" : x.pull_request.state)}</span>
+                    </dd>
+                  </>
+                )}
+                {x.workflow_run_id && (
+                  <>
+                    <dt>{t.run.workflowRun}</dt>
+                    <dd>
+                      <Link to={`/workflow-runs/${x.workflow_run_id}`}>{x.workflow_run_id.slice(0, 8)}</Link>
+                    </dd>
+                  </>
+                )}
+                {x.task_id && (
+                  <>
+                    <dt>{t.run.task}</dt>
+                    <dd>
+                      <Link to={`/tasks/${x.task_id}`}>{x.task_id.slice(0, 8)}</Link>
+                    </dd>
+                  </>
+                )}
+              </dl>
+              <Result x={x} />
+            </>
+          )}
+        </Show>
+      )}
+      {!gone && exec.status !== "loading" && <LogView executionId={id} follow={!done && exec.status === "ready"} />}
     </Page>
   );
+}
+
+function External({ href, text }: { href: string | null; text: string }) {
+  return href ? (
+    <a href={href} target="_blank" rel="noreferrer">
+      {text}
+    </a>
+  ) : (
+    <>{text}</>
+  );
+}
+
+/** Duration is run time (started → ended), ticking while it runs. */
+function Duration({ x }: { x: Execution }) {
+  const { t, fmt } = useI18n();
+  if (!x.started_at) return <span className="muted">{t.run.notStarted}</span>;
+  const end = x.completed_at ? Date.parse(x.completed_at) : Date.now();
+  return (
+    <>
+      {fmt.duration(Math.max(0, end - Date.parse(x.started_at)))}
+      {!x.completed_at && <span className="muted small"> {t.run.soFar}</span>}
+    </>
+  );
+}
+
+/** The outcome as an outcome: summary, pull request, score or error, not as a log line. */
+function Result({ x }: { x: Execution }) {
+  const { t } = useI18n();
+  if (!terminal.has(x.status)) return null;
+  return (
+    <section className={`panel result result-${x.status}`} aria-labelledby="result-h">
+      <h2 id="result-h">{t.run.result}</h2>
+      {x.summary && <p>{x.summary}</p>}
+      <dl className="details">
+        {x.pr_number != null && (
+          <>
+            <dt>{t.run.pullRequest}</dt>
+            <dd>
+              <External href={githubPullURL(x)} text={`#${x.pr_number}`} />
+            </dd>
+          </>
+        )}
+        {x.quality_score != null && (
+          <>
+            <dt>{t.run.qualityScore}</dt>
+            <dd>{x.quality_score}</dd>
+          </>
+        )}
+      </dl>
+      {x.error && <p className="error">{t.run.error(x.error)}</p>}
+      {!x.summary && x.pr_number == null && !x.error && <p className="muted">{t.run.noResult}</p>}
+    </section>
+  );
+}
+
+/** Waiting explains a queued execution: is any worker online that accepts its type? */
+function Waiting({ x }: { x: Execution }) {
+  const { me } = useSession();
+  const { t } = useI18n();
+  const agents = useAgents();
+  const agent = agents.items.find((a) => a.type === x.agent_type);
+  if (!agent) return null;
+  return agent.online_workers === 0 ? (
+    <p className="warning" role="status">
+      {t.run.noWorker(me.organization.name, x.agent_type)} <Link to="/workers">{t.nav.workers}</Link>
+    </p>
+  ) : (
+    <p className="muted" role="status">
+      {t.run.queued(agent.online_workers)}
+    </p>
+  );
+}
+
+/** useMembers names people by login (the first 100 members; an id otherwise). */
+export function useMembers(allowed: boolean) {
+  const { api, me } = useSession();
+  const list = useApiData(
+    () => (allowed ? unwrap(api.GET("/organizations/{id}/members", { params: { path: { id: me.organization.id }, query: { limit: 100 } } })) : Promise.resolve(null)),
+    [me.organization.id, allowed],
+  );
+  const byId = useMemo(() => new Map((list.data?.items ?? []).map((m) => [m.user_id, m.login])), [list.data]);
+  return { name: (id: string) => (id === me.user.id ? me.user.login : (byId.get(id) ?? id.slice(0, 8))) };
 }

@@ -1,12 +1,14 @@
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import { unwrap } from "../../api/client";
 import type { Schema } from "../../api/types";
 import { ApiError, toApiError } from "../../api/problem";
 import { useSession } from "../../session/session";
+import { useI18n } from "../../i18n/i18n";
 import { ErrorView } from "../../ui/states";
 import { useConnected, useFollow, useLiveEvent } from "../../events/LiveEvents";
 
 type Line = Schema<"LogLineOut">;
+type Stream = "all" | "stdout" | "stderr" | "system";
 
 /** appendNew adds lines past the last one held: two overlapping polls never duplicate a line. */
 export function appendNew(held: Line[], next: Line[]): Line[] {
@@ -15,22 +17,50 @@ export function appendNew(held: Line[], next: Line[]): Line[] {
   return fresh.length ? [...held, ...fresh] : held;
 }
 
+/** isResultLine: the agent's last stdout line, a JSON object the worker reported as the result. */
+export function isResultLine(l: Pick<Line, "stream" | "message">): boolean {
+  if (l.stream !== "stdout" || !l.message.startsWith("{")) return false;
+  try {
+    const v = JSON.parse(l.message) as unknown;
+    return typeof v === "object" && v !== null && ("summary" in v || "pr_number" in v || "quality_score" in v);
+  } catch {
+    return false;
+  }
+}
+
+/** filterLines answers the numbered lines (1-based, as shown) that match a stream and a search. */
+export function filterLines(lines: Line[], stream: Stream, search: string): { n: number; line: Line }[] {
+  const needle = search.trim().toLowerCase();
+  const out: { n: number; line: Line }[] = [];
+  lines.forEach((line, i) => {
+    if (stream !== "all" && line.stream !== stream) return;
+    if (needle && !line.message.toLowerCase().includes(needle)) return;
+    out.push({ n: i + 1, line });
+  });
+  return out;
+}
+
 /**
  * LogView follows an execution's logs. Connected to live events it follows the
  * execution and appends the lines execution.log brings (reading by cursor only once
  * the follow is acknowledged, to fill what came before, and when an event was too big
  * to carry its lines); disconnected it polls the cursor every second, with one quiet
  * "reconnecting" note. Once the execution has ended it drains what is left and stops;
- * a 404 stops it too.
+ * a 404 stops it too. Lines are numbered, each with a permalink (#L12); they can be
+ * searched, filtered by stream and downloaded.
  */
 export function LogView({ executionId, follow }: { executionId: string; follow: boolean }) {
   const { api } = useSession();
+  const { t, fmt } = useI18n();
   const [lines, setLines] = useState<Line[]>([]);
   const [error, setError] = useState<ApiError | null>(null);
   const [loaded, setLoaded] = useState(false);
+  const [search, setSearch] = useState("");
+  const [stream, setStream] = useState<Stream>("all");
+  const [target, setTarget] = useState(() => /^#L(\d+)$/.exec(window.location.hash)?.[1] ?? "");
   const after = useRef(0);
   const box = useRef<HTMLDivElement>(null);
-  const stick = useRef(true);
+  const stick = useRef(!target);
   const connected = useConnected();
   const followRef = useRef(follow);
   followRef.current = follow;
@@ -64,9 +94,7 @@ export function LogView({ executionId, follow }: { executionId: string; follow: 
       try {
         // Drain: keep reading while full pages come back.
         for (;;) {
-          const page = await unwrap(
-            api.GET("/agents/executions/{id}/logs", { params: { path: { id: executionId }, query: { after: after.current, limit: 500 } } }),
-          );
+          const page = await unwrap(api.GET("/agents/executions/{id}/logs", { params: { path: { id: executionId }, query: { after: after.current, limit: 500 } } }));
           if (!live) return;
           const items = page.items ?? [];
           if (items.length) setLines((l) => appendNew(l, items));
@@ -76,8 +104,10 @@ export function LogView({ executionId, follow }: { executionId: string; follow: 
         }
         setLoaded(true);
       } catch (err) {
+        if (!live) return;
         const e = toApiError(err);
-        if (live) setError(e);
+        setError(e);
+        // Gone is gone: a 404 is not polled again.
         if (e.status === 404) stopped = true;
       }
     };
@@ -111,23 +141,61 @@ export function LogView({ executionId, follow }: { executionId: string; follow: 
     wasFollowing.current = follow;
   }, [follow, api, executionId]);
 
+  const shown = useMemo(() => filterLines(lines, stream, search), [lines, stream, search]);
+
   useEffect(() => {
     const el = box.current;
-    if (el && stick.current) el.scrollTop = el.scrollHeight;
-  }, [lines]);
+    if (!el) return;
+    if (target) {
+      const line = el.querySelector<HTMLElement>(`#L${target}`);
+      if (line) el.scrollTop = line.offsetTop - el.offsetTop - 40;
+    } else if (stick.current) el.scrollTop = el.scrollHeight;
+  }, [shown, target]);
+
+  const download = () => {
+    const text = lines.map((l) => `${l.logged_at}\t${l.stream}\t${l.message}`).join("\n") + "\n";
+    const url = URL.createObjectURL(new Blob([text], { type: "text/plain" }));
+    const a = document.createElement("a");
+    a.href = url;
+    a.download = `execution-${executionId}.log`;
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(url), 1000);
+  };
 
   return (
     <section aria-labelledby="logs-h">
-      <h2 id="logs-h">
-        Logs {follow && <span className="muted small">{connected ? "(following live)" : "(reconnecting…)"}</span>}
-      </h2>
-      {error && <ErrorView error={error} title="Logs could not be loaded" />}
+      <div className="row">
+        <h2 id="logs-h">
+          {t.logs.title} {follow && <span className="muted small">{connected ? t.logs.following : t.logs.reconnecting}</span>}
+        </h2>
+        <span className="muted small">{t.logs.timesIn(fmt.zoneLabel)}</span>
+      </div>
+      <div className="filters log-tools">
+        <div className="field">
+          <label htmlFor="log-search">{t.logs.search}</label>
+          <input id="log-search" type="search" value={search} onChange={(e) => setSearch(e.target.value)} />
+        </div>
+        <div className="field">
+          <label htmlFor="log-stream">{t.logs.streams}</label>
+          <select id="log-stream" value={stream} onChange={(e) => setStream(e.target.value as Stream)}>
+            <option value="all">{t.logs.all}</option>
+            <option value="stdout">stdout</option>
+            <option value="stderr">stderr</option>
+            <option value="system">system</option>
+          </select>
+        </div>
+        <button type="button" onClick={download} disabled={lines.length === 0}>
+          {t.logs.download}
+        </button>
+        {(search || stream !== "all") && <span className="muted small">{t.logs.matches(shown.length, lines.length)}</span>}
+      </div>
+      {error && <ErrorView error={error} title={t.logs.failed} />}
       <div
         className="logs"
         ref={box}
         tabIndex={0}
         role="log"
-        aria-label="Execution logs"
+        aria-label={t.logs.label}
         aria-live="off"
         onScroll={(e) => {
           const el = e.currentTarget;
@@ -135,11 +203,24 @@ export function LogView({ executionId, follow }: { executionId: string; follow: 
         }}
       >
         {lines.length === 0 ? (
-          <span className="muted">{loaded ? "No log lines yet." : "Loading logs…"}</span>
+          <span className="muted">{loaded || error ? t.logs.none : t.logs.loading}</span>
         ) : (
-          lines.map((l) => (
-            <div key={l.id} className={l.stream === "stderr" ? "lvl-error" : l.stream === "system" ? "lvl-warn" : undefined}>
-              <span className="log-time">{l.logged_at.slice(11, 19)}</span> {l.message}
+          shown.map(({ n, line: l }) => (
+            <div key={l.id} id={`L${n}`} className={`log-line stream-${l.stream}${String(n) === target ? " target" : ""}`}>
+              <a
+                className="ln"
+                href={`#L${n}`}
+                aria-label={t.logs.line(n)}
+                onClick={() => {
+                  setTarget(String(n));
+                  stick.current = false;
+                }}
+              >
+                {n}
+              </a>
+              <span className="log-time">{fmt.logTime(l.logged_at)}</span>
+              {l.stream !== "stdout" && <span className="log-stream">{l.stream}</span>}
+              <span className="log-msg">{isResultLine(l) ? <em className="muted">{t.logs.result}</em> : l.message}</span>
             </div>
           ))
         )}

@@ -2,6 +2,7 @@ import { useState } from "react";
 import { unwrap } from "../../api/client";
 import type { PageProps } from "../../routes";
 import { useSession } from "../../session/session";
+import { useT } from "../../i18n/i18n";
 import { Link, navigate } from "../../router/router";
 import { Empty, ErrorView, Page, Show } from "../../ui/states";
 import { useAction, useApiData } from "../../ui/useApiData";
@@ -12,6 +13,7 @@ const perPage = 20;
 export default function RepositoryIssues({ params }: PageProps) {
   const id = params.id ?? "";
   const { api, canSomewhere } = useSession();
+  const t = useT();
   const [page, setPage] = useState(1);
   const repo = useApiData(() => unwrap(api.GET("/repositories/{id}", { params: { path: { id } } })), [id]);
   const issues = useApiData(
@@ -30,23 +32,19 @@ export default function RepositoryIssues({ params }: PageProps) {
     );
     navigate(`/executions/${out.execution.id}`);
   });
-  const title = repo.status === "ready" ? `Issues of ${repo.data.full_name}` : "Issues";
+  const title = repo.status === "ready" ? t.issues.titleOf(repo.data.full_name) : t.issues.title;
 
   return (
-    <Page title={title} actions={<Link to="/repositories">All repositories</Link>}>
-      {repo.status === "ready" && !repo.data.is_active && (
-        <p className="error">
-          This repository is deactivated{repo.data.inactive_reason ? `: ${repo.data.inactive_reason}` : "."} Agents cannot be launched on it.
-        </p>
-      )}
-      {launch.error && <ErrorView error={launch.error} title="The agent was not launched" />}
-      <Show data={issues} what="the issues from GitHub">
+    <Page title={title} actions={<Link to="/repositories">{t.issues.allRepositories}</Link>}>
+      {repo.status === "ready" && !repo.data.is_active && <p className="error">{t.issues.deactivated(repo.data.inactive_reason ?? "")}</p>}
+      {launch.error && <ErrorView error={launch.error} title={t.issues.notLaunched} />}
+      <Show data={issues} what={t.issues.what}>
         {(p) =>
           (p.items ?? []).length === 0 ? (
-            <Empty>No open issues{page > 1 ? " on this page" : ""}.</Empty>
+            <Empty>{page > 1 ? t.issues.noneOnPage : t.issues.none}</Empty>
           ) : (
             <>
-              <ul className="stack issue-list" aria-label="Open issues">
+              <ul className="stack issue-list" aria-label={t.issues.list}>
                 {(p.items ?? []).map((is) => {
                   const chosen = agentFor[is.number] ?? "codegen";
                   return (
@@ -55,7 +53,7 @@ export default function RepositoryIssues({ params }: PageProps) {
                         <a href={is.url} target="_blank" rel="noreferrer noopener">
                           #{is.number} {is.title}
                         </a>
-                        <span className="muted small">by {is.author}</span>
+                        <span className="muted small">{t.issues.by(is.author)}</span>
                         {(is.labels ?? []).map((l) => (
                           <span key={l.name} className="badge" style={{ borderColor: `#${/^[0-9a-fA-F]{6}$/.test(l.color) ? l.color : "999999"}` }}>
                             {l.name}
@@ -65,7 +63,7 @@ export default function RepositoryIssues({ params }: PageProps) {
                       {mayLaunch && agents.status === "ready" && (
                         <div className="row">
                           <label className="visually-hidden" htmlFor={`agent-${is.number}`}>
-                            Agent for #{is.number}
+                            {t.issues.agentFor(is.number)}
                           </label>
                           <select
                             id={`agent-${is.number}`}
@@ -79,7 +77,8 @@ export default function RepositoryIssues({ params }: PageProps) {
                             ))}
                           </select>
                           <button type="button" className="primary" disabled={launch.pending} onClick={() => void launch.exec(is.number, chosen)}>
-                            Launch an agent on this<span className="visually-hidden"> (#{is.number})</span>
+                            {t.issues.launch}
+                            <span className="visually-hidden">{t.issues.launchWhich(is.number)}</span>
                           </button>
                         </div>
                       )}
@@ -87,13 +86,13 @@ export default function RepositoryIssues({ params }: PageProps) {
                   );
                 })}
               </ul>
-              <nav className="row" aria-label="Issue pages">
+              <nav className="row" aria-label={t.issues.pages}>
                 <button type="button" disabled={page <= 1} onClick={() => setPage(page - 1)}>
-                  Previous
+                  {t.pagination.previous}
                 </button>
-                <span className="muted small">Page {page}</span>
+                <span className="muted small">{t.issues.page(page)}</span>
                 <button type="button" disabled={!p.has_next} onClick={() => setPage(page + 1)}>
-                  Next
+                  {t.pagination.next}
                 </button>
               </nav>
             </>

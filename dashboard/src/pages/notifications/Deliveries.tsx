@@ -2,12 +2,14 @@ import { useState } from "react";
 import { unwrap } from "../../api/client";
 import type { Schema } from "../../api/types";
 import { useSession } from "../../session/session";
+import { useT } from "../../i18n/i18n";
 import { Empty, ErrorView, Pagination, Show, StatusBadge, Time } from "../../ui/states";
 import { useAction, useApiData } from "../../ui/useApiData";
 
 /** A channel's delivery log, newest first, with "send a test message". */
 export function Deliveries({ channel, onTested }: { channel: Schema<"NotificationChannelOut">; onTested: () => void }) {
   const { api, me } = useSession();
+  const t = useT();
   const orgId = me.organization.id;
   const [page, setPage] = useState(1);
   const log = useApiData(
@@ -23,33 +25,33 @@ export function Deliveries({ channel, onTested }: { channel: Schema<"Notificatio
     onTested();
   });
   return (
-    <div aria-label={`Deliveries of ${channel.name}`} role="region">
+    <div aria-label={t.notifications.deliveriesOf(channel.name)} role="region">
       <div className="row">
-        <button type="button" disabled={test.pending} onClick={() => void test.exec()}>
-          Send a test message<span className="visually-hidden"> to {channel.name}</span>
+        <button type="button" disabled={test.pending} aria-label={t.notifications.sendTestTo(channel.name)} onClick={() => void test.exec()}>
+          {t.notifications.sendTest}
         </button>
         <button type="button" onClick={log.reload}>
-          Refresh
+          {t.notifications.refresh}
         </button>
       </div>
-      {test.error && <ErrorView error={test.error} title="Test message not sent" />}
-      <Show data={log} what="deliveries">
+      {test.error && <ErrorView error={test.error} title={t.notifications.testNotSent} />}
+      <Show data={log} what={t.notifications.deliveriesWhat}>
         {(p) =>
           (p.items ?? []).length === 0 ? (
-            <Empty>Nothing delivered yet.</Empty>
+            <Empty>{t.notifications.noDeliveries}</Empty>
           ) : (
             <>
               <div className="table-wrap" tabIndex={0}>
                 <table>
                   <thead>
                     <tr>
-                      <th scope="col">Event</th>
-                      <th scope="col">Status</th>
-                      <th scope="col">Attempts</th>
-                      <th scope="col">Answer</th>
-                      <th scope="col">Last error</th>
-                      <th scope="col">Queued</th>
-                      <th scope="col">Next attempt</th>
+                      <th scope="col">{t.notifications.event}</th>
+                      <th scope="col">{t.common.status}</th>
+                      <th scope="col">{t.notifications.attempts}</th>
+                      <th scope="col">{t.notifications.answer}</th>
+                      <th scope="col">{t.notifications.lastError}</th>
+                      <th scope="col">{t.notifications.queued}</th>
+                      <th scope="col">{t.notifications.nextAttempt}</th>
                     </tr>
                   </thead>
                   <tbody>
@@ -73,7 +75,7 @@ export function Deliveries({ channel, onTested }: { channel: Schema<"Notificatio
                   </tbody>
                 </table>
               </div>
-              <Pagination page={p.page} limit={p.limit} total={p.total} onPage={setPage} />
+              <Pagination page={p.page} limit={p.limit} total={p.total} onPage={setPage} label={t.notifications.deliveriesOf(channel.name)} />
             </>
           )
         }

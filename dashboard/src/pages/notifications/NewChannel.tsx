@@ -2,25 +2,19 @@ import { useState, type FormEvent } from "react";
 import { unwrap } from "../../api/client";
 import type { Schema } from "../../api/types";
 import { useSession } from "../../session/session";
+import { useT } from "../../i18n/i18n";
 import { CopyButton, ErrorView } from "../../ui/states";
 import { useAction } from "../../ui/useApiData";
 
 type Kind = Schema<"NotificationChannelOut">["kind"];
 type EventType = NonNullable<Schema<"CreateNotificationChannelInputBody">["event_types"]>[number];
 
-export const eventLabels: Record<string, string> = {
-  "execution.completed": "Agent completed",
-  "execution.failed": "Agent failed",
-  "execution.cancelled": "Agent cancelled",
-  "pr.opened": "Pull request opened",
-  "workflow_run.finished": "Workflow run finished",
-  "worker.offline": "Worker offline",
-};
-const events = Object.keys(eventLabels) as EventType[];
+const events: EventType[] = ["execution.completed", "execution.failed", "execution.cancelled", "pr.opened", "workflow_run.finished", "worker.offline"];
 
 /** Adds a channel; a webhook's signing secret is shown once, right here. */
 export function NewChannel({ onCreated }: { onCreated: () => void }) {
   const { api, me } = useSession();
+  const t = useT();
   const [name, setName] = useState("");
   const [kind, setKind] = useState<Kind>("webhook");
   const [url, setUrl] = useState("");
@@ -48,14 +42,14 @@ export function NewChannel({ onCreated }: { onCreated: () => void }) {
   };
   return (
     <div className="panel">
-      <form onSubmit={submit} aria-label="Add a notification channel">
+      <form onSubmit={submit} aria-label={t.notifications.addLabel}>
         <div className="form-row">
           <div className="field">
-            <label htmlFor="channel-name">Channel name</label>
+            <label htmlFor="channel-name">{t.notifications.name}</label>
             <input id="channel-name" required value={name} onChange={(e) => setName(e.target.value)} />
           </div>
           <div className="field">
-            <label htmlFor="channel-kind">Kind</label>
+            <label htmlFor="channel-kind">{t.notifications.kind}</label>
             <select id="channel-kind" value={kind} onChange={(e) => setKind(e.target.value as Kind)}>
               <option value="webhook">webhook</option>
               <option value="slack">slack</option>
@@ -65,48 +59,48 @@ export function NewChannel({ onCreated }: { onCreated: () => void }) {
           {kind === "line" ? (
             <>
               <div className="field">
-                <label htmlFor="channel-line-to">LINE user, group or room id</label>
+                <label htmlFor="channel-line-to">{t.notifications.lineTo}</label>
                 <input id="channel-line-to" required value={lineTo} onChange={(e) => setLineTo(e.target.value)} />
               </div>
               <div className="field">
-                <label htmlFor="channel-line-token">Channel access token</label>
+                <label htmlFor="channel-line-token">{t.notifications.lineToken}</label>
                 <input id="channel-line-token" type="password" required value={lineToken} onChange={(e) => setLineToken(e.target.value)} />
               </div>
             </>
           ) : (
             <div className="field">
-              <label htmlFor="channel-url">{kind === "slack" ? "Slack incoming webhook URL" : "Webhook URL (https)"}</label>
+              <label htmlFor="channel-url">{kind === "slack" ? t.notifications.slackUrl : t.notifications.webhookUrl}</label>
               <input id="channel-url" type="url" required value={url} onChange={(e) => setUrl(e.target.value)} />
             </div>
           )}
         </div>
         <fieldset>
-          <legend>Events</legend>
-          {events.map((t) => (
-            <label key={t} style={{ display: "inline-flex", alignItems: "center", gap: "0.3rem", marginRight: "1rem", fontWeight: "normal" }}>
+          <legend>{t.notifications.eventsLegend}</legend>
+          {events.map((ev) => (
+            <label key={ev} style={{ display: "inline-flex", alignItems: "center", gap: "0.3rem", marginRight: "1rem", fontWeight: "normal" }}>
               <input
                 type="checkbox"
-                checked={chosen.includes(t)}
-                onChange={(e) => setChosen(e.target.checked ? [...chosen, t] : chosen.filter((x) => x !== t))}
+                checked={chosen.includes(ev)}
+                onChange={(e) => setChosen(e.target.checked ? [...chosen, ev] : chosen.filter((x) => x !== ev))}
               />{" "}
-              {eventLabels[t]}
+              {t.notifications.events[ev]}
             </label>
           ))}
         </fieldset>
         <button type="submit" className="primary" disabled={create.pending || name.trim() === "" || chosen.length === 0}>
-          Add channel
+          {t.notifications.add}
         </button>
       </form>
-      {create.error && <ErrorView error={create.error} title="Channel not added" />}
+      {create.error && <ErrorView error={create.error} title={t.notifications.notAdded} />}
       {created && (
         <div role="status">
           <p>
-            Channel <strong>{created.name}</strong> added.
+            {t.notifications.added(created.name)}
             {created.signing_secret && (
               <>
                 {" "}
-                Its signing secret is shown <strong>only this once</strong>: give it to the receiver to verify
-                X-Miyabi-Signature-256.
+                {t.notifications.secretBefore} <strong>{t.notifications.secretOnce}</strong>
+                {t.notifications.secretAfter}
               </>
             )}
           </p>
@@ -115,11 +109,11 @@ export function NewChannel({ onCreated }: { onCreated: () => void }) {
               <p className="secret" data-testid="signing-secret">
                 {created.signing_secret}
               </p>
-              <CopyButton text={created.signing_secret} label="Copy secret" />
+              <CopyButton text={created.signing_secret} label={t.notifications.copySecret} />
             </>
           )}
           <button type="button" onClick={() => setCreated(null)}>
-            Done
+            {t.notifications.done}
           </button>
         </div>
       )}

@@ -2,15 +2,18 @@ import { useState } from "react";
 import { unwrap } from "../../api/client";
 import type { Schema } from "../../api/types";
 import { useSession } from "../../session/session";
+import { useT } from "../../i18n/i18n";
+import { lookup } from "../../i18n/en";
 import { Empty, ErrorView, Page, Pagination, Show, StatusBadge } from "../../ui/states";
 import { useAction, useApiData } from "../../ui/useApiData";
 import { Deliveries } from "./Deliveries";
 import { Language } from "./Language";
-import { NewChannel, eventLabels } from "./NewChannel";
+import { NewChannel } from "./NewChannel";
 
 /** Notification channels of the organization: LINE, Slack and signed webhooks. */
 export default function Notifications() {
   const { api, me } = useSession();
+  const t = useT();
   const orgId = me.organization.id;
   const [page, setPage] = useState(1);
   const [open, setOpen] = useState<string | null>(null);
@@ -27,17 +30,17 @@ export default function Notifications() {
     channels.reload();
   });
   return (
-    <Page title="Notifications">
+    <Page title={t.notifications.title}>
       <Language />
       <NewChannel onCreated={channels.reload} />
-      {toggle.error && <ErrorView error={toggle.error} title="Channel not changed" />}
-      {remove.error && <ErrorView error={remove.error} title="Channel not removed" />}
+      {toggle.error && <ErrorView error={toggle.error} title={t.notifications.notChanged} />}
+      {remove.error && <ErrorView error={remove.error} title={t.notifications.notRemoved} />}
       <section aria-labelledby="channels-h">
-        <h2 id="channels-h">Channels</h2>
-        <Show data={channels} what="channels">
+        <h2 id="channels-h">{t.notifications.channels}</h2>
+        <Show data={channels} what={t.notifications.channelsWhat}>
           {(p) =>
             (p.items ?? []).length === 0 ? (
-              <Empty>No channels yet. Add one above to hear about agents in LINE, Slack or your own webhook.</Empty>
+              <Empty>{t.notifications.empty}</Empty>
             ) : (
               <>
                 <ul className="plain-list">
@@ -47,40 +50,50 @@ export default function Notifications() {
                         <strong>{c.name}</strong> <span className="muted">{c.kind}</span> <code className="muted">{c.target}</code>
                         <StatusBadge status={c.is_active ? c.status : "inactive"} />
                         <span className="row push-right">
-                          <button type="button" aria-expanded={open === c.id} onClick={() => setOpen(open === c.id ? null : c.id)}>
-                            {open === c.id ? "Hide deliveries" : "Deliveries"}
-                            <span className="visually-hidden"> of {c.name}</span>
+                          <button
+                            type="button"
+                            aria-expanded={open === c.id}
+                            aria-label={open === c.id ? t.notifications.hideDeliveriesOf(c.name) : t.notifications.deliveriesOf(c.name)}
+                            onClick={() => setOpen(open === c.id ? null : c.id)}
+                          >
+                            {open === c.id ? t.notifications.hideDeliveries : t.notifications.deliveries}
                           </button>
-                          <button type="button" disabled={toggle.pending} onClick={() => void toggle.exec(c)}>
-                            {c.is_active ? "Pause" : "Resume"}
-                            <span className="visually-hidden"> {c.name}</span>
+                          <button
+                            type="button"
+                            disabled={toggle.pending}
+                            aria-label={c.is_active ? t.notifications.pauseChannel(c.name) : t.notifications.resumeChannel(c.name)}
+                            onClick={() => void toggle.exec(c)}
+                          >
+                            {c.is_active ? t.notifications.pause : t.notifications.resume}
                           </button>
                           <button
                             type="button"
                             className="danger"
                             disabled={remove.pending}
+                            aria-label={t.notifications.removeChannel(c.name)}
                             onClick={() => {
-                              if (window.confirm(`Remove the channel ${c.name} and its delivery log?`)) void remove.exec(c);
+                              if (window.confirm(t.notifications.confirmRemove(c.name))) void remove.exec(c);
                             }}
                           >
-                            Remove<span className="visually-hidden"> {c.name}</span>
+                            {t.common.remove}
                           </button>
                         </span>
                       </div>
                       <p className="muted small">
-                        {(c.event_types ?? []).map((t) => eventLabels[t] ?? t).join(", ")}
-                        {(c.repository_ids ?? []).length > 0 ? ` · ${(c.repository_ids ?? []).length} repositories` : " · every repository"}
+                        {(c.event_types ?? []).map((e) => lookup(t.notifications.events, e)).join(", ")}
+                        {" · "}
+                        {(c.repository_ids ?? []).length > 0 ? t.notifications.repositories((c.repository_ids ?? []).length) : t.notifications.everyRepository}
                       </p>
                       {c.status === "failing" && c.failure_reason && (
                         <p className="error" role="note">
-                          Failing: {c.failure_reason}
+                          {t.notifications.failing(c.failure_reason)}
                         </p>
                       )}
                       {open === c.id && <Deliveries channel={c} onTested={channels.reload} />}
                     </li>
                   ))}
                 </ul>
-                <Pagination page={p.page} limit={p.limit} total={p.total} onPage={setPage} />
+                <Pagination page={p.page} limit={p.limit} total={p.total} onPage={setPage} label={t.notifications.channels} />
               </>
             )
           }

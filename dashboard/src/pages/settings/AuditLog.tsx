@@ -1,14 +1,19 @@
 import { useState, type FormEvent } from "react";
 import { unwrap } from "../../api/client";
+import type { Schema } from "../../api/types";
 import { useSession } from "../../session/session";
-import { Empty, Page, Pagination, Show, Time } from "../../ui/states";
+import { useT } from "../../i18n/i18n";
+import { DataTable, type Column } from "../../lists/DataTable";
+import { Page, Time } from "../../ui/states";
 import { useApiData } from "../../ui/useApiData";
 
 const LIMIT = 50;
+type AuditEvent = Schema<"AuditEventOut">;
 
 /** What the organization's owners and admins see of who did what: the audit trail. */
 export default function AuditLog() {
   const { api, me } = useSession();
+  const t = useT();
   const orgId = me.organization.id;
   const [page, setPage] = useState(1);
   const [draft, setDraft] = useState({ action: "", actor: "", since: "", until: "" });
@@ -37,73 +42,44 @@ export default function AuditLog() {
     setPage(1);
     setFilter(draft);
   };
+  const columns: Column<AuditEvent>[] = [
+    { header: t.audit.when, cell: (e) => <Time value={e.created_at} /> },
+    { header: t.audit.who, cell: (e) => e.actor_login || <span className="muted">{t.audit.system}</span> },
+    { header: t.audit.action, cell: (e) => <code>{e.action}</code> },
+    {
+      header: t.audit.target,
+      cell: (e) => (
+        <>
+          {e.target_type} <span className="muted">{e.target_id}</span>
+        </>
+      ),
+    },
+    { header: t.audit.details, priority: "low", cell: (e) => <code>{JSON.stringify(e.details ?? {})}</code> },
+    { header: t.audit.from, priority: "low", cell: (e) => e.client_address },
+  ];
 
   return (
-    <Page title="Audit log">
-      <form className="form-row" onSubmit={submit} aria-label="Filter the audit log">
+    <Page title={t.audit.title}>
+      <form className="form-row" onSubmit={submit} aria-label={t.audit.filterLabel}>
         <div className="field">
-          <label htmlFor="audit-action">Action</label>
-          <input id="audit-action" placeholder="member. or member.removed" value={draft.action} onChange={(e) => setDraft({ ...draft, action: e.target.value.trim() })} />
+          <label htmlFor="audit-action">{t.audit.action}</label>
+          <input id="audit-action" placeholder={t.audit.actionPlaceholder} value={draft.action} onChange={(e) => setDraft({ ...draft, action: e.target.value.trim() })} />
         </div>
         <div className="field">
-          <label htmlFor="audit-actor">Actor (user id)</label>
+          <label htmlFor="audit-actor">{t.audit.actor}</label>
           <input id="audit-actor" value={draft.actor} onChange={(e) => setDraft({ ...draft, actor: e.target.value.trim() })} />
         </div>
         <div className="field">
-          <label htmlFor="audit-since">From</label>
+          <label htmlFor="audit-since">{t.audit.since}</label>
           <input id="audit-since" type="datetime-local" value={draft.since} onChange={(e) => setDraft({ ...draft, since: e.target.value })} />
         </div>
         <div className="field">
-          <label htmlFor="audit-until">Until</label>
+          <label htmlFor="audit-until">{t.audit.until}</label>
           <input id="audit-until" type="datetime-local" value={draft.until} onChange={(e) => setDraft({ ...draft, until: e.target.value })} />
         </div>
-        <button type="submit">Filter</button>
+        <button type="submit">{t.audit.filter}</button>
       </form>
-      <Show data={list} what="audit log">
-        {(p) =>
-          (p.items ?? []).length === 0 ? (
-            <Empty>Nothing recorded for these filters.</Empty>
-          ) : (
-            <>
-              <div className="table-wrap" tabIndex={0}>
-                <table>
-                  <thead>
-                    <tr>
-                      <th scope="col">When</th>
-                      <th scope="col">Who</th>
-                      <th scope="col">Action</th>
-                      <th scope="col">Target</th>
-                      <th scope="col">Details</th>
-                      <th scope="col">From</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {(p.items ?? []).map((e) => (
-                      <tr key={e.id}>
-                        <td>
-                          <Time value={e.created_at} />
-                        </td>
-                        <td>{e.actor_login || <span className="muted">system</span>}</td>
-                        <td>
-                          <code>{e.action}</code>
-                        </td>
-                        <td>
-                          {e.target_type} <span className="muted">{e.target_id}</span>
-                        </td>
-                        <td>
-                          <code>{JSON.stringify(e.details ?? {})}</code>
-                        </td>
-                        <td>{e.client_address}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-              <Pagination page={page} limit={LIMIT} total={p.total} onPage={setPage} />
-            </>
-          )
-        }
-      </Show>
+      <DataTable data={list} what={t.audit.what} caption={t.audit.title} rowKey={(e) => String(e.id)} columns={columns} empty={t.audit.empty} onPage={setPage} />
     </Page>
   );
 }

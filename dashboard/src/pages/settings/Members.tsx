@@ -1,9 +1,13 @@
-import { useState } from "react";
 import { unwrap } from "../../api/client";
 import type { Schema } from "../../api/types";
 import { useSession } from "../../session/session";
-import { Empty, ErrorView, Pagination, Show, StatusBadge, Time } from "../../ui/states";
-import { useAction, useApiData } from "../../ui/useApiData";
+import { ErrorView, StatusBadge, Time } from "../../ui/states";
+import { useAction } from "../../ui/useApiData";
+import { useT } from "../../i18n/i18n";
+import { DataTable, type Column } from "../../lists/DataTable";
+import { useListQuery } from "../../lists/useListQuery";
+
+type Member = Schema<"MemberOut">;
 
 type Role = Schema<"MemberOut">["role"];
 type Status = NonNullable<Schema<"UpdateMemberInputBody">["status"]>;
@@ -12,11 +16,13 @@ const roles: Role[] = ["owner", "admin", "member", "viewer"];
 export function Members() {
   const { api, me, can } = useSession();
   const orgId = me.organization.id;
-  const [page, setPage] = useState(1);
-  const members = useApiData(
-    () => unwrap(api.GET("/organizations/{id}/members", { params: { path: { id: orgId }, query: { page, limit: 20 } } })),
-    [orgId, page],
-  );
+  const t = useT();
+  const q = useListQuery("/organizations/{id}/members", [], { params: { path: { id: orgId } }, prefix: "members." });
+  const members = q;
+  const page = q.list.data;
+  // The last active owner cannot be demoted, suspended or removed: the API refuses; the UI does not offer it.
+  const activeOwners = (page?.items ?? []).filter((m) => m.role === "owner" && m.status === "active").length;
+  const lastOwner = (m: Member) => m.role === "owner" && m.status === "active" && activeOwners <= 1 && (page?.total ?? 0) <= (page?.limit ?? 0);
   const manage = can("organization.members.manage");
   // Only an owner grants or takes away ownership; the server enforces it, the UI does not offer it.
   const grantable = me.role === "owner" ? roles : roles.filter((r) => r !== "owner");
@@ -35,96 +41,80 @@ export function Members() {
     members.reload();
   });
 
-  return (
-    <section aria-labelledby="members-h">
-      <h2 id="members-h">Members</h2>
-      {change.error && <ErrorView error={change.error} title="Role not changed" />}
-      {setStatus.error && <ErrorView error={setStatus.error} title="Status not changed" />}
-      {remove.error && <ErrorView error={remove.error} title="Member not removed" />}
-      <Show data={members} what="members">
-        {(p) =>
-          (p.items ?? []).length === 0 ? (
-            <Empty>No members.</Empty>
-          ) : (
-            <>
-              <div className="table-wrap" tabIndex={0}>
-                <table>
-                  <thead>
-                    <tr>
-                      <th scope="col">Member</th>
-                      <th scope="col">Role</th>
-                      <th scope="col">Status</th>
-                      <th scope="col">Joined</th>
-                      {manage && <th scope="col">Actions</th>}
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {(p.items ?? []).map((m) => {
-                      const mayEdit = manage && (m.role !== "owner" || me.role === "owner");
-                      return (
-                        <tr key={m.user_id}>
-                          <td>
-                            <strong>{m.login}</strong> {m.name && <span className="muted">{m.name}</span>}
-                          </td>
-                          <td>
-                            {mayEdit ? (
+  const mayEdit = (m: Member) => manage && (m.role !== "owner" || me.role === "owner") && !lastOwner(m);
+  const columns: Column<Member>[] = [
+    {
+      header: t.members.member,
+      cell: (m) => (
+        <>
+          <strong>{m.login}</strong> {m.name && <span className="muted">{m.name}</span>}
+        </>
+      ),
+    },
+    {
+      header: t.members.role,
+      cell: (m) =>
+                            mayEdit(m) ? (
                               <select
-                                aria-label={`Role of ${m.login}`}
+                                aria-label={t.members.roleOf(m.login)}
                                 value={m.role}
                                 disabled={change.pending}
                                 onChange={(e) => void change.exec(m.user_id, e.target.value as Role)}
                               >
                                 {(grantable.includes(m.role) ? grantable : [m.role, ...grantable]).map((r) => (
                                   <option key={r} value={r}>
-                                    {r}
+                                    {t.roles[r]}
                                   </option>
                                 ))}
                               </select>
                             ) : (
-                              m.role
-                            )}
-                          </td>
-                          <td>
-                            <StatusBadge status={m.status} />
-                          </td>
-                          <td>
-                            <Time value={m.joined_at} />
-                          </td>
-                          {manage && (
-                            <td>
+                              <span title={lastOwner(m) ? t.members.lastOwner : undefined}>{t.roles[m.role]}</span>
+                            ),
+    },
+    { header: t.common.status, cell: (m) => <StatusBadge status={m.status} /> },
+    { header: t.members.joined, priority: "low", cell: (m) => <Time value={m.joined_at} /> },
+    {
+      header: t.common.actions,
+      show: manage,
+      cell: (m) => (
                               <div className="row">
-                                {mayEdit && m.user_id !== me.user.id && (m.status === "active" || m.status === "suspended") && (
-                                  <button type="button" disabled={setStatus.pending} onClick={() => void setStatus.exec(m.user_id, m.status === "active" ? "suspended" : "active")}>
-                                    {m.status === "active" ? "Suspend" : "Reactivate"}
+                                {mayEdit(m) && m.user_id !== me.user.id && (m.status === "active" || m.status === "suspended") && (
+                                  <button
+                                    type="button"
+                                    disabled={setStatus.pending}
+                                    onClick={() => {
+                                      // Suspending stops someone's access at once: asked like Remove is.
+                                      if (m.status === "suspended" || window.confirm(t.members.confirmSuspend(m.login))) void setStatus.exec(m.user_id, m.status === "active" ? "suspended" : "active");
+                                    }}
+                                  >
+                                    {m.status === "active" ? t.members.suspend : t.members.reactivate}
                                     <span className="visually-hidden"> {m.login}</span>
                                   </button>
                                 )}
-                                {mayEdit && m.user_id !== me.user.id && (
+                                {mayEdit(m) && m.user_id !== me.user.id && (
                                   <button
                                     type="button"
                                     className="danger"
                                     disabled={remove.pending}
                                     onClick={() => {
-                                      if (window.confirm(`Remove ${m.login} from the organization?`)) void remove.exec(m.user_id);
+                                      if (window.confirm(t.members.confirmRemove(m.login))) void remove.exec(m.user_id);
                                     }}
                                   >
-                                    Remove<span className="visually-hidden"> {m.login}</span>
+                                    {t.common.remove}<span className="visually-hidden"> {m.login}</span>
                                   </button>
                                 )}
                               </div>
-                            </td>
-                          )}
-                        </tr>
-                      );
-                    })}
-                  </tbody>
-                </table>
-              </div>
-              <Pagination page={p.page} limit={p.limit} total={p.total} onPage={setPage} />
-            </>
-          )
-        }
-      </Show>
+      ),
+    },
+  ];
+
+  return (
+    <section aria-labelledby="members-h">
+      <h2 id="members-h">{t.members.title}</h2>
+      {change.error && <ErrorView error={change.error} title={t.members.roleNotChanged} />}
+      {setStatus.error && <ErrorView error={setStatus.error} title={t.members.statusNotChanged} />}
+      {remove.error && <ErrorView error={remove.error} title={t.members.notRemoved} />}
+      <DataTable data={q.list} what={t.members.title} caption={t.members.title} rowKey={(m) => m.user_id} columns={columns} empty={t.members.empty} onPage={q.setPage} />
     </section>
   );
 }

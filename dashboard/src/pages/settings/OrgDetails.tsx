@@ -4,10 +4,12 @@ import { useSession } from "../../session/session";
 import { navigate } from "../../router/router";
 import { ErrorView } from "../../ui/states";
 import { useAction } from "../../ui/useApiData";
+import { useT } from "../../i18n/i18n";
 
 export function OrgDetails() {
   const { api, me, can, reloadMe, switchOrganization } = useSession();
   const org = me.organization;
+  const t = useT();
   const [name, setName] = useState(org.name);
   const [description, setDescription] = useState(org.description);
   const save = useAction(async () => {
@@ -37,59 +39,59 @@ export function OrgDetails() {
     <section className="panel" aria-labelledby="org-h">
       <h2 id="org-h">{org.name}</h2>
       <p className="muted">
-        <code>{org.slug}</code> · plan {org.plan} · up to {org.max_members} members and {org.max_repositories} repositories
-        {org.is_personal && " · personal organization"} · you are <strong>{me.role}</strong>
+        <code>{org.slug}</code> · {t.org.plan(org.plan, org.max_members, org.max_repositories)}
+        {org.is_personal && ` · ${t.org.personal}`} · {t.org.youAre} <strong>{t.roles[me.role as keyof typeof t.roles] ?? me.role}</strong>
       </p>
       {editable && (
         <form className="form-row" onSubmit={submit}>
           <div className="field">
-            <label htmlFor="org-edit-name">Name</label>
+            <label htmlFor="org-edit-name">{t.common.name}</label>
             <input id="org-edit-name" required value={name} onChange={(e) => setName(e.target.value)} />
           </div>
           <div className="field">
-            <label htmlFor="org-edit-description">Description</label>
+            <label htmlFor="org-edit-description">{t.tasks.description}</label>
             <input id="org-edit-description" value={description} onChange={(e) => setDescription(e.target.value)} />
           </div>
           <button type="submit" disabled={save.pending}>
-            Save
+            {t.common.save}
           </button>
         </form>
       )}
-      {save.error && <ErrorView error={save.error} title="Not saved" />}
+      {save.error && <ErrorView error={save.error} title={t.org.notSaved} />}
       {editable && (
         <form
           className="form-row"
-          aria-label="Organization slug"
+          aria-label={t.org.changeSlug}
           onSubmit={(e) => {
             e.preventDefault();
             void rename.exec();
           }}
         >
           <div className="field">
-            <label htmlFor="org-edit-slug">Slug</label>
+            <label htmlFor="org-edit-slug">{t.org.slug}</label>
             <input id="org-edit-slug" value={slug} spellCheck={false} autoCapitalize="none" onChange={(e) => setSlug(e.target.value)} />
           </div>
           <button type="submit" disabled={rename.pending || slug.trim() === "" || slug.trim() === org.slug}>
-            Change slug
+            {t.org.changeSlug}
           </button>
         </form>
       )}
-      {rename.error && <ErrorView error={rename.error} title="Slug not changed" />}
+      {rename.error && <ErrorView error={rename.error} title={t.org.slugNotChanged} />}
       {can("organization.delete") && !org.is_personal && (
         <button
           type="button"
           className="danger"
           disabled={remove.pending}
           onClick={() => {
-            if (window.confirm(`Delete ${org.name} and everything in it?`)) void remove.exec();
+            if (window.confirm(t.org.confirmDelete(org.name))) void remove.exec();
           }}
         >
-          Delete organization
+          {t.org.delete}
         </button>
       )}
-      {remove.error && <ErrorView error={remove.error} title="Not deleted" />}
+      {remove.error && <ErrorView error={remove.error} title={t.org.notDeleted} />}
       <details>
-        <summary>Your permissions ({(me.permissions ?? []).length})</summary>
+        <summary>{t.org.permissions((me.permissions ?? []).length)}</summary>
         <ul className="tags">
           {(me.permissions ?? []).map((p) => (
             <li key={p}>

@@ -4,12 +4,14 @@ import type { Schema } from "../../api/types";
 import { useSession } from "../../session/session";
 import { Empty, ErrorView, Show } from "../../ui/states";
 import { useAction, useApiData } from "../../ui/useApiData";
+import { useT } from "../../i18n/i18n";
 
 type TeamRole = Schema<"AddTeamMemberInputBody">["role"];
 
 export function TeamMembers({ teamId, onChange }: { teamId: string; onChange: () => void }) {
   const { api, me, can } = useSession();
   const orgId = me.organization.id;
+  const t = useT();
   const path = { id: orgId, team_id: teamId };
   const members = useApiData(() => unwrap(api.GET("/organizations/{id}/teams/{team_id}/members", { params: { path } })), [orgId, teamId]);
   const manage = can("teams.update");
@@ -41,20 +43,20 @@ export function TeamMembers({ teamId, onChange }: { teamId: string; onChange: ()
 
   return (
     <div>
-      <Show data={members} what="team members">
+      <Show data={members} what={t.teamMembers.what}>
         {(l) =>
           (l.items ?? []).length === 0 ? (
-            <Empty>No one in this team yet.</Empty>
+            <Empty>{t.teamMembers.empty}</Empty>
           ) : (
             <ul>
               {(l.items ?? []).map((m) => (
                 <li key={m.user_id} className="row">
                   <span>
-                    {m.login} <span className="muted">({m.role})</span>
+                    {m.login} <span className="muted">({t.roles[m.role as keyof typeof t.roles] ?? m.role})</span>
                   </span>
                   {manage && (
                     <button type="button" disabled={remove.pending} onClick={() => void remove.exec(m.user_id)}>
-                      Remove<span className="visually-hidden"> {m.login} from the team</span>
+                      {t.common.remove}<span className="visually-hidden"> {t.teamMembers.fromTeam(m.login)}</span>
                     </button>
                   )}
                 </li>
@@ -63,13 +65,13 @@ export function TeamMembers({ teamId, onChange }: { teamId: string; onChange: ()
           )
         }
       </Show>
-      {remove.error && <ErrorView error={remove.error} title="Not removed" />}
+      {remove.error && <ErrorView error={remove.error} title={t.teamMembers.notRemoved} />}
       {manage && orgMembers.status === "ready" && orgMembers.data && (
         <form className="form-row" onSubmit={submit}>
           <div className="field">
-            <label htmlFor={`tm-user-${teamId}`}>Add member</label>
+            <label htmlFor={`tm-user-${teamId}`}>{t.teamMembers.add}</label>
             <select id={`tm-user-${teamId}`} value={userId} onChange={(e) => setUserId(e.target.value)} required>
-              <option value="">Choose…</option>
+              <option value="">{t.teamMembers.choose}</option>
               {(orgMembers.data.items ?? [])
                 .filter((m) => m.status === "active")
                 .map((m) => (
@@ -80,19 +82,19 @@ export function TeamMembers({ teamId, onChange }: { teamId: string; onChange: ()
             </select>
           </div>
           <div className="field">
-            <label htmlFor={`tm-role-${teamId}`}>Team role</label>
+            <label htmlFor={`tm-role-${teamId}`}>{t.teamMembers.role}</label>
             <select id={`tm-role-${teamId}`} value={role} onChange={(e) => setRole(e.target.value as TeamRole)}>
-              <option value="member">member</option>
-              <option value="lead">lead</option>
+              <option value="member">{t.roles.member}</option>
+              <option value="lead">{t.roles.lead}</option>
             </select>
           </div>
           <button type="submit" disabled={add.pending || userId === ""}>
-            Add
+            {t.teamMembers.addButton}
           </button>
         </form>
       )}
       {orgMembers.status === "error" && <ErrorView error={orgMembers.error} />}
-      {add.error && <ErrorView error={add.error} title="Not added" />}
+      {add.error && <ErrorView error={add.error} title={t.teamMembers.notAdded} />}
     </div>
   );
 }

@@ -1,8 +1,12 @@
 import { useState, type FormEvent } from "react";
 import { unwrap } from "../../api/client";
 import { useSession } from "../../session/session";
-import { Empty, ErrorView, Pagination, Show } from "../../ui/states";
-import { useAction, useApiData } from "../../ui/useApiData";
+import { ErrorView } from "../../ui/states";
+import { useAction } from "../../ui/useApiData";
+import { useT } from "../../i18n/i18n";
+import { DataTable } from "../../lists/DataTable";
+import { useListQuery } from "../../lists/useListQuery";
+import { SlugField, useSuggestedSlug } from "../../ui/SlugField";
 import { TeamMembers } from "./TeamMembers";
 import { InlineRename } from "../../ui/InlineRename";
 import { toApiError } from "../../api/problem";
@@ -10,17 +14,17 @@ import { toApiError } from "../../api/problem";
 export function Teams() {
   const { api, me, can } = useSession();
   const orgId = me.organization.id;
-  const [page, setPage] = useState(1);
+  const t = useT();
   const [open, setOpen] = useState<string | null>(null);
-  const teams = useApiData(
-    () => unwrap(api.GET("/organizations/{id}/teams", { params: { path: { id: orgId }, query: { page, limit: 20 } } })),
-    [orgId, page],
-  );
+  const teams = useListQuery("/organizations/{id}/teams", [], { params: { path: { id: orgId } }, prefix: "teams." });
   const [name, setName] = useState("");
+  const [slug, setSlug] = useState<string | undefined>(undefined);
+  const suggested = useSuggestedSlug(name, "team");
   const [description, setDescription] = useState("");
   const create = useAction(async () => {
-    await unwrap(api.POST("/organizations/{id}/teams", { params: { path: { id: orgId } }, body: { name: name.trim(), description: description.trim() || undefined } }));
+    await unwrap(api.POST("/organizations/{id}/teams", { params: { path: { id: orgId } }, body: { name: name.trim(), slug: slug || suggested || undefined, description: description.trim() || undefined } }));
     setName("");
+    setSlug(undefined);
     setDescription("");
     teams.reload();
   });
@@ -35,50 +39,49 @@ export function Teams() {
 
   return (
     <section aria-labelledby="teams-h">
-      <h2 id="teams-h">Teams</h2>
+      <h2 id="teams-h">{t.teams.title}</h2>
       {can("teams.create") && (
         <form className="form-row" onSubmit={submit}>
           <div className="field">
-            <label htmlFor="team-name">Team name</label>
+            <label htmlFor="team-name">{t.teams.name}</label>
             <input id="team-name" required value={name} onChange={(e) => setName(e.target.value)} />
           </div>
+          <SlugField id="team-slug" name={name} value={slug} onChange={setSlug} />
           <div className="field">
-            <label htmlFor="team-description">Description (optional)</label>
+            <label htmlFor="team-description">{t.teams.description}</label>
             <input id="team-description" value={description} onChange={(e) => setDescription(e.target.value)} />
           </div>
           <button type="submit" disabled={create.pending || name.trim() === ""}>
-            Create team
+            {t.teams.create}
           </button>
         </form>
       )}
-      {create.error && <ErrorView error={create.error} title="Team not created" />}
-      {remove.error && <ErrorView error={remove.error} title="Team not deleted" />}
-      <Show data={teams} what="teams">
-        {(p) =>
-          (p.items ?? []).length === 0 ? (
-            <Empty>No teams yet.</Empty>
-          ) : (
-            <>
-              <ul className="plain-list">
-                {(p.items ?? []).map((t) => (
-                  <li key={t.id} className="panel">
+      {create.error && <ErrorView error={create.error} title={t.teams.notCreated} />}
+      {remove.error && <ErrorView error={remove.error} title={t.teams.notDeleted} />}
+      <DataTable
+        data={teams.list}
+        what={t.teams.title}
+        caption={t.teams.title}
+        rowKey={(x) => x.id}
+        empty={t.teams.empty}
+        onPage={teams.setPage}
+        item={(x) => (
+                  <>
                     <div className="row">
-                      <strong>{t.name}</strong> <code className="muted">{t.slug}</code>
-                      <span className="muted">
-                        {t.member_count} member{t.member_count === 1 ? "" : "s"}
-                      </span>
+                      <strong>{x.name}</strong> <code className="muted">{x.slug}</code>
+                      <span className="muted">{t.teams.memberCount(x.member_count)}</span>
                       <span className="row push-right">
-                        <button type="button" aria-expanded={open === t.id} onClick={() => setOpen(open === t.id ? null : t.id)}>
-                          {open === t.id ? "Hide members" : "Members"}
-                          <span className="visually-hidden"> of {t.name}</span>
+                        <button type="button" aria-expanded={open === x.id} onClick={() => setOpen(open === x.id ? null : x.id)}>
+                          {open === x.id ? t.teams.hideMembers : t.teams.members}
+                          <span className="visually-hidden"> {t.teams.of(x.name)}</span>
                         </button>
                         {can("teams.update") && (
                           <InlineRename
-                            what={`team ${t.name}`}
-                            value={t.name}
+                            what={t.teams.what(x.name)}
+                            value={x.name}
                             onSave={async (n) => {
                               try {
-                                await unwrap(api.PATCH("/organizations/{id}/teams/{team_id}", { params: { path: { id: orgId, team_id: t.id } }, body: { name: n } }));
+                                await unwrap(api.PATCH("/organizations/{id}/teams/{team_id}", { params: { path: { id: orgId, team_id: x.id } }, body: { name: n } }));
                                 teams.reload();
                                 return null;
                               } catch (err) {
@@ -93,24 +96,19 @@ export function Teams() {
                             className="danger"
                             disabled={remove.pending}
                             onClick={() => {
-                              if (window.confirm(`Delete team ${t.name}?`)) void remove.exec(t.id);
+                              if (window.confirm(t.teams.confirmDelete(x.name))) void remove.exec(x.id);
                             }}
                           >
-                            Delete<span className="visually-hidden"> team {t.name}</span>
+                            {t.common.delete}<span className="visually-hidden"> {t.teams.what(x.name)}</span>
                           </button>
                         )}
                       </span>
                     </div>
-                    {t.description && <p className="muted">{t.description}</p>}
-                    {open === t.id && <TeamMembers teamId={t.id} onChange={teams.reload} />}
-                  </li>
-                ))}
-              </ul>
-              <Pagination page={p.page} limit={p.limit} total={p.total} onPage={setPage} />
-            </>
-          )
-        }
-      </Show>
+                    {x.description && <p className="muted">{x.description}</p>}
+                    {open === x.id && <TeamMembers teamId={x.id} onChange={teams.reload} />}
+                  </>
+        )}
+      />
     </section>
   );
 }

@@ -7,6 +7,8 @@ import { Link } from "../../router/router";
 import { ErrorView, Page, Show, StatusBadge, Time } from "../../ui/states";
 import { useAction, useApiData } from "../../ui/useApiData";
 import { formatMetadata, parseMetadata } from "./metadata";
+import { useT } from "../../i18n/i18n";
+import { useTaskNames } from "./useTaskNames";
 
 type Task = Schema<"TaskOut">;
 type Patch = Schema<"UpdateTaskInputBody">;
@@ -17,58 +19,71 @@ export default function TaskDetail({ params }: PageProps) {
   const { api, can } = useSession();
   const task = useApiData(() => unwrap(api.GET("/tasks/{id}", { params: { path: { id } } })), [id]);
   const [saved, setSaved] = useState(false);
-  const title = task.status === "ready" ? task.data.name : "Task";
+  const m = useT();
+  const names = useTaskNames();
+  const title = task.status === "ready" ? task.data.name : m.tasks.task;
 
   return (
-    <Page title={title} actions={<Link to="/tasks">All tasks</Link>}>
-      <Show data={task} what="the task">
+    <Page title={title} actions={<Link to="/tasks">{m.tasks.allTasks}</Link>}>
+      <Show data={task} what={m.tasks.task}>
         {(t) => (
           <>
             <dl className="panel details">
-              <dt>Status</dt>
+              <dt>{m.common.status}</dt>
               <dd>
                 <StatusBadge status={t.status} />
               </dd>
-              <dt>Priority</dt>
+              <dt>{m.common.priority}</dt>
               <dd>{t.priority}</dd>
-              <dt>Agent</dt>
-              <dd>{t.agent_type ?? "manual"}</dd>
-              <dt>Description</dt>
+              <dt>{m.common.agent}</dt>
+              <dd>{t.agent_type ?? m.common.manual}</dd>
+              <dt>{m.tasks.dependencies}</dt>
+              <dd>
+                {(t.depends_on ?? []).length === 0
+                  ? m.tasks.noDependencies
+                  : (t.depends_on ?? []).map((d, i) => (
+                      <span key={d}>
+                        {i > 0 && ", "}
+                        <Link to={`/tasks/${d}`}>{names.name(d)}</Link>
+                      </span>
+                    ))}
+              </dd>
+              <dt>{m.tasks.description}</dt>
               <dd>{t.description || "—"}</dd>
-              <dt>Retries</dt>
+              <dt>{m.tasks.retries}</dt>
               <dd>
                 {t.retry_count} / {t.max_retries}
               </dd>
-              <dt>Created</dt>
+              <dt>{m.common.created}</dt>
               <dd>
                 <Time value={t.created_at} />
               </dd>
-              <dt>Updated</dt>
+              <dt>{m.tasks.updated}</dt>
               <dd>
                 <Time value={t.updated_at} />
               </dd>
               {t.error && (
                 <>
-                  <dt>Error</dt>
+                  <dt>{m.common.error}</dt>
                   <dd>{t.error}</dd>
                 </>
               )}
               {t.execution_id && (
                 <>
-                  <dt>Execution</dt>
+                  <dt>{m.tasks.execution}</dt>
                   <dd>
                     <Link to={`/executions/${t.execution_id}`}>{t.execution_id.slice(0, 8)}</Link>
                   </dd>
                 </>
               )}
-              <dt>Metadata</dt>
+              <dt>{m.tasks.metadata}</dt>
               <dd>
                 <pre className="small">{formatMetadata(t.metadata)}</pre>
               </dd>
             </dl>
             {saved && (
               <p role="status" className="muted">
-                Saved.
+                {m.tasks.saved}
               </p>
             )}
             {can("tasks.update") && (
@@ -93,6 +108,7 @@ export default function TaskDetail({ params }: PageProps) {
 /** TaskEditForm edits what PATCH /tasks/{id} accepts, sending only what changed. */
 function TaskEditForm({ task, onSaved, onEdit }: { task: Task; onSaved: () => void; onEdit: () => void }) {
   const { api } = useSession();
+  const m = useT();
   const ids = useId();
   const [name, setName] = useState(task.name);
   const [description, setDescription] = useState(task.description);
@@ -105,7 +121,7 @@ function TaskEditForm({ task, onSaved, onEdit }: { task: Task; onSaved: () => vo
   });
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    const parsed = parseMetadata(metadata);
+    const parsed = parseMetadata(metadata, m.tasks);
     setSyntaxError(parsed.ok ? null : parsed.error);
     if (!parsed.ok) return;
     const body: Patch = {};
@@ -121,15 +137,15 @@ function TaskEditForm({ task, onSaved, onEdit }: { task: Task; onSaved: () => vo
   };
 
   return (
-    <form className="panel" onSubmit={submit} aria-label="Edit task">
-      <h2>Edit task</h2>
+    <form className="panel" onSubmit={submit} aria-label={m.tasks.edit}>
+      <h2>{m.tasks.edit}</h2>
       <div className="form-row">
         <div className="field grow">
-          <label htmlFor={`${ids}-name`}>Name</label>
+          <label htmlFor={`${ids}-name`}>{m.common.name}</label>
           <input id={`${ids}-name`} required value={name} onChange={(e) => edited(setName)(e.target.value)} />
         </div>
         <div className="field">
-          <label htmlFor={`${ids}-priority`}>Priority</label>
+          <label htmlFor={`${ids}-priority`}>{m.common.priority}</label>
           <select id={`${ids}-priority`} value={priority} onChange={(e) => edited(setPriority)(e.target.value as Priority)}>
             <option>P0</option>
             <option>P1</option>
@@ -138,11 +154,11 @@ function TaskEditForm({ task, onSaved, onEdit }: { task: Task; onSaved: () => vo
         </div>
       </div>
       <div className="field">
-        <label htmlFor={`${ids}-description`}>Description</label>
+        <label htmlFor={`${ids}-description`}>{m.tasks.description}</label>
         <textarea id={`${ids}-description`} rows={3} value={description} onChange={(e) => edited(setDescription)(e.target.value)} />
       </div>
       <div className="field">
-        <label htmlFor={`${ids}-metadata`}>Metadata (a JSON object; it replaces the current one)</label>
+        <label htmlFor={`${ids}-metadata`}>{m.tasks.metadataHelp}</label>
         <textarea
           id={`${ids}-metadata`}
           rows={6}
@@ -163,10 +179,10 @@ function TaskEditForm({ task, onSaved, onEdit }: { task: Task; onSaved: () => vo
       </div>
       <div className="row">
         <button type="submit" className="primary" disabled={save.pending || name.trim() === ""}>
-          Save task
+          {m.tasks.save}
         </button>
       </div>
-      {save.error && <ErrorView error={save.error} title="Task not saved" />}
+      {save.error && <ErrorView error={save.error} title={m.tasks.notSaved} />}
     </form>
   );
 }

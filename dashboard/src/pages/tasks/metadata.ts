@@ -11,12 +11,17 @@ export function formatMetadata(metadata: Record<string, unknown> | null | undefi
  * (an object, its size) is the API's to say: its 422 is shown as it comes, so a syntactically
  * valid non-object is passed through rather than second-guessed here.
  */
-export function parseMetadata(text: string): MetadataParse {
-  if (text.trim() === "") return { ok: false, error: "Metadata is empty: write {} for none." };
+const english = {
+  metadataEmpty: "Metadata is empty: write {} for none.",
+  metadataInvalid: (reason: string) => `Metadata is not valid JSON: ${reason}`,
+};
+
+export function parseMetadata(text: string, m: typeof english = english): MetadataParse {
+  if (text.trim() === "") return { ok: false, error: m.metadataEmpty };
   try {
     return { ok: true, value: JSON.parse(text) as Record<string, unknown> };
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
-    return { ok: false, error: `Metadata is not valid JSON: ${reason}` };
+    return { ok: false, error: m.metadataInvalid(reason) };
   }
 }

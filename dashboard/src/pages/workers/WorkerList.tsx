@@ -1,116 +1,83 @@
-import { useEffect, useState } from "react";
+import { useEffect } from "react";
 import { unwrap } from "../../api/client";
-import type { Query, Schema } from "../../api/types";
+import type { Schema } from "../../api/types";
 import { useSession } from "../../session/session";
-import { Empty, ErrorView, Pagination, Show, StatusBadge, Time } from "../../ui/states";
-import { useAction, useApiData } from "../../ui/useApiData";
+import { useT } from "../../i18n/i18n";
+import { DataTable, type Column } from "../../lists/DataTable";
+import { Filters, SelectFilter } from "../../lists/Filters";
+import { useListQuery } from "../../lists/useListQuery";
+import { ErrorView, StatusBadge, Time } from "../../ui/states";
+import { useAction } from "../../ui/useApiData";
 import { NewWorker } from "./NewWorker";
-import { useLiveReload } from "../../events/LiveEvents";
 
-type Status = NonNullable<Query<"list-workers">["status"]>;
-const statuses: Status[] = ["online", "busy", "offline"];
+type Worker = Schema<"WorkerOut">;
+const statuses = ["online", "busy", "offline"] as const;
+
+/** A worker that never sent a heartbeat has never connected: said so, not painted "offline". */
+export function WorkerStatus({ w }: { w: Pick<Worker, "status" | "last_heartbeat_at"> }) {
+  return w.last_heartbeat_at == null ? <StatusBadge status="never" /> : <StatusBadge status={w.status} />;
+}
 
 export function WorkerList() {
   const { api, can } = useSession();
-  const [page, setPage] = useState(1);
-  const [status, setStatus] = useState<Status | "">("");
-  const workers = useApiData(
-    () => unwrap(api.GET("/workers", { params: { query: { page, limit: 20, status: status || undefined } } })),
-    [page, status],
-  );
-  useLiveReload(["worker.updated"], workers.reload);
-  // Online/offline also follows from heartbeats stopping (no event): look again every 10 s.
+  const t = useT();
+  const q = useListQuery("/workers", ["status"], { prefix: "workers.", refreshOn: ["worker.updated"] });
+  // Online/offline also follows from heartbeats stopping (no event): look again every 10 s,
+  // connected or not.
+  const reload = q.reload;
   useEffect(() => {
-    const t = window.setInterval(workers.reload, 10_000);
-    return () => window.clearInterval(t);
-  }, [workers.reload]);
-  const revoke = useAction(async (w: Schema<"WorkerOut">) => {
+    const timer = window.setInterval(reload, 10_000);
+    return () => window.clearInterval(timer);
+  }, [reload]);
+  const revoke = useAction(async (w: Worker) => {
     await unwrap(api.DELETE("/workers/{id}", { params: { path: { id: w.id } } }));
-    workers.reload();
+    q.reload();
   });
   const manage = can("agents.manage");
+  const columns: Column<Worker>[] = [
+    { header: t.common.name, cell: (w) => w.name },
+    { header: t.common.status, cell: (w) => <WorkerStatus w={w} /> },
+    { header: t.workers.running, cell: (w) => `${w.running_tasks} / ${w.max_concurrency}` },
+    { header: t.workers.agentTypes, priority: "low", cell: (w) => ((w.agent_types ?? []).length ? (w.agent_types ?? []).join(", ") : <span className="muted">{t.common.any}</span>) },
+    { header: t.workers.lastHeartbeat, priority: "low", cell: (w) => (w.last_heartbeat_at ? <Time value={w.last_heartbeat_at} relative /> : <span className="muted">{t.workers.never}</span>) },
+    { header: t.workers.version, priority: "low", cell: (w) => w.version || <span className="muted">—</span> },
+    {
+      header: t.common.actions,
+      show: manage,
+      cell: (w) => (
+        <button
+          type="button"
+          className="danger"
+          disabled={revoke.pending}
+          onClick={() => {
+            if (window.confirm(t.workers.confirmRevoke(w.name))) void revoke.exec(w);
+          }}
+        >
+          {t.workers.revoke}
+          <span className="visually-hidden"> {t.workers.what(w.name)}</span>
+        </button>
+      ),
+    },
+  ];
 
   return (
     <section aria-labelledby="workers-h">
-      <h2 id="workers-h">Workers</h2>
-      {manage && <NewWorker onCreated={workers.reload} />}
-      <div className="filters">
-        <div className="field">
-          <label htmlFor="worker-status">Status</label>
-          <select
-            id="worker-status"
-            value={status}
-            onChange={(e) => {
-              setStatus(e.target.value as Status | "");
-              setPage(1);
-            }}
-          >
-            <option value="">any</option>
-            {statuses.map((s) => (
-              <option key={s}>{s}</option>
-            ))}
-          </select>
-        </div>
-      </div>
-      {revoke.error && <ErrorView error={revoke.error} title="Worker not revoked" />}
-      <Show data={workers} what="workers">
-        {(p) =>
-          (p.items ?? []).length === 0 ? (
-            <Empty>No workers{status ? ` that are ${status}` : ""}. {manage && "Create one above and start it with its token."}</Empty>
-          ) : (
-            <>
-              <div className="table-wrap" tabIndex={0}>
-                <table>
-                  <thead>
-                    <tr>
-                      <th scope="col">Name</th>
-                      <th scope="col">Status</th>
-                      <th scope="col">Running</th>
-                      <th scope="col">Agent types</th>
-                      <th scope="col">Last heartbeat</th>
-                      <th scope="col">Version</th>
-                      {manage && <th scope="col">Actions</th>}
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {(p.items ?? []).map((w) => (
-                      <tr key={w.id}>
-                        <td>{w.name}</td>
-                        <td>
-                          <StatusBadge status={w.status} />
-                        </td>
-                        <td>
-                          {w.running_tasks} / {w.max_concurrency}
-                        </td>
-                        <td>{(w.agent_types ?? []).length ? (w.agent_types ?? []).join(", ") : <span className="muted">any</span>}</td>
-                        <td>
-                          <Time value={w.last_heartbeat_at} />
-                        </td>
-                        <td>{w.version || <span className="muted">—</span>}</td>
-                        {manage && (
-                          <td>
-                            <button
-                              type="button"
-                              className="danger"
-                              disabled={revoke.pending}
-                              onClick={() => {
-                                if (window.confirm(`Revoke worker ${w.name}? Its token stops working at once.`)) void revoke.exec(w);
-                              }}
-                            >
-                              Revoke<span className="visually-hidden"> worker {w.name}</span>
-                            </button>
-                          </td>
-                        )}
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-              <Pagination page={p.page} limit={p.limit} total={p.total} onPage={setPage} />
-            </>
-          )
-        }
-      </Show>
+      <h2 id="workers-h">{t.nav.workers}</h2>
+      <p className="muted">{t.workers.intro}</p>
+      {manage && <NewWorker onCreated={q.reload} />}
+      <Filters>
+        <SelectFilter id="worker-status" label={t.common.status} value={q.filters.status!} onChange={(v) => q.setFilters({ status: v })} options={statuses.map((s) => [s, t.status[s]])} />
+      </Filters>
+      {revoke.error && <ErrorView error={revoke.error} title={t.workers.notRevoked} />}
+      <DataTable
+        data={q.list}
+        what={t.nav.workers}
+        caption={t.nav.workers}
+        rowKey={(w) => w.id}
+        columns={columns}
+        empty={q.filtered ? t.common.noMatch : `${t.workers.empty}${manage ? ` ${t.workers.emptyCreate}` : ""}`}
+        onPage={q.setPage}
+      />
     </section>
   );
 }

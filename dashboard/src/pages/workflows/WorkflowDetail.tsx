@@ -4,32 +4,36 @@ import type { PageProps } from "../../routes";
 import { DagView } from "../../dag/DagView";
 import { useSession } from "../../session/session";
 import { Link, navigate } from "../../router/router";
-import { Empty, ErrorView, Page, Pagination, Show, StatusBadge, Time } from "../../ui/states";
+import { ErrorView, Page, Show, StatusBadge, Time } from "../../ui/states";
+import { useT } from "../../i18n/i18n";
+import { DataTable } from "../../lists/DataTable";
+import { useListQuery } from "../../lists/useListQuery";
+import { useRepositories } from "../../lists/useRepositories";
 import { useAction, useApiData } from "../../ui/useApiData";
 import { dagNodes } from "./definition";
-import { useLiveReload } from "../../events/LiveEvents";
 
 export default function WorkflowDetail({ params }: PageProps) {
   const id = params.id ?? "";
   const { api, can } = useSession();
   const wf = useApiData(() => unwrap(api.GET("/workflows/{id}", { params: { path: { id } } })), [id]);
-  const [page, setPage] = useState(1);
-  const runs = useApiData(() => unwrap(api.GET("/workflows/{id}/runs", { params: { path: { id }, query: { page, limit: 20 } } })), [id, page]);
-  useLiveReload(["workflow_run.updated"], runs.reload);
-  const title = wf.status === "ready" ? wf.data.name : "Workflow";
+  const t = useT();
+  // A workflow that is not here has no runs to show or look at again.
+  const gone = wf.status === "error" && wf.error.status === 404;
+  const q = useListQuery("/workflows/{id}/runs", [], { params: { path: { id } }, refreshOn: gone ? undefined : ["workflow_run.updated"], pollMs: gone ? undefined : 10_000 });
+  const title = wf.status === "ready" ? wf.data.name : t.workflows.workflow;
 
   return (
     <Page
       title={title}
       actions={
-        can("workflows.update") && (
+        can("workflows.update") && !gone && (
           <Link to={`/workflows/${id}/edit`} className="button">
-            Edit
+            {t.common.edit}
           </Link>
         )
       }
     >
-      <Show data={wf} what="the workflow">
+      <Show data={wf} what={t.workflows.workflow}>
         {(w) => (
           <>
             {w.description && <p className="muted">{w.description}</p>}
@@ -40,59 +44,34 @@ export default function WorkflowDetail({ params }: PageProps) {
           </>
         )}
       </Show>
-      <section aria-labelledby="runs-h">
-        <h2 id="runs-h">Runs</h2>
-        <Show data={runs} what="runs">
-          {(p) =>
-            (p.items ?? []).length === 0 ? (
-              <Empty>This workflow has not run yet.</Empty>
-            ) : (
-              <>
-                <div className="table-wrap" tabIndex={0}>
-                  <table>
-                    <thead>
-                      <tr>
-                        <th scope="col">Run</th>
-                        <th scope="col">Status</th>
-                        <th scope="col">Issue</th>
-                        <th scope="col">Created</th>
-                        <th scope="col">Ended</th>
-                      </tr>
-                    </thead>
-                    <tbody>
-                      {(p.items ?? []).map((r) => (
-                        <tr key={r.id}>
-                          <td>
-                            <Link to={`/workflow-runs/${r.id}`}>Run {r.id.slice(0, 8)}</Link>
-                          </td>
-                          <td>
-                            <StatusBadge status={r.status} />
-                          </td>
-                          <td>{r.issue_number != null ? `#${r.issue_number}` : "—"}</td>
-                          <td>
-                            <Time value={r.created_at} />
-                          </td>
-                          <td>
-                            <Time value={r.completed_at} />
-                          </td>
-                        </tr>
-                      ))}
-                    </tbody>
-                  </table>
-                </div>
-                <Pagination page={p.page} limit={p.limit} total={p.total} onPage={setPage} />
-              </>
-            )
-          }
-        </Show>
-      </section>
+      {!gone && (
+        <section aria-labelledby="runs-h">
+          <h2 id="runs-h">{t.workflows.runs}</h2>
+          <DataTable
+            data={q.list}
+            what={t.workflows.runs}
+            caption={t.workflows.runs}
+            rowKey={(r) => r.id}
+            empty={t.workflows.noRuns}
+            onPage={q.setPage}
+            columns={[
+              { header: t.workflows.run, cell: (r) => <Link to={`/workflow-runs/${r.id}`}>{t.workflows.runId(r.id.slice(0, 8))}</Link> },
+              { header: t.common.status, cell: (r) => <StatusBadge status={r.status} /> },
+              { header: t.common.issue, priority: "low", cell: (r) => (r.issue_number != null ? `#${r.issue_number}` : "—") },
+              { header: t.common.created, cell: (r) => <Time value={r.created_at} relative /> },
+              { header: t.workflows.ended, priority: "low", cell: (r) => <Time value={r.completed_at} /> },
+            ]}
+          />
+        </section>
+      )}
     </Page>
   );
 }
 
 function RunForm({ workflowId }: { workflowId: string }) {
   const { api } = useSession();
-  const repos = useApiData(() => unwrap(api.GET("/repositories", { params: { query: { limit: 100 } } })), []);
+  const t = useT();
+  const repos = useRepositories({ activeOnly: true });
   const [repositoryId, setRepositoryId] = useState("");
   const [issue, setIssue] = useState("");
   const run = useAction(async () => {
@@ -109,30 +88,27 @@ function RunForm({ workflowId }: { workflowId: string }) {
     void run.exec();
   };
   return (
-    <form className="form-row panel" onSubmit={submit} aria-label="Run this workflow">
+    <form className="form-row panel" onSubmit={submit} aria-label={t.workflows.runThis}>
       <div className="field">
-        <label htmlFor="run-repo">Repository</label>
+        <label htmlFor="run-repo">{t.common.repository}</label>
         <select id="run-repo" value={repositoryId} onChange={(e) => setRepositoryId(e.target.value)}>
-          <option value="">none</option>
-          {repos.status === "ready" &&
-            (repos.data.items ?? [])
-              .filter((r) => r.is_active)
-              .map((r) => (
-                <option key={r.id} value={r.id}>
-                  {r.full_name}
-                </option>
-              ))}
+          <option value="">{t.common.none}</option>
+          {repos.items.map((r) => (
+            <option key={r.id} value={r.id}>
+              {r.full_name}
+            </option>
+          ))}
         </select>
       </div>
       <div className="field">
-        <label htmlFor="run-issue">Issue number</label>
+        <label htmlFor="run-issue">{t.launch.issue}</label>
         <input id="run-issue" type="number" min={1} value={issue} onChange={(e) => setIssue(e.target.value)} />
       </div>
       <button type="submit" className="primary" disabled={run.pending}>
-        {run.pending ? "Starting…" : "Run workflow"}
+        {run.pending ? t.workflows.starting : t.workflows.runWorkflow}
       </button>
-      {repos.status === "error" && <ErrorView error={repos.error} title="Repositories could not be loaded" />}
-      {run.error && <ErrorView error={run.error} title="The workflow did not start" />}
+      {repos.status === "error" && <ErrorView error={repos.error} title={t.workflows.reposFailed} />}
+      {run.error && <ErrorView error={run.error} title={t.workflows.notStarted} />}
     </form>
   );
 }

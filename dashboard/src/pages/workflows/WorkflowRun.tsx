@@ -1,5 +1,10 @@
 import { useEffect, useMemo } from "react";
 import { unwrap } from "../../api/client";
+import { useI18n } from "../../i18n/i18n";
+import { NotHere } from "../../ui/NotHere";
+import { ErrorView } from "../../ui/states";
+import { useAction } from "../../ui/useApiData";
+import { navigate } from "../../router/router";
 import type { PageProps } from "../../routes";
 import { DagView } from "../../dag/DagView";
 import { useSession } from "../../session/session";
@@ -13,61 +18,96 @@ const ended = new Set(["completed", "failed", "cancelled"]);
 /** One run of a workflow: its DAG coloured by each node's status, followed until it ends. */
 export default function WorkflowRun({ params }: PageProps) {
   const id = params.id ?? "";
-  const { api } = useSession();
+  const { api, can } = useSession();
+  const { t, fmt } = useI18n();
   const run = useApiData(() => unwrap(api.GET("/workflow-runs/{id}", { params: { path: { id } } })), [id]);
   const done = run.status === "ready" && ended.has(run.data.status);
-  // live: the run and its nodes' tasks; polling every 2 s only while disconnected
+  const gone = run.status === "error" && run.error.status === 404;
+  // Live: the run, its nodes' tasks and executions; polling every 2 s only while
+  // disconnected, and never for a run that has ended or is gone.
   const connected = useConnected();
-  useLiveReload(["workflow_run.updated", "task.updated"], run.reload, 250);
+  useLiveReload(["workflow_run.updated", "task.updated", "execution.updated"], run.reload, 250);
   useEffect(() => {
-    if (done || connected) return;
-    const t = window.setInterval(run.reload, 2000);
-    return () => window.clearInterval(t);
-  }, [done, connected, run.reload]);
-  const data = run.status === "ready" ? run.data : null;
+    if (done || gone || connected) return;
+    const timer = window.setInterval(run.reload, 2000);
+    return () => window.clearInterval(timer);
+  }, [done, gone, connected, run.reload]);
+  const data = run.data ?? null;
+  // Re-run: the same workflow on the same repository and issue, as a new run.
+  const rerun = useAction(async () => {
+    if (!data) return;
+    const r = await unwrap(
+      api.POST("/workflows/{id}/run", {
+        params: { path: { id: data.workflow_id } },
+        body: { repository_id: data.repository_id ?? undefined, issue_number: data.issue_number ?? undefined },
+      }),
+    );
+    navigate(`/workflow-runs/${r.id}`);
+  });
   const dag = useMemo(() => {
     if (!data) return null;
     const runNodes = data.nodes ?? [];
-    const nodes = runNodes.map((n) => ({ id: n.node_id, label: n.name || n.node_id, detail: n.agent_type, status: n.status }));
+    const nodes = runNodes.map((n) => ({
+      id: n.node_id,
+      label: n.name || n.node_id,
+      detail: n.agent_type,
+      status: n.status,
+      href: n.execution_id ? `/executions/${n.execution_id}` : undefined,
+    }));
     const edges = data.definition?.edges ?? runNodes.flatMap((n) => (n.depends_on ?? []).map((d) => ({ from: d, to: n.node_id })));
     return { nodes, edges };
   }, [data]);
 
   return (
-    <Page title={data ? `Run of ${data.workflow_name}` : "Workflow run"}>
-      <Show data={run} what="the run">
+    <Page
+      title={data ? t.wfRun.title(data.workflow_name) : t.wfRun.generic}
+      actions={
+        data &&
+        done &&
+        can("workflows.execute") && (
+          <button type="button" disabled={rerun.pending} onClick={() => void rerun.exec()}>
+            {t.run.rerun}
+          </button>
+        )
+      }
+    >
+      {rerun.error && <ErrorView error={rerun.error} title={t.run.notRerun} />}
+      {gone ? <NotHere what={t.wfRun.generic} /> : (
+      <Show data={run} what={t.wfRun.generic}>
         {(r) => (
           <>
             <p className="row">
               <StatusBadge status={r.status} />
               <Link to={`/workflows/${r.workflow_id}`}>{r.workflow_name}</Link>
               <span className="muted">
-                started <Time value={r.started_at ?? r.created_at} />
+                {t.wfRun.started} <Time value={r.started_at ?? r.created_at} />
               </span>
               {r.completed_at && (
                 <span className="muted">
-                  ended <Time value={r.completed_at} />
+                  {t.wfRun.ended} <Time value={r.completed_at} />
+                  {" · "}
+                  {fmt.duration(Date.parse(r.completed_at) - Date.parse(r.started_at ?? r.created_at))}
                 </span>
               )}
             </p>
             {dag && (
               <div className="panel">
-                <DagView title={`Run of ${r.workflow_name}`} nodes={dag.nodes} edges={dag.edges} />
+                <DagView title={t.wfRun.title(r.workflow_name)} nodes={dag.nodes} edges={dag.edges} />
               </div>
             )}
             {(r.nodes ?? []).length === 0 ? (
-              <Empty>No nodes.</Empty>
+              <Empty>{t.dag.noNodes}</Empty>
             ) : (
               <div className="table-wrap" tabIndex={0}>
                 <table>
-                  <caption className="visually-hidden">Nodes of the run</caption>
+                  <caption className="visually-hidden">{t.wfRun.nodes}</caption>
                   <thead>
                     <tr>
-                      <th scope="col">Node</th>
-                      <th scope="col">Agent</th>
-                      <th scope="col">Status</th>
-                      <th scope="col">Waiting on</th>
-                      <th scope="col">Execution</th>
+                      <th scope="col">{t.wfRun.node}</th>
+                      <th scope="col">{t.common.agent}</th>
+                      <th scope="col">{t.common.status}</th>
+                      <th scope="col">{t.wfRun.waitingOn}</th>
+                      <th scope="col">{t.run.title}</th>
                     </tr>
                   </thead>
                   <tbody>
@@ -79,8 +119,8 @@ export default function WorkflowRun({ params }: PageProps) {
                           <StatusBadge status={n.status} />
                           {n.error && <div className="small">{n.error}</div>}
                         </td>
-                        <td>{n.deps_pending > 0 ? `${n.deps_pending} node${n.deps_pending === 1 ? "" : "s"}` : "—"}</td>
-                        <td>{n.execution_id ? <Link to={`/executions/${n.execution_id}`}>Logs<span className="visually-hidden"> of {n.name || n.node_id}</span></Link> : "—"}</td>
+                        <td>{n.deps_pending > 0 ? t.wfRun.nodesCount(n.deps_pending) : "—"}</td>
+                        <td>{n.execution_id ? <Link to={`/executions/${n.execution_id}`}>{t.wfRun.logs}<span className="visually-hidden"> {t.workflows.of(n.name || n.node_id)}</span></Link> : "—"}</td>
                       </tr>
                     ))}
                   </tbody>
@@ -90,6 +130,7 @@ export default function WorkflowRun({ params }: PageProps) {
           </>
         )}
       </Show>
+      )}
     </Page>
   );
 }

@@ -1,52 +1,55 @@
-import { useState } from "react";
 import { unwrap } from "../../api/client";
 import { DagView } from "../../dag/DagView";
 import { useSession } from "../../session/session";
 import { Link } from "../../router/router";
-import { Empty, ErrorView, Page, Pagination, Show } from "../../ui/states";
-import { useAction, useApiData } from "../../ui/useApiData";
+import { ErrorView, Page } from "../../ui/states";
+import { useAction } from "../../ui/useApiData";
+import { useT } from "../../i18n/i18n";
+import { DataTable } from "../../lists/DataTable";
+import { useListQuery } from "../../lists/useListQuery";
 import { dagNodes } from "./definition";
 
 export default function Workflows() {
   const { api, can } = useSession();
-  const [page, setPage] = useState(1);
-  const list = useApiData(() => unwrap(api.GET("/workflows", { params: { query: { page, limit: 20 } } })), [page]);
+  const t = useT();
+  const q = useListQuery("/workflows", []);
+  const list = q.list;
   const remove = useAction(async (id: string) => {
     await unwrap(api.DELETE("/workflows/{id}", { params: { path: { id } } }));
     list.reload();
   });
   return (
     <Page
-      title="Workflows"
+      title={t.nav.workflows}
       actions={
         can("workflows.create") && (
           <Link to="/workflows/new" className="button primary">
-            New workflow
+            {t.workflows.new}
           </Link>
         )
       }
     >
-      {remove.error && <ErrorView error={remove.error} title="Workflow not deleted" />}
-      <Show data={list} what="workflows">
-        {(p) =>
-          (p.items ?? []).length === 0 ? (
-            <Empty>No workflows yet.</Empty>
-          ) : (
-            <>
-              <ul className="plain-list">
-                {(p.items ?? []).map((w) => (
-                  <li key={w.id} className="panel">
+      {remove.error && <ErrorView error={remove.error} title={t.workflows.notDeleted} />}
+      <DataTable
+        data={list}
+        what={t.nav.workflows}
+        caption={t.nav.workflows}
+        rowKey={(w) => w.id}
+        empty={t.workflows.empty}
+        onPage={q.setPage}
+        item={(w) => (
+                  <>
                     <div className="row">
                       <h2 className="inline-h">
                         <Link to={`/workflows/${w.id}`}>{w.name}</Link>
                       </h2>
                       <span className="row push-right">
                         <Link to={`/workflows/${w.id}`} className="button">
-                          Runs<span className="visually-hidden"> of {w.name}</span>
+                          {t.workflows.runs}<span className="visually-hidden"> {t.workflows.of(w.name)}</span>
                         </Link>
                         {can("workflows.update") && (
                           <Link to={`/workflows/${w.id}/edit`} className="button">
-                            Edit<span className="visually-hidden"> {w.name}</span>
+                            {t.common.edit}<span className="visually-hidden"> {w.name}</span>
                           </Link>
                         )}
                         {can("workflows.delete") && (
@@ -55,24 +58,19 @@ export default function Workflows() {
                             className="danger"
                             disabled={remove.pending}
                             onClick={() => {
-                              if (window.confirm(`Delete workflow ${w.name}?`)) void remove.exec(w.id);
+                              if (window.confirm(t.workflows.confirmDelete(w.name))) void remove.exec(w.id);
                             }}
                           >
-                            Delete<span className="visually-hidden"> {w.name}</span>
+                            {t.common.delete}<span className="visually-hidden"> {w.name}</span>
                           </button>
                         )}
                       </span>
                     </div>
                     {w.description && <p className="muted">{w.description}</p>}
                     <DagView title={w.name} nodes={dagNodes(w.definition)} edges={w.definition.edges ?? []} />
-                  </li>
-                ))}
-              </ul>
-              <Pagination page={p.page} limit={p.limit} total={p.total} onPage={setPage} />
-            </>
-          )
-        }
-      </Show>
+                  </>
+        )}
+      />
     </Page>
   );
 }
