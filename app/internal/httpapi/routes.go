@@ -62,6 +62,7 @@ func (s *Server) routes() {
 	handle(s, "GET", "/organizations/{id}/invitations", inPathOrg(perm.OrganizationMembersManage), s.listInvitations, docListInvitations)
 	handle(s, "POST", "/organizations/{id}/invitations", inPathOrg(perm.OrganizationMembersManage), s.createInvitation, docCreateInvitation)
 	handle(s, "DELETE", "/organizations/{id}/invitations/{invitation_id}", inPathOrg(perm.OrganizationMembersManage), s.revokeInvitation, docRevokeInvitation)
+	handle(s, "POST", "/invitations/lookup", person, s.lookupInvitation, docLookupInvitation)
 	handle(s, "POST", "/invitations/accept", person, s.acceptInvitationBody, docAcceptInvitationBody)
 	handle(s, "POST", "/invitations/{token}/accept", person, s.acceptInvitation, docAcceptInvitation) // deprecated: the token is in the path
 	handle(s, "GET", "/organizations/{id}/audit-events", inPathOrg(perm.OrganizationAuditRead), s.listAuditEvents, docListAuditEvents)
