@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -264,25 +265,37 @@ func (s *Store) RunTasks(ctx context.Context, orgID, runID uuid.UUID) ([]Task, e
 func (s *Store) CancelWorkflowRun(ctx context.Context, orgID, runID uuid.UUID) (WorkflowRun, error) {
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var status domain.TaskStatus
-		if err := tx.QueryRow(ctx, `SELECT status FROM workflow_runs WHERE organization_id = $1 AND id = $2`,
-			orgID, runID).Scan(&status); err != nil {
+		var def domain.WorkflowDefinition
+		if err := tx.QueryRow(ctx, `SELECT status, definition FROM workflow_runs WHERE organization_id = $1 AND id = $2`,
+			orgID, runID).Scan(&status, &def); err != nil {
 			return notFound(err, "workflow run")
 		}
 		if status == domain.TaskCompleted || status == domain.TaskFailed {
 			return domain.Errorf(domain.CodeConflict, "this workflow run already %s; there is nothing left to cancel", status)
 		}
-		// reverse creation (topological) order: the nodes downstream first, so each is
-		// cancelled by this person rather than by the cancel of a node it waits for
 		rows, _ := tx.Query(ctx, `
-			SELECT id FROM (
-				SELECT id, status, created_at FROM tasks
-				WHERE organization_id = $1 AND workflow_run_id = $2 AND status IN ('running', 'pending')
-				ORDER BY status = 'pending', id FOR UPDATE
-			) locked ORDER BY created_at DESC, id DESC`, orgID, runID)
-		open, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+			SELECT id, coalesce(workflow_node_id, '') FROM tasks
+			WHERE organization_id = $1 AND workflow_run_id = $2 AND status IN ('running', 'pending')
+			ORDER BY status = 'pending', id FOR UPDATE`, orgID, runID)
+		type node struct {
+			task uuid.UUID
+			node string
+		}
+		open, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (node, error) {
+			var n node
+			return n, r.Scan(&n.task, &n.node)
+		})
 		if err != nil {
 			return fmt.Errorf("lock run tasks: %w", err)
 		}
+		// reverse topological order: the nodes downstream first, so each is cancelled by
+		// this person rather than by the cancel of a node it waits for (the tasks of a run
+		// share their created_at: one transaction made them)
+		rank := map[string]int{}
+		for i, id := range def.Order() {
+			rank[id] = i
+		}
+		slices.SortStableFunc(open, func(a, b node) int { return rank[b.node] - rank[a.node] })
 		tag, err := tx.Exec(ctx, `UPDATE workflow_runs SET status = 'cancelled', cancelled_at = now(), cancelled_by = $3
 			WHERE organization_id = $1 AND id = $2 AND status IN ('pending', 'running')`, orgID, runID, ActorFrom(ctx).UserID)
 		if err != nil {
@@ -298,7 +311,8 @@ func (s *Store) CancelWorkflowRun(ctx context.Context, orgID, runID uuid.UUID) (
 				return domain.Errorf(domain.CodeConflict, "this workflow run already %s; there is nothing left to cancel", status)
 			}
 		}
-		for _, id := range open {
+		for _, n := range open {
+			id := n.task
 			var still domain.TaskStatus
 			if err := tx.QueryRow(ctx, `SELECT status FROM tasks WHERE organization_id = $1 AND id = $2`, orgID, id).Scan(&still); err != nil {
 				return fmt.Errorf("read run task: %w", err)
