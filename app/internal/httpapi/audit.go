@@ -16,7 +16,7 @@ import (
 
 var docListAuditEvents = huma.Operation{OperationID: "list-audit-events", Tags: []string{"organizations"},
 	Summary:     "The organization's audit trail, newest first",
-	Description: "Member invited, joined, role changed, suspended, removed; team changes; repositories connected or removed; workers registered or revoked; settings and slug changes; members' sign-ins with their client address. Filter by actor, action (exact, or a prefix ending in a dot such as member.) and time."}
+	Description: "Member invited, joined, role changed, suspended, removed; team changes; repositories connected or removed, or deactivated because GitHub took the App away (repository.deactivated_by_github, one entry per organization, no actor); workers registered or revoked; settings and slug changes; members' sign-ins with their client address. Filter by actor, action (exact, or a prefix ending in a dot such as member.) and time."}
 
 // AuditEventOut is one entry of the trail.
 type AuditEventOut struct {

@@ -87,6 +87,9 @@ func TestAuditTrailRecordsEveryChangeAppendOnly(t *testing.T) {
 	alice.Do("POST", "/repositories", map[string]any{"full_name": "miyabi-demo/webapp"}).Expect(201).JSON(&repo)
 	alice.Do("PATCH", "/repositories/"+repo.ID.String(), map[string]any{"is_active": false}).Expect(200)
 	alice.Do("DELETE", "/repositories/"+repo.ID.String(), nil).Expect(204)
+	// GitHub takes the App away from an account: its repositories here are deactivated
+	alice.Do("POST", "/repositories", map[string]any{"full_name": "alice/hello-world"}).Expect(201)
+	sentOf(env.GitHub.Uninstall(env.GitHub.InstallationFor("alice/hello-world"), "alice")).want(t, 204)
 	var w workerBody
 	alice.Do("POST", "/workers", map[string]any{"name": "w", "agent_types": []string{"codegen"}}).Expect(201).JSON(&w)
 	alice.Do("DELETE", "/workers/"+w.ID.String(), nil).Expect(204)

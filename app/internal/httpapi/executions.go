@@ -30,6 +30,9 @@ type ExecutionOut struct {
 	Summary            *string         `json:"summary"`
 	Error              *string         `json:"error"`
 	CreatedBy          *uuid.UUID      `json:"created_by" nullable:"true"`
+	LaunchedBy         *PersonRef      `json:"launched_by" doc:"The person who launched it (for a GitHub label or command, the member it was matched to); null when nobody did"`
+	CancelledBy        *PersonRef      `json:"cancelled_by" doc:"The person who cancelled it, alone or with its workflow run; null when it was not cancelled by a person (or a failed dependency took it down)"`
+	CancelledAt        *time.Time      `json:"cancelled_at"`
 	CreatedAt          time.Time       `json:"created_at"`
 	UpdatedAt          time.Time       `json:"updated_at"`
 	StartedAt          *time.Time      `json:"started_at"`
@@ -44,7 +47,8 @@ func executionOut(e store.Execution) ExecutionOut {
 	return ExecutionOut{ID: e.ID, RepositoryID: e.RepositoryID, RepositoryFullName: e.RepositoryFullName,
 		WorkflowRunID: e.WorkflowRunID, TaskID: e.TaskID, AgentType: e.AgentType, IssueNumber: e.IssueNumber,
 		Status: string(e.Status), Options: e.Options, PRNumber: e.PRNumber, QualityScore: e.QualityScore, Summary: e.Summary,
-		Error: e.Error, CreatedBy: e.CreatedBy, CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt,
+		Error: e.Error, CreatedBy: e.CreatedBy, LaunchedBy: personRef(e.CreatedBy, e.CreatedByLogin),
+		CancelledBy: personRef(e.CancelledBy, e.CancelledByLogin), CancelledAt: e.CancelledAt, CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt,
 		StartedAt: e.StartedAt, CompletedAt: e.CompletedAt}
 }
 
@@ -65,7 +69,7 @@ var (
 		Errors:      []int{404}}
 	docCancelExecution = huma.Operation{OperationID: "cancel-execution", Tags: []string{"agents"},
 		Summary:     "Cancel an execution",
-		Description: "A pending execution never starts; a running one is cancelled and its worker learns it on its next heartbeat. An ended one is 409.",
+		Description: "A pending execution never starts; a running one is cancelled and its worker learns it on its next heartbeat. An ended one is 409. The answer names the caller in cancelled_by.",
 		Errors:      []int{403, 404, 409}}
 )
 

@@ -362,6 +362,17 @@ func TestUninstallingTheAppDeactivatesItsRepositories(t *testing.T) {
 	if !got.IsActive || !got.AppInstalled {
 		t.Fatalf("another account's repository changed: %+v", got)
 	}
+	// the trail says what GitHub took away, once, naming the repositories
+	var trail auditPage
+	alice.Do("GET", "/organizations/"+alice.OrgID.String()+"/audit-events?action=repository.deactivated_by_github", nil).Expect(200).JSON(&trail)
+	if trail.Total != 1 || trail.Items[0].ActorUserID != nil {
+		t.Fatalf("uninstall in the audit trail: %+v", trail)
+	}
+	e := trail.Items[0]
+	repos, _ := e.Details["repositories"].([]any)
+	if len(repos) != 1 || !strings.Contains(fmt.Sprint(repos[0]), "miyabi-demo/webapp") || !strings.Contains(fmt.Sprint(e.Details["reason"]), "uninstalled") {
+		t.Fatalf("entry details: %v", e.Details)
+	}
 	// connecting it again says how to install the App
 	alice.Do("DELETE", "/repositories/"+web.ID.String(), nil).Expect(204)
 	p := alice.Do("POST", "/repositories", map[string]any{"full_name": "miyabi-demo/webapp"}).Problem(422)

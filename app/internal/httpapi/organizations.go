@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -35,13 +36,21 @@ var (
 	docListInvitations = huma.Operation{OperationID: "list-invitations", Tags: []string{"organizations"},
 		Summary: "List pending invitations"}
 	docCreateInvitation = huma.Operation{OperationID: "create-invitation", Tags: []string{"organizations"},
-		Summary: "Invite a GitHub user", Description: "The login is resolved to GitHub's numeric account id, which the invitation is bound to (422 when no account has the login). The token is shown once; the invited account accepts it with POST /invitations/accept {token}. max_members counts members and pending invitations.",
+		Summary: "Invite a GitHub user", Description: "The login is resolved to GitHub's numeric account id, which the invitation is bound to (422 when no account has the login). The token is shown once; the invited account reads it with POST /invitations/lookup {token} and accepts it with POST /invitations/accept {token}. A pending invitation of the same account is revoked and replaced: replaced_invitation says so, and the old link stops working. max_members counts members and pending invitations.",
 		DefaultStatus: http.StatusCreated, Errors: []int{http.StatusBadGateway}}
 	docRevokeInvitation = huma.Operation{OperationID: "revoke-invitation", Tags: []string{"organizations"},
 		Summary: "Withdraw a pending invitation", DefaultStatus: http.StatusNoContent}
 	docAcceptInvitationBody = huma.Operation{OperationID: "accept-invitation-token", Tags: []string{"organizations"},
 		Summary: "Accept an invitation addressed to my GitHub account", Description: "The token rides in the body, so no access log records it. 404 when no pending invitation for your GitHub account has this token.",
 		Errors: []int{http.StatusNotFound}}
+	docLookupInvitation = huma.Operation{OperationID: "lookup-invitation", Tags: []string{"organizations"},
+		Summary: "Read what an invitation is before accepting it",
+		Description: "For a signed-in person holding the token (in the body, never the URL): the organization, the role, " +
+			"who invited, which GitHub login it is for (addressed_to_you says whether that is the caller's account: only " +
+			"that account can accept), when it expires, and whether the caller is already a member. Changes nothing. An " +
+			"unknown, revoked, accepted or expired token is one and the same 404. Rate limited per address with " +
+			"POST /invitations/accept.",
+		Errors: []int{404}}
 	docAcceptInvitation = huma.Operation{OperationID: "accept-invitation", Tags: []string{"organizations"},
 		Summary: "Accept an invitation (deprecated: the token is in the path; use POST /invitations/accept)", Deprecated: true}
 )
@@ -221,9 +230,10 @@ type createInvitationInput struct {
 
 // CreatedInvitationOut carries the invitation token, shown this once.
 type CreatedInvitationOut struct {
-	Invitation InvitationOut `json:"invitation"`
-	Token      string        `json:"token" doc:"Give it to the invited person; it is not shown again"`
-	AcceptPath string        `json:"accept_path" doc:"Where the invited person accepts (POST)"`
+	Invitation         InvitationOut `json:"invitation"`
+	Token              string        `json:"token" doc:"Give it to the invited person; it is not shown again"`
+	AcceptPath         string        `json:"accept_path" doc:"Where the invited person accepts (POST)"`
+	ReplacedInvitation bool          `json:"replaced_invitation" doc:"true when the account had a pending invitation: it was revoked, and its link no longer works"`
 }
 
 type createdInvitationOutput struct{ Body CreatedInvitationOut }
@@ -244,7 +254,7 @@ func (s *Server) createInvitation(ctx context.Context, in *createInvitationInput
 		return nil, err
 	}
 	return &createdInvitationOutput{Body: CreatedInvitationOut{Invitation: invitationOut(inv), Token: token,
-		AcceptPath: APIPrefix + "/invitations/accept"}}, nil
+		AcceptPath: APIPrefix + "/invitations/accept", ReplacedInvitation: inv.Replaced}}, nil
 }
 
 // resolveGitHubLogin asks GitHub, with the inviter's token, which account holds login
@@ -290,6 +300,52 @@ type acceptInvitationBodyInput struct {
 	Body struct {
 		Token string `json:"token" minLength:"10" maxLength:"100" doc:"The invitation token (inv_...)"`
 	}
+}
+
+// InvitationPreviewOut is what an invitation says to the person holding its token.
+type InvitationPreviewOut struct {
+	Organization struct {
+		ID   uuid.UUID `json:"id"`
+		Name string    `json:"name"`
+		Slug string    `json:"slug"`
+	} `json:"organization"`
+	Role           string      `json:"role" enum:"owner,admin,member,viewer"`
+	InvitedBy      *InviterOut `json:"invited_by" doc:"null when the inviter's account is gone"`
+	GitHubLogin    string      `json:"github_login" doc:"The GitHub login the invitation is for"`
+	AddressedToYou bool        `json:"addressed_to_you" doc:"Whether the caller's GitHub account is the one invited: only that account can accept"`
+	ExpiresAt      time.Time   `json:"expires_at"`
+	AlreadyMember  bool        `json:"already_member" doc:"The caller is already an active member of the organization"`
+}
+
+// InviterOut is who sent an invitation.
+type InviterOut struct {
+	_     struct{} `nullable:"true"`
+	Login string   `json:"login"`
+}
+
+type invitationPreviewOutput struct{ Body InvitationPreviewOut }
+
+// lookupInvitation shows an invitation before it is accepted; the token is in the body,
+// where no access log records it.
+func (s *Server) lookupInvitation(ctx context.Context, in *acceptInvitationBodyInput) (*invitationPreviewOutput, error) {
+	p := principalFrom(ctx)
+	user, err := s.store.UserByID(ctx, p.UserID)
+	if err != nil {
+		return nil, err
+	}
+	inv, err := s.store.LookupInvitation(ctx, auth.HashToken(in.Body.Token), p.UserID)
+	if err != nil {
+		return nil, err
+	}
+	out := InvitationPreviewOut{Role: inv.Role, GitHubLogin: inv.GitHubLogin, ExpiresAt: inv.ExpiresAt, AlreadyMember: inv.AlreadyMember,
+		// the rule AcceptInvitation applies: the account's numeric id, else (older invitations) the login
+		AddressedToYou: (inv.GitHubUserID != nil && *inv.GitHubUserID == user.GitHubID) ||
+			(inv.GitHubUserID == nil && strings.EqualFold(inv.GitHubLogin, p.Login))}
+	out.Organization.ID, out.Organization.Name, out.Organization.Slug = inv.OrgID, inv.OrgName, inv.OrgSlug
+	if inv.InvitedByLogin != nil {
+		out.InvitedBy = &InviterOut{Login: *inv.InvitedByLogin}
+	}
+	return &invitationPreviewOutput{Body: out}, nil
 }
 
 // acceptInvitation is the old form, with the token in the path: kept for links already

@@ -39,6 +39,15 @@ type execJSON struct {
 	Summary            *string        `json:"summary"`
 	Error              *string        `json:"error"`
 	CompletedAt        *time.Time     `json:"completed_at"`
+	LaunchedBy         *personJSON    `json:"launched_by"`
+	CancelledBy        *personJSON    `json:"cancelled_by"`
+	CancelledAt        *time.Time     `json:"cancelled_at"`
+}
+
+// personJSON is who launched or cancelled something.
+type personJSON struct {
+	ID    uuid.UUID `json:"id"`
+	Login string    `json:"login"`
 }
 
 type taskJSON struct {
@@ -60,6 +69,7 @@ type taskJSON struct {
 	CompletedAt   *time.Time     `json:"completed_at"`
 	FailedAt      *time.Time     `json:"failed_at"`
 	CancelledAt   *time.Time     `json:"cancelled_at"`
+	CancelledBy   *personJSON    `json:"cancelled_by"`
 }
 
 type launchJSON struct {

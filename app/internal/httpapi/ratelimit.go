@@ -107,7 +107,8 @@ func signInClass(method, path string) string {
 		return "oauth-callback"
 	case p == "/auth/refresh":
 		return "refresh"
-	case method == http.MethodPost && strings.HasPrefix(p, "/invitations/") && strings.HasSuffix(p, "accept"):
+	case method == http.MethodPost && strings.HasPrefix(p, "/invitations/") && strings.HasSuffix(p, "accept"),
+		method == http.MethodPost && p == "/invitations/lookup": // one budget: looking up is guessing tokens too
 		return "invitation-accept"
 	}
 	return ""

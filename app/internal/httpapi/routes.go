@@ -62,6 +62,7 @@ func (s *Server) routes() {
 	handle(s, "GET", "/organizations/{id}/invitations", inPathOrg(perm.OrganizationMembersManage), s.listInvitations, docListInvitations)
 	handle(s, "POST", "/organizations/{id}/invitations", inPathOrg(perm.OrganizationMembersManage), s.createInvitation, docCreateInvitation)
 	handle(s, "DELETE", "/organizations/{id}/invitations/{invitation_id}", inPathOrg(perm.OrganizationMembersManage), s.revokeInvitation, docRevokeInvitation)
+	handle(s, "POST", "/invitations/lookup", person, s.lookupInvitation, docLookupInvitation)
 	handle(s, "POST", "/invitations/accept", person, s.acceptInvitationBody, docAcceptInvitationBody)
 	handle(s, "POST", "/invitations/{token}/accept", person, s.acceptInvitation, docAcceptInvitation) // deprecated: the token is in the path
 	handle(s, "GET", "/organizations/{id}/audit-events", inPathOrg(perm.OrganizationAuditRead), s.listAuditEvents, docListAuditEvents)
@@ -112,6 +113,9 @@ func (s *Server) routes() {
 	handle(s, "POST", "/workflows/{id}/run", inOrg(perm.WorkflowsExecute), s.runWorkflow, docRunWorkflow)
 	handle(s, "GET", "/workflows/{id}/runs", inOrg(perm.WorkflowsRead), s.listWorkflowRuns, docListWorkflowRuns)
 	handle(s, "GET", "/workflow-runs/{id}", inOrg(perm.WorkflowsRead), s.getWorkflowRun, docGetWorkflowRun)
+	// workflows.execute: whoever may start a run may stop it, as agents.execute and agents.stop go together in every
+	// role; a run is the workflow's, not one agent's (its node cancels need no agents.stop of their own)
+	handle(s, "POST", "/workflow-runs/{id}/cancel", inOrg(perm.WorkflowsExecute), s.cancelWorkflowRun, docCancelWorkflowRun)
 
 	// tasks (an agent's or manual work)
 	handle(s, "GET", "/tasks", inOrg(perm.TasksRead), s.listTasks, docListTasks)

@@ -43,6 +43,7 @@ type TaskOut struct {
 	CompletedAt    *time.Time     `json:"completed_at"`
 	FailedAt       *time.Time     `json:"failed_at"`
 	CancelledAt    *time.Time     `json:"cancelled_at"`
+	CancelledBy    *PersonRef     `json:"cancelled_by" doc:"The person who cancelled it; null when it was not cancelled by a person (or a failed dependency took it down)"`
 }
 
 func taskOut(t store.Task) TaskOut {
@@ -57,7 +58,8 @@ func taskOut(t store.Task) TaskOut {
 		WorkflowRunID: t.WorkflowRunID, WorkflowNodeID: t.WorkflowNodeID, Metadata: t.Metadata, Result: t.Result,
 		Error: t.Error, RetryCount: t.RetryCount, MaxRetries: t.MaxRetries, DepsPending: t.DepsPending, DependsOn: t.DependsOn,
 		WorkerID: t.LeaseOwner, LeaseExpiresAt: t.LeaseExpiresAt, CreatedBy: t.CreatedBy, CreatedAt: t.CreatedAt,
-		UpdatedAt: t.UpdatedAt, StartedAt: t.StartedAt, CompletedAt: t.CompletedAt, FailedAt: t.FailedAt, CancelledAt: t.CancelledAt}
+		UpdatedAt: t.UpdatedAt, StartedAt: t.StartedAt, CompletedAt: t.CompletedAt, FailedAt: t.FailedAt, CancelledAt: t.CancelledAt,
+		CancelledBy: personRef(t.CancelledBy, t.CancelledByLogin)}
 }
 
 var (

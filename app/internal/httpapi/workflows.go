@@ -41,6 +41,9 @@ type WorkflowRunOut struct {
 	IssueNumber  *int          `json:"issue_number"`
 	Status       string        `json:"status" enum:"pending,running,completed,failed,cancelled"`
 	CreatedBy    *uuid.UUID    `json:"created_by" nullable:"true"`
+	LaunchedBy   *PersonRef    `json:"launched_by" doc:"The person who started the run; null when nobody did (a GitHub command without a matched member, or a deleted user)"`
+	CancelledBy  *PersonRef    `json:"cancelled_by" doc:"The person who cancelled the run as a whole (POST /workflow-runs/{id}/cancel); null otherwise"`
+	CancelledAt  *time.Time    `json:"cancelled_at"`
 	CreatedAt    time.Time     `json:"created_at"`
 	UpdatedAt    time.Time     `json:"updated_at"`
 	StartedAt    *time.Time    `json:"started_at"`
@@ -69,7 +72,9 @@ type RunNodeOut struct {
 
 func runOut(r store.WorkflowRun) WorkflowRunOut {
 	return WorkflowRunOut{ID: r.ID, WorkflowID: r.WorkflowID, WorkflowName: r.WorkflowName, RepositoryID: r.RepositoryID,
-		IssueNumber: r.IssueNumber, Status: string(r.Status), CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		IssueNumber: r.IssueNumber, Status: string(r.Status), CreatedBy: r.CreatedBy,
+		LaunchedBy: personRef(r.CreatedBy, r.CreatedByLogin), CancelledBy: personRef(r.CancelledBy, r.CancelledByLogin),
+		CancelledAt: r.CancelledAt, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 		StartedAt: r.StartedAt, CompletedAt: r.CompletedAt}
 }
 
@@ -100,6 +105,13 @@ var (
 		Summary: "List a workflow's runs, newest first", Errors: []int{404}}
 	docGetWorkflowRun = huma.Operation{OperationID: "get-workflow-run", Tags: []string{"workflows"},
 		Summary: "Get a run with the status of each node's task", Errors: []int{404}}
+	docCancelWorkflowRun = huma.Operation{OperationID: "cancel-workflow-run", Tags: []string{"workflows"},
+		Summary: "Cancel a workflow run with every node still pending or running",
+		Description: "In one transaction, each unfinished node's task and execution are cancelled as POST " +
+			"/agents/executions/{id}/cancel does (a running agent's worker learns it on its next heartbeat), and the run " +
+			"becomes cancelled with cancelled_by (the caller) and cancelled_at. A run already cancelled is answered as it " +
+			"is, so a retry is harmless; a run that completed or failed is 409. A cancelled run's failed nodes cannot be retried.",
+		Errors: []int{404, 409}}
 )
 
 type listWorkflowsInput struct{ PageParams }
@@ -223,6 +235,14 @@ type runIDInput struct {
 
 func (s *Server) getWorkflowRun(ctx context.Context, in *runIDInput) (*runOutput, error) {
 	r, err := s.store.WorkflowRun(ctx, principalFrom(ctx).OrgID, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	return s.runWithNodes(ctx, r)
+}
+
+func (s *Server) cancelWorkflowRun(ctx context.Context, in *runIDInput) (*runOutput, error) {
+	r, err := s.store.CancelWorkflowRun(ctx, principalFrom(ctx).OrgID, in.ID)
 	if err != nil {
 		return nil, err
 	}

@@ -11,12 +11,15 @@ import (
 )
 
 type runJSON struct {
-	ID           uuid.UUID  `json:"id"`
-	WorkflowID   uuid.UUID  `json:"workflow_id"`
-	RepositoryID *uuid.UUID `json:"repository_id"`
-	Status       string     `json:"status"`
-	StartedAt    *string    `json:"started_at"`
-	CompletedAt  *string    `json:"completed_at"`
+	ID           uuid.UUID   `json:"id"`
+	WorkflowID   uuid.UUID   `json:"workflow_id"`
+	RepositoryID *uuid.UUID  `json:"repository_id"`
+	Status       string      `json:"status"`
+	StartedAt    *string     `json:"started_at"`
+	CompletedAt  *string     `json:"completed_at"`
+	LaunchedBy   *personJSON `json:"launched_by"`
+	CancelledBy  *personJSON `json:"cancelled_by"`
+	CancelledAt  *string     `json:"cancelled_at"`
 	Nodes        []struct {
 		NodeID      string     `json:"node_id"`
 		DependsOn   []string   `json:"depends_on"`
@@ -279,6 +282,7 @@ func TestWorkflowRunValidationAndTenancy(t *testing.T) {
 	bob.Do("POST", path+"/run", nil).Problem(404)
 	bob.Do("GET", path+"/runs", nil).Problem(404)
 	bob.Do("GET", "/workflow-runs/"+run.ID.String(), nil).Problem(404)
+	bob.Do("POST", "/workflow-runs/"+run.ID.String()+"/cancel", nil).Problem(404)
 	bob.Do("DELETE", path, nil).Problem(404)
 	if n := countRows(t, env, `SELECT count(*) FROM workflow_runs`); n != 1 {
 		t.Fatalf("%d runs, want 1", n)

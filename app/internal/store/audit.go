@@ -48,14 +48,16 @@ const (
 	AuditRepositoryConnected = "repository.connected"
 	AuditRepositoryUpdated   = "repository.updated"
 	AuditRepositoryRemoved   = "repository.removed"
-	AuditWorkerRegistered    = "worker.registered"
-	AuditWorkerRevoked       = "worker.token_revoked"
-	AuditOrgCreated          = "organization.created"
-	AuditOrgSettingsChanged  = "organization.settings_changed"
-	AuditOrgSlugChanged      = "organization.slug_changed"
-	AuditChannelCreated      = "notification_channel.created"
-	AuditChannelUpdated      = "notification_channel.updated"
-	AuditChannelDeleted      = "notification_channel.deleted"
+	// the GitHub App lost access (uninstalled, suspended, repositories removed from it)
+	AuditRepositoryDeactivatedByGitHub = "repository.deactivated_by_github"
+	AuditWorkerRegistered              = "worker.registered"
+	AuditWorkerRevoked                 = "worker.token_revoked"
+	AuditOrgCreated                    = "organization.created"
+	AuditOrgSettingsChanged            = "organization.settings_changed"
+	AuditOrgSlugChanged                = "organization.slug_changed"
+	AuditChannelCreated                = "notification_channel.created"
+	AuditChannelUpdated                = "notification_channel.updated"
+	AuditChannelDeleted                = "notification_channel.deleted"
 )
 
 // AuditActions lists every action, for filters and documentation.
@@ -63,7 +65,7 @@ var AuditActions = []string{
 	AuditMemberInvited, AuditInvitationRevoked, AuditMemberJoined, AuditMemberRoleChanged, AuditMemberSuspended,
 	AuditMemberReactivated, AuditMemberRemoved, AuditMemberSignedIn, AuditTeamCreated, AuditTeamUpdated, AuditTeamDeleted,
 	AuditTeamMemberAdded, AuditTeamMemberRemoved, AuditRepositoryConnected, AuditRepositoryUpdated, AuditRepositoryRemoved,
-	AuditWorkerRegistered, AuditWorkerRevoked, AuditOrgCreated, AuditOrgSettingsChanged, AuditOrgSlugChanged,
+	AuditRepositoryDeactivatedByGitHub, AuditWorkerRegistered, AuditWorkerRevoked, AuditOrgCreated, AuditOrgSettingsChanged, AuditOrgSlugChanged,
 	AuditChannelCreated, AuditChannelUpdated, AuditChannelDeleted,
 }
 

@@ -1,8 +1,11 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -169,14 +172,37 @@ func pullRequestCountsTx(ctx context.Context, tx pgx.Tx, orgID uuid.UUID) (creat
 
 // deactivateInstallationTx deactivates the repositories an installation served, all of
 // them (githubRepoIDs nil: the App was uninstalled or suspended) or the ones removed
-// from it, saying why; it answers how many.
+// from it, saying why, with one audit entry per organization that lost repositories
+// (GitHub did it: no person is the actor); it answers how many.
 func deactivateInstallationTx(ctx context.Context, tx pgx.Tx, installationID int64, githubRepoIDs []int64, reason string) (int64, error) {
-	tag, err := tx.Exec(ctx, `UPDATE repositories SET is_active = false, inactive_reason = $3, github_installation_id = NULL
-		WHERE github_installation_id = $1 AND ($2::bigint[] IS NULL OR github_repo_id = ANY($2))`, installationID, githubRepoIDs, reason)
+	rows, _ := tx.Query(ctx, `UPDATE repositories SET is_active = false, inactive_reason = $3, github_installation_id = NULL
+		WHERE github_installation_id = $1 AND ($2::bigint[] IS NULL OR github_repo_id = ANY($2))
+		RETURNING organization_id, id, full_name`, installationID, githubRepoIDs, reason)
+	type deactivated struct {
+		OrgID    uuid.UUID `db:"organization_id"`
+		ID       uuid.UUID `db:"id"`
+		FullName string    `db:"full_name"`
+	}
+	repos, err := pgx.CollectRows(rows, pgx.RowToStructByName[deactivated])
 	if err != nil {
 		return 0, fmt.Errorf("deactivate installation repositories: %w", err)
 	}
-	return tag.RowsAffected(), nil
+	byOrg := map[uuid.UUID][]map[string]any{}
+	var orgs []uuid.UUID
+	for _, r := range repos {
+		if _, seen := byOrg[r.OrgID]; !seen {
+			orgs = append(orgs, r.OrgID)
+		}
+		byOrg[r.OrgID] = append(byOrg[r.OrgID], map[string]any{"id": r.ID.String(), "full_name": r.FullName})
+	}
+	slices.SortFunc(orgs, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
+	for _, org := range orgs {
+		if err := audit(ctx, tx, org, AuditRepositoryDeactivatedByGitHub, "github_installation", strconv.FormatInt(installationID, 10),
+			map[string]any{"reason": reason, "repositories": byOrg[org]}); err != nil {
+			return 0, err
+		}
+	}
+	return int64(len(repos)), nil
 }
 
 // attachInstallationTx records that an installation reaches these GitHub repositories;

@@ -26,6 +26,9 @@ type Invitation struct {
 	InvitedBy   *uuid.UUID `db:"invited_by"`
 	ExpiresAt   time.Time  `db:"expires_at"`
 	CreatedAt   time.Time  `db:"created_at"`
+	// Replaced says creating it revoked a pending invitation of the same account, whose
+	// link no longer works.
+	Replaced bool `db:"-"`
 }
 
 const invitationColumns = `id, organization_id, github_login, role::text AS role, status, invited_by, expires_at, created_at`
@@ -99,8 +102,9 @@ func (s *Store) CreateInvitation(ctx context.Context, orgID uuid.UUID, ni NewInv
 		if inv, err = pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Invitation]); err != nil {
 			return err
 		}
+		inv.Replaced = replaced.RowsAffected() > 0
 		return audit(ctx, tx, orgID, AuditMemberInvited, "invitation", inv.ID.String(),
-			map[string]any{"github_login": ni.Login, "github_id": ni.GitHubID, "role": ni.Role})
+			map[string]any{"github_login": ni.Login, "github_id": ni.GitHubID, "role": ni.Role, "replaced_invitation": inv.Replaced})
 	})
 	return inv, err
 }
@@ -123,6 +127,37 @@ func (s *Store) RevokeInvitation(ctx context.Context, orgID, id uuid.UUID) error
 		}
 		return audit(ctx, tx, orgID, AuditInvitationRevoked, "invitation", id.String(), map[string]any{"github_login": login})
 	})
+}
+
+// InvitationPreview is what a live invitation says to the person holding its token.
+type InvitationPreview struct {
+	OrgID          uuid.UUID `db:"organization_id"`
+	OrgName        string    `db:"organization_name"`
+	OrgSlug        string    `db:"organization_slug"`
+	Role           string    `db:"role"`
+	InvitedByLogin *string   `db:"invited_by_login"`
+	GitHubLogin    string    `db:"github_login"`
+	GitHubUserID   *int64    `db:"github_user_id"`
+	ExpiresAt      time.Time `db:"expires_at"`
+	AlreadyMember  bool      `db:"already_member"`
+}
+
+// LookupInvitation reads the pending, unexpired invitation with this token, for the
+// person userID about to accept it; it changes nothing. Unknown, revoked, accepted and
+// expired tokens are one and the same 404, so the answer tells nothing about a token
+// that does not work.
+func (s *Store) LookupInvitation(ctx context.Context, tokenHash []byte, userID uuid.UUID) (InvitationPreview, error) {
+	rows, _ := s.pool.Query(ctx, `
+		SELECT o.id AS organization_id, o.name AS organization_name, o.slug AS organization_slug, i.role::text AS role,
+			u.login AS invited_by_login, i.github_login, i.github_user_id, i.expires_at,
+			EXISTS (SELECT 1 FROM organization_members m WHERE m.organization_id = i.organization_id
+				AND m.user_id = $2 AND m.status = 'active') AS already_member
+		FROM invitations i
+		JOIN organizations o ON o.id = i.organization_id
+		LEFT JOIN users u ON u.id = i.invited_by
+		WHERE i.token_hash = $1 AND i.status = 'pending' AND i.expires_at > now()`, tokenHash, userID)
+	p, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[InvitationPreview])
+	return p, notFound(err, "invitation")
 }
 
 // AcceptInvitation makes the invited GitHub account a member, matched by its numeric

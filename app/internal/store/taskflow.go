@@ -93,6 +93,19 @@ func MoveTaskTx(ctx context.Context, tx pgx.Tx, orgID, taskID uuid.UUID, m Move)
 		return out, err
 	}
 	out.To = to
+	if m.Action == domain.ActRetry && out.RunID != nil {
+		// a run a person cancelled stays cancelled: none of its nodes comes back
+		var stopped bool
+		if err := tx.QueryRow(ctx, `SELECT status = 'cancelled' FROM workflow_runs WHERE organization_id = $1 AND id = $2`, orgID, *out.RunID).Scan(&stopped); err != nil {
+			return out, fmt.Errorf("read run: %w", err)
+		}
+		if stopped {
+			return out, domain.Errorf(domain.CodeConflict, "the workflow run of this task was cancelled; run the workflow again instead")
+		}
+	}
+	// who moved it: the person behind the request (nil for a worker, the sweeper or a
+	// webhook), recorded on a cancel
+	by := ActorFrom(ctx).UserID
 
 	retryBump := 0
 	if to == domain.TaskPending && (m.Action == domain.ActRetry || m.Action == domain.ActExpire || m.Action == domain.ActFail) {
@@ -114,17 +127,18 @@ func MoveTaskTx(ctx context.Context, tx pgx.Tx, orgID, taskID uuid.UUID, m Move)
 			completed_at = CASE WHEN $3 = 'completed' THEN now() ELSE completed_at END,
 			failed_at = CASE WHEN $3 = 'failed' THEN now() ELSE failed_at END,
 			cancelled_at = CASE WHEN $3 = 'cancelled' THEN now() ELSE cancelled_at END,
+			cancelled_by = CASE WHEN $3 = 'cancelled' THEN $9::uuid ELSE cancelled_by END,
 			lease_owner = CASE WHEN $3 = 'running' THEN $5::uuid ELSE NULL END,
 			lease_expires_at = CASE WHEN $3 = 'running' AND $6::float8 IS NOT NULL THEN now() + make_interval(secs => $6::float8) ELSE NULL END,
 			cancel_requested = false,
 			result = coalesce($7::jsonb, result),
 			error = CASE WHEN $3 IN ('failed', 'pending') AND $8 <> '' THEN $8 WHEN $3 = 'completed' THEN NULL ELSE error END
 		WHERE organization_id = $1 AND id = $2`,
-		orgID, taskID, to, retryBump, m.LeaseOwner, leaseSecs, resultJSON, m.Error)
+		orgID, taskID, to, retryBump, m.LeaseOwner, leaseSecs, resultJSON, m.Error, by)
 	if err != nil {
 		return out, fmt.Errorf("move task: %w", err)
 	}
-	if err := mirrorExecution(ctx, tx, orgID, out.ExecutionID, to, m); err != nil {
+	if err := mirrorExecution(ctx, tx, orgID, out.ExecutionID, to, m, by); err != nil {
 		return out, err
 	}
 	if err := githubOnMoveTx(ctx, tx, orgID, out.ExecutionID, m); err != nil {
@@ -159,7 +173,7 @@ func MoveTaskTx(ctx context.Context, tx pgx.Tx, orgID, taskID uuid.UUID, m Move)
 	return out, nil
 }
 
-func mirrorExecution(ctx context.Context, tx pgx.Tx, orgID uuid.UUID, execID *uuid.UUID, to domain.TaskStatus, m Move) error {
+func mirrorExecution(ctx context.Context, tx pgx.Tx, orgID uuid.UUID, execID *uuid.UUID, to domain.TaskStatus, m Move, by *uuid.UUID) error {
 	if execID == nil {
 		return nil
 	}
@@ -173,10 +187,12 @@ func mirrorExecution(ctx context.Context, tx pgx.Tx, orgID uuid.UUID, execID *uu
 		UPDATE agent_executions SET status = $3,
 			started_at = CASE WHEN $3 = 'running' THEN now() ELSE started_at END, -- this run's start, also on a retry
 			completed_at = CASE WHEN $3 IN ('completed', 'failed', 'cancelled') THEN now() ELSE NULL END,
+			cancelled_at = CASE WHEN $3 = 'cancelled' THEN now() ELSE NULL END,
+			cancelled_by = CASE WHEN $3 = 'cancelled' THEN $8::uuid ELSE NULL END,
 			pr_number = coalesce($4, pr_number), quality_score = coalesce($5, quality_score),
 			summary = coalesce($6, summary),
 			error = CASE WHEN $7 <> '' THEN $7 WHEN $3 = 'completed' THEN NULL ELSE error END
-		WHERE organization_id = $1 AND id = $2`, orgID, *execID, to, pr, score, summary, m.Error)
+		WHERE organization_id = $1 AND id = $2`, orgID, *execID, to, pr, score, summary, m.Error, by)
 	if err != nil {
 		return fmt.Errorf("mirror execution: %w", err)
 	}
@@ -200,7 +216,7 @@ func cancelDependents(ctx context.Context, tx pgx.Tx, orgID, taskID uuid.UUID, c
 			UPDATE github_issue_comments g SET version = g.version + 1, next_attempt_at = now(), attempts = 0
 			FROM cancelled c WHERE g.organization_id = $1 AND g.execution_id = c.execution_id
 		)
-		UPDATE agent_executions e SET status = 'cancelled', completed_at = now(), error = $3
+		UPDATE agent_executions e SET status = 'cancelled', completed_at = now(), cancelled_at = now(), cancelled_by = NULL, error = $3
 		FROM cancelled c WHERE e.organization_id = $1 AND e.id = c.execution_id`, orgID, taskID, reason)
 	if err != nil {
 		return fmt.Errorf("cancel dependents: %w", err)
@@ -221,7 +237,7 @@ func reviveDependents(ctx context.Context, tx pgx.Tx, orgID, taskID uuid.UUID) e
 			UPDATE github_issue_comments g SET version = g.version + 1, next_attempt_at = now(), attempts = 0
 			FROM revived r WHERE g.organization_id = $1 AND g.execution_id = r.execution_id
 		)
-		UPDATE agent_executions e SET status = 'pending', completed_at = NULL, error = NULL
+		UPDATE agent_executions e SET status = 'pending', completed_at = NULL, cancelled_at = NULL, error = NULL
 		FROM revived r WHERE e.organization_id = $1 AND e.id = r.execution_id`, orgID, taskID)
 	if err != nil {
 		return fmt.Errorf("revive dependents: %w", err)
@@ -230,7 +246,8 @@ func reviveDependents(ctx context.Context, tx pgx.Tx, orgID, taskID uuid.UUID) e
 }
 
 // deriveRunStatus sets a workflow run's status from its tasks: completed when all
-// completed; failed or cancelled when all ended otherwise; running once any started.
+// completed; failed or cancelled when all ended otherwise; running once any started. A
+// run cancelled as a whole (CancelWorkflowRun) stays cancelled.
 func deriveRunStatus(ctx context.Context, tx pgx.Tx, orgID, runID uuid.UUID) error {
 	// Lock the run before counting: two nodes finishing at once would otherwise both
 	// count from their own snapshot and the later write would keep a stale status.
@@ -247,13 +264,17 @@ func deriveRunStatus(ctx context.Context, tx pgx.Tx, orgID, runID uuid.UUID) err
 			FROM tasks WHERE organization_id = $1 AND workflow_run_id = $2
 		)
 		UPDATE workflow_runs r SET status = CASE
+				WHEN r.status = 'cancelled' AND r.cancelled_at IS NOT NULL THEN 'cancelled'
 				WHEN c.total > 0 AND c.completed = c.total THEN 'completed'
 				WHEN c.total > 0 AND c.ended = c.total AND c.failed > 0 THEN 'failed'
 				WHEN c.total > 0 AND c.ended = c.total THEN 'cancelled'
 				WHEN c.started > 0 THEN 'running'
 				ELSE 'pending' END,
 			started_at = CASE WHEN c.started > 0 THEN coalesce(r.started_at, now()) ELSE r.started_at END,
-			completed_at = CASE WHEN c.total > 0 AND c.ended = c.total THEN coalesce(r.completed_at, now()) ELSE NULL END
+			completed_at = CASE WHEN c.total > 0 AND c.ended = c.total THEN coalesce(r.completed_at, now()) ELSE NULL END,
+			cancelled_at = CASE WHEN r.status = 'cancelled' AND r.cancelled_at IS NOT NULL THEN r.cancelled_at
+				WHEN c.total > 0 AND c.ended = c.total AND c.failed = 0 AND c.completed < c.total THEN coalesce(r.cancelled_at, now())
+				ELSE NULL END
 		FROM c WHERE r.organization_id = $1 AND r.id = $2`, orgID, runID)
 	if err != nil {
 		return fmt.Errorf("derive run status: %w", err)

@@ -14,34 +14,36 @@ import (
 
 // Task is a unit of work: an agent's (claimed by a worker) or a person's (manual).
 type Task struct {
-	ID             uuid.UUID         `db:"id"`
-	OrgID          uuid.UUID         `db:"organization_id"`
-	Name           string            `db:"name"`
-	Description    string            `db:"description"`
-	Status         domain.TaskStatus `db:"status"`
-	Priority       string            `db:"priority"`
-	AgentType      *string           `db:"agent_type"`
-	RepositoryID   *uuid.UUID        `db:"repository_id"`
-	IssueNumber    *int              `db:"issue_number"`
-	ExecutionID    *uuid.UUID        `db:"execution_id"`
-	WorkflowRunID  *uuid.UUID        `db:"workflow_run_id"`
-	WorkflowNodeID *string           `db:"workflow_node_id"`
-	Metadata       map[string]any    `db:"metadata"`
-	Result         map[string]any    `db:"result"`
-	Error          *string           `db:"error"`
-	RetryCount     int               `db:"retry_count"`
-	MaxRetries     int               `db:"max_retries"`
-	DepsPending    int               `db:"deps_pending"`
-	DependsOn      []uuid.UUID       `db:"depends_on"`
-	LeaseOwner     *uuid.UUID        `db:"lease_owner"`
-	LeaseExpiresAt *time.Time        `db:"lease_expires_at"`
-	CreatedBy      *uuid.UUID        `db:"created_by"`
-	CreatedAt      time.Time         `db:"created_at"`
-	UpdatedAt      time.Time         `db:"updated_at"`
-	StartedAt      *time.Time        `db:"started_at"`
-	CompletedAt    *time.Time        `db:"completed_at"`
-	FailedAt       *time.Time        `db:"failed_at"`
-	CancelledAt    *time.Time        `db:"cancelled_at"`
+	ID               uuid.UUID         `db:"id"`
+	OrgID            uuid.UUID         `db:"organization_id"`
+	Name             string            `db:"name"`
+	Description      string            `db:"description"`
+	Status           domain.TaskStatus `db:"status"`
+	Priority         string            `db:"priority"`
+	AgentType        *string           `db:"agent_type"`
+	RepositoryID     *uuid.UUID        `db:"repository_id"`
+	IssueNumber      *int              `db:"issue_number"`
+	ExecutionID      *uuid.UUID        `db:"execution_id"`
+	WorkflowRunID    *uuid.UUID        `db:"workflow_run_id"`
+	WorkflowNodeID   *string           `db:"workflow_node_id"`
+	Metadata         map[string]any    `db:"metadata"`
+	Result           map[string]any    `db:"result"`
+	Error            *string           `db:"error"`
+	RetryCount       int               `db:"retry_count"`
+	MaxRetries       int               `db:"max_retries"`
+	DepsPending      int               `db:"deps_pending"`
+	DependsOn        []uuid.UUID       `db:"depends_on"`
+	LeaseOwner       *uuid.UUID        `db:"lease_owner"`
+	LeaseExpiresAt   *time.Time        `db:"lease_expires_at"`
+	CreatedBy        *uuid.UUID        `db:"created_by"`
+	CreatedAt        time.Time         `db:"created_at"`
+	UpdatedAt        time.Time         `db:"updated_at"`
+	StartedAt        *time.Time        `db:"started_at"`
+	CompletedAt      *time.Time        `db:"completed_at"`
+	FailedAt         *time.Time        `db:"failed_at"`
+	CancelledAt      *time.Time        `db:"cancelled_at"`
+	CancelledBy      *uuid.UUID        `db:"cancelled_by"`
+	CancelledByLogin *string           `db:"cancelled_by_login"`
 }
 
 const taskSelect = `
@@ -50,7 +52,8 @@ const taskSelect = `
 		t.retry_count, t.max_retries, t.deps_pending,
 		ARRAY(SELECT d.depends_on_task_id FROM task_dependencies d WHERE d.task_id = t.id ORDER BY d.depends_on_task_id) AS depends_on,
 		t.lease_owner, t.lease_expires_at, t.created_by, t.created_at, t.updated_at,
-		t.started_at, t.completed_at, t.failed_at, t.cancelled_at
+		t.started_at, t.completed_at, t.failed_at, t.cancelled_at, t.cancelled_by,
+		(SELECT u.login FROM users u WHERE u.id = t.cancelled_by) AS cancelled_by_login
 	FROM tasks t`
 
 // NewTask is a task to create. DependsOn must be tasks of the same organization.

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -99,24 +100,31 @@ func (s *Store) DeleteWorkflow(ctx context.Context, orgID, id uuid.UUID) error {
 
 // WorkflowRun is one run of a workflow.
 type WorkflowRun struct {
-	ID           uuid.UUID                 `db:"id"`
-	OrgID        uuid.UUID                 `db:"organization_id"`
-	WorkflowID   uuid.UUID                 `db:"workflow_id"`
-	WorkflowName string                    `db:"workflow_name"`
-	RepositoryID *uuid.UUID                `db:"repository_id"`
-	IssueNumber  *int                      `db:"issue_number"`
-	Status       domain.TaskStatus         `db:"status"`
-	Definition   domain.WorkflowDefinition `db:"definition"`
-	CreatedBy    *uuid.UUID                `db:"created_by"`
-	CreatedAt    time.Time                 `db:"created_at"`
-	UpdatedAt    time.Time                 `db:"updated_at"`
-	StartedAt    *time.Time                `db:"started_at"`
-	CompletedAt  *time.Time                `db:"completed_at"`
+	ID               uuid.UUID                 `db:"id"`
+	OrgID            uuid.UUID                 `db:"organization_id"`
+	WorkflowID       uuid.UUID                 `db:"workflow_id"`
+	WorkflowName     string                    `db:"workflow_name"`
+	RepositoryID     *uuid.UUID                `db:"repository_id"`
+	IssueNumber      *int                      `db:"issue_number"`
+	Status           domain.TaskStatus         `db:"status"`
+	Definition       domain.WorkflowDefinition `db:"definition"`
+	CreatedBy        *uuid.UUID                `db:"created_by"`
+	CreatedByLogin   *string                   `db:"created_by_login"`
+	CancelledBy      *uuid.UUID                `db:"cancelled_by"`
+	CancelledByLogin *string                   `db:"cancelled_by_login"`
+	CancelledAt      *time.Time                `db:"cancelled_at"`
+	CreatedAt        time.Time                 `db:"created_at"`
+	UpdatedAt        time.Time                 `db:"updated_at"`
+	StartedAt        *time.Time                `db:"started_at"`
+	CompletedAt      *time.Time                `db:"completed_at"`
 }
 
 const runSelect = `SELECT r.id, r.organization_id, r.workflow_id, w.name AS workflow_name, r.repository_id, r.issue_number,
-	r.status, r.definition, r.created_by, r.created_at, r.updated_at, r.started_at, r.completed_at
-	FROM workflow_runs r JOIN workflows w ON w.organization_id = r.organization_id AND w.id = r.workflow_id`
+	r.status, r.definition, r.created_by, lu.login AS created_by_login, r.cancelled_by, cu.login AS cancelled_by_login,
+	r.cancelled_at, r.created_at, r.updated_at, r.started_at, r.completed_at
+	FROM workflow_runs r JOIN workflows w ON w.organization_id = r.organization_id AND w.id = r.workflow_id
+	LEFT JOIN users lu ON lu.id = r.created_by
+	LEFT JOIN users cu ON cu.id = r.cancelled_by`
 
 // NewRun says where a workflow runs.
 type NewRun struct {
@@ -241,4 +249,85 @@ func (s *Store) RunTasks(ctx context.Context, orgID, runID uuid.UUID) ([]Task, e
 		return nil, fmt.Errorf("run tasks: %w", err)
 	}
 	return items, nil
+}
+
+// CancelWorkflowRun stops a run as a whole, in one transaction: every unfinished node's
+// task goes to cancelled through MoveTaskTx (the one state-change path: its execution,
+// the worker's next heartbeat, live events and notifications follow as for POST
+// /agents/executions/{id}/cancel), and the run is marked cancelled by the person behind
+// ctx. A run already cancelled is answered as it is (a retried request); one that
+// completed or failed is 409.
+//
+// Locks are taken in the order a node's completion takes them (its task, then the tasks
+// downstream of it, then the run): the running tasks first, then the pending ones, then
+// the run, so a worker finishing a node while the run is cancelled waits instead of
+// closing a cycle.
+func (s *Store) CancelWorkflowRun(ctx context.Context, orgID, runID uuid.UUID) (WorkflowRun, error) {
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var status domain.TaskStatus
+		var def domain.WorkflowDefinition
+		if err := tx.QueryRow(ctx, `SELECT status, definition FROM workflow_runs WHERE organization_id = $1 AND id = $2`,
+			orgID, runID).Scan(&status, &def); err != nil {
+			return notFound(err, "workflow run")
+		}
+		if status == domain.TaskCompleted || status == domain.TaskFailed {
+			return domain.Errorf(domain.CodeConflict, "this workflow run already %s; there is nothing left to cancel", status)
+		}
+		rows, _ := tx.Query(ctx, `
+			SELECT id, coalesce(workflow_node_id, '') FROM tasks
+			WHERE organization_id = $1 AND workflow_run_id = $2 AND status IN ('running', 'pending')
+			ORDER BY status = 'pending', id FOR UPDATE`, orgID, runID)
+		type node struct {
+			task uuid.UUID
+			node string
+		}
+		open, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (node, error) {
+			var n node
+			return n, r.Scan(&n.task, &n.node)
+		})
+		if err != nil {
+			return fmt.Errorf("lock run tasks: %w", err)
+		}
+		// reverse topological order: the nodes downstream first, so each is cancelled by
+		// this person rather than by the cancel of a node it waits for (the tasks of a run
+		// share their created_at: one transaction made them)
+		rank := map[string]int{}
+		for i, id := range def.Order() {
+			rank[id] = i
+		}
+		slices.SortStableFunc(open, func(a, b node) int { return rank[b.node] - rank[a.node] })
+		tag, err := tx.Exec(ctx, `UPDATE workflow_runs SET status = 'cancelled', cancelled_at = now(), cancelled_by = $3
+			WHERE organization_id = $1 AND id = $2 AND status IN ('pending', 'running')`, orgID, runID, ActorFrom(ctx).UserID)
+		if err != nil {
+			return fmt.Errorf("cancel run: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			// cancelled before this request (a retry), or it ended while we waited
+			if err := tx.QueryRow(ctx, `SELECT status FROM workflow_runs WHERE organization_id = $1 AND id = $2`,
+				orgID, runID).Scan(&status); err != nil {
+				return fmt.Errorf("read run: %w", err)
+			}
+			if status != domain.TaskCancelled {
+				return domain.Errorf(domain.CodeConflict, "this workflow run already %s; there is nothing left to cancel", status)
+			}
+		}
+		for _, n := range open {
+			id := n.task
+			var still domain.TaskStatus
+			if err := tx.QueryRow(ctx, `SELECT status FROM tasks WHERE organization_id = $1 AND id = $2`, orgID, id).Scan(&still); err != nil {
+				return fmt.Errorf("read run task: %w", err)
+			}
+			if still != domain.TaskPending && still != domain.TaskRunning {
+				continue // a node cancelled above took it down with it
+			}
+			if _, err := MoveTaskTx(ctx, tx, orgID, id, Move{Action: domain.ActCancel}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return WorkflowRun{}, err
+	}
+	return s.WorkflowRun(ctx, orgID, runID)
 }

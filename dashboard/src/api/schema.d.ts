@@ -84,7 +84,7 @@ export interface paths {
         put?: never;
         /**
          * Cancel an execution
-         * @description A pending execution never starts; a running one is cancelled and its worker learns it on its next heartbeat. An ended one is 409.
+         * @description A pending execution never starts; a running one is cancelled and its worker learns it on its next heartbeat. An ended one is 409. The answer names the caller in cancelled_by.
          */
         post: operations["cancel-execution"];
         delete?: never;
@@ -458,6 +458,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/invitations/lookup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Read what an invitation is before accepting it
+         * @description For a signed-in person holding the token (in the body, never the URL): the organization, the role, who invited, which GitHub login it is for (addressed_to_you says whether that is the caller's account: only that account can accept), when it expires, and whether the caller is already a member. Changes nothing. An unknown, revoked, accepted or expired token is one and the same 404. Rate limited per address with POST /invitations/accept.
+         */
+        post: operations["lookup-invitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/ops/health": {
         parameters: {
             query?: never;
@@ -544,7 +564,7 @@ export interface paths {
         };
         /**
          * The organization's audit trail, newest first
-         * @description Member invited, joined, role changed, suspended, removed; team changes; repositories connected or removed; workers registered or revoked; settings and slug changes; members' sign-ins with their client address. Filter by actor, action (exact, or a prefix ending in a dot such as member.) and time.
+         * @description Member invited, joined, role changed, suspended, removed; team changes; repositories connected or removed, or deactivated because GitHub took the App away (repository.deactivated_by_github, one entry per organization, no actor); workers registered or revoked; settings and slug changes; members' sign-ins with their client address. Filter by actor, action (exact, or a prefix ending in a dot such as member.) and time.
          */
         get: operations["list-audit-events"];
         put?: never;
@@ -567,7 +587,7 @@ export interface paths {
         put?: never;
         /**
          * Invite a GitHub user
-         * @description The login is resolved to GitHub's numeric account id, which the invitation is bound to (422 when no account has the login). The token is shown once; the invited account accepts it with POST /invitations/accept {token}. max_members counts members and pending invitations.
+         * @description The login is resolved to GitHub's numeric account id, which the invitation is bound to (422 when no account has the login). The token is shown once; the invited account reads it with POST /invitations/lookup {token} and accepts it with POST /invitations/accept {token}. A pending invitation of the same account is revoked and replaced: replaced_invitation says so, and the old link stops working. max_members counts members and pending invitations.
          */
         post: operations["create-invitation"];
         delete?: never;
@@ -1180,6 +1200,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/workflow-runs/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a workflow run with every node still pending or running
+         * @description In one transaction, each unfinished node's task and execution are cancelled as POST /agents/executions/{id}/cancel does (a running agent's worker learns it on its next heartbeat), and the run becomes cancelled with cancelled_by (the caller) and cancelled_at. A run already cancelled is answered as it is, so a retry is harmless; a run that completed or failed is 409. A cancelled run's failed nodes cannot be retried.
+         */
+        post: operations["cancel-workflow-run"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/workflows": {
         parameters: {
             query?: never;
@@ -1390,6 +1430,8 @@ export interface components {
             /** @description Where the invited person accepts (POST) */
             accept_path: string;
             invitation: components["schemas"]["InvitationOut"];
+            /** @description true when the account had a pending invitation: it was revoked, and its link no longer works */
+            replaced_invitation: boolean;
             /** @description Give it to the invited person; it is not shown again */
             token: string;
         };
@@ -1585,6 +1627,10 @@ export interface components {
         ExecutionOut: {
             agent_type: string;
             /** Format: date-time */
+            cancelled_at: string | null;
+            /** @description The person who cancelled it, alone or with its workflow run; null when it was not cancelled by a person (or a failed dependency took it down) */
+            cancelled_by: components["schemas"]["PersonRef"];
+            /** Format: date-time */
             completed_at: string | null;
             /** Format: date-time */
             created_at: string;
@@ -1595,6 +1641,8 @@ export interface components {
             id: string;
             /** Format: int64 */
             issue_number: number | null;
+            /** @description The person who launched it (for a GitHub label or command, the member it was matched to); null when nobody did */
+            launched_by: components["schemas"]["PersonRef"];
             options: {
                 [key: string]: unknown;
             };
@@ -1669,6 +1717,30 @@ export interface components {
             /** @enum {string} */
             status: "pending" | "accepted" | "revoked" | "expired";
         };
+        InvitationPreviewOut: {
+            /** @description Whether the caller's GitHub account is the one invited: only that account can accept */
+            addressed_to_you: boolean;
+            /** @description The caller is already an active member of the organization */
+            already_member: boolean;
+            /** Format: date-time */
+            expires_at: string;
+            /** @description The GitHub login the invitation is for */
+            github_login: string;
+            /** @description null when the inviter's account is gone */
+            invited_by: components["schemas"]["InviterOut"];
+            organization: components["schemas"]["InvitationPreviewOutOrganizationStruct"];
+            /** @enum {string} */
+            role: "owner" | "admin" | "member" | "viewer";
+        };
+        InvitationPreviewOutOrganizationStruct: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            slug: string;
+        };
+        InviterOut: {
+            login: string;
+        } | null;
         IssueOut: {
             author: string;
             /** Format: int64 */
@@ -2049,6 +2121,12 @@ export interface components {
              */
             total: number;
         };
+        PersonRef: {
+            /** Format: uuid */
+            id: string;
+            /** @example octocat */
+            login: string;
+        } | null;
         PoolOut: {
             /** Format: int64 */
             acquires: number;
@@ -2340,6 +2418,8 @@ export interface components {
             agent_type: string | null;
             /** Format: date-time */
             cancelled_at: string | null;
+            /** @description The person who cancelled it; null when it was not cancelled by a person (or a failed dependency took it down) */
+            cancelled_by: components["schemas"]["PersonRef"];
             /** Format: date-time */
             completed_at: string | null;
             /** Format: date-time */
@@ -2609,6 +2689,10 @@ export interface components {
         };
         WorkflowRunOut: {
             /** Format: date-time */
+            cancelled_at: string | null;
+            /** @description The person who cancelled the run as a whole (POST /workflow-runs/{id}/cancel); null otherwise */
+            cancelled_by: components["schemas"]["PersonRef"];
+            /** Format: date-time */
             completed_at: string | null;
             /** Format: date-time */
             created_at: string;
@@ -2620,6 +2704,8 @@ export interface components {
             id: string;
             /** Format: int64 */
             issue_number: number | null;
+            /** @description The person who started the run; null when nobody did (a GitHub command without a matched member, or a deleted user) */
+            launched_by: components["schemas"]["PersonRef"];
             /** @description Per node: its task and where it is (on GET /workflow-runs/{id}) */
             nodes?: components["schemas"]["RunNodeOut"][] | null;
             /** Format: uuid */
@@ -5465,6 +5551,157 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["OrganizationOut"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description Bearer realm="miyabi" */
+                    "WWW-Authenticate"?: string;
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Media Type */
+            415: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "lookup-invitation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AcceptInvitationBodyInputBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvitationPreviewOut"];
                 };
             };
             /** @description Bad Request */
@@ -12851,6 +13088,122 @@ export interface operations {
             };
             /** @description Not Found */
             404: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    "cancel-workflow-run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkflowRunOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    /** @description Bearer realm="miyabi" */
+                    "WWW-Authenticate"?: string;
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description Names this request in the server's logs (sent back when the client set one) */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
                 headers: {
                     /** @description Names this request in the server's logs (sent back when the client set one) */
                     "X-Request-Id"?: string;
