@@ -110,8 +110,9 @@ export default function ExecutionDetail({ params }: PageProps) {
                 <dd>{x.issue_number != null ? <External href={githubIssueURL(x)} text={`#${x.issue_number}`} /> : "—"}</dd>
                 <dt>{t.run.launchedBy}</dt>
                 <dd>
-                  {x.created_by ? members.name(x.created_by) : t.run.system} · <Time value={x.created_at} relative />
+                  {x.launched_by ? `@${x.launched_by.login}` : x.created_by ? members.name(x.created_by) : t.run.system} · <Time value={x.created_at} relative />
                 </dd>
+
                 <dt>{t.run.started}</dt>
                 <dd>
                   <Time value={x.started_at} />
@@ -119,7 +120,13 @@ export default function ExecutionDetail({ params }: PageProps) {
                 </dd>
                 <dt>{x.status === "cancelled" ? t.run.cancelledAt : t.run.ended}</dt>
                 <dd>
-                  <Time value={x.completed_at} />
+                  {x.status === "cancelled" && x.cancelled_by ? (
+                    <>
+                      {t.run.cancelledBy(x.cancelled_by.login)} · <Time value={x.cancelled_at ?? x.completed_at} />
+                    </>
+                  ) : (
+                    <Time value={x.completed_at} />
+                  )}
                 </dd>
                 <dt>{t.run.duration}</dt>
                 <dd>

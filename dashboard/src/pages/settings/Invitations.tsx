@@ -79,6 +79,7 @@ export function Invitations() {
       {created && (
         <div className="panel" role="status">
           <p>{t.invitations.created(created.invitation.github_login, t.roles[created.invitation.role])}</p>
+          {created.replaced_invitation && <p className="warning">{t.invitations.replaced(created.invitation.github_login)}</p>}
           <p className="secret">{acceptURL}</p>
           <CopyButton text={acceptURL} label={t.invitations.copyLink} />
         </div>

@@ -44,6 +44,14 @@ export default function WorkflowRun({ params }: PageProps) {
     );
     navigate(`/workflow-runs/${r.id}`);
   });
+  // Cancel: every unfinished node stops; a run that ended meanwhile answers 409 (said in words).
+  const cancel = useAction(async () => {
+    try {
+      await unwrap(api.POST("/workflow-runs/{id}/cancel", { params: { path: { id } } }));
+    } finally {
+      run.reload();
+    }
+  });
   const dag = useMemo(() => {
     if (!data) return null;
     const runNodes = data.nodes ?? [];
@@ -63,15 +71,34 @@ export default function WorkflowRun({ params }: PageProps) {
       title={data ? t.wfRun.title(data.workflow_name) : t.wfRun.generic}
       actions={
         data &&
-        done &&
-        can("workflows.execute") && (
+        can("workflows.execute") &&
+        (done ? (
           <button type="button" disabled={rerun.pending} onClick={() => void rerun.exec()}>
             {t.run.rerun}
           </button>
-        )
+        ) : (
+          <button
+            type="button"
+            className="danger"
+            disabled={cancel.pending}
+            onClick={() => {
+              if (window.confirm(t.wfRun.confirmCancel(data.workflow_name))) void cancel.exec();
+            }}
+          >
+            {t.wfRun.cancel}
+          </button>
+        ))
       }
     >
       {rerun.error && <ErrorView error={rerun.error} title={t.run.notRerun} />}
+      {cancel.error &&
+        (cancel.error.status === 409 ? (
+          <p className="error" role="alert">
+            {t.wfRun.alreadyEnded}
+          </p>
+        ) : (
+          <ErrorView error={cancel.error} title={t.run.notCancelled} />
+        ))}
       {gone ? <NotHere what={t.wfRun.generic} /> : (
       <Show data={run} what={t.wfRun.generic}>
         {(r) => (
@@ -89,7 +116,13 @@ export default function WorkflowRun({ params }: PageProps) {
                   {fmt.duration(Date.parse(r.completed_at) - Date.parse(r.started_at ?? r.created_at))}
                 </span>
               )}
+              {r.launched_by && <span className="muted">{t.run.launchedByLogin(r.launched_by.login)}</span>}
             </p>
+            {r.status === "cancelled" && r.cancelled_by && (
+              <p className="muted" role="status">
+                {t.run.cancelledBy(r.cancelled_by.login)} · <Time value={r.cancelled_at ?? r.completed_at} />
+              </p>
+            )}
             {dag && (
               <div className="panel">
                 <DagView title={t.wfRun.title(r.workflow_name)} nodes={dag.nodes} edges={dag.edges} />
