@@ -1,0 +1,184 @@
+// People on runs and invitations, as a user notices them: an owner cancels a workflow run
+// from its page and sees who cancelled it; an invited person opens the link and reads who
+// invited them, to which organization and as what; a dead link says so and offers nothing
+// to accept. The data is made through the API (the development login), the checks in the page.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { startStack, type Stack } from "./stack";
+import { axeCheck, launch, screenshot } from "./browser";
+import { hasRoute } from "./api-routes";
+
+let stack: Stack;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+const pageErrors: string[] = [];
+const dialogs: string[] = [];
+
+beforeAll(async () => {
+  stack = await startStack();
+  browser = await launch();
+  context = await browser.newContext({ baseURL: stack.apiURL, viewport: { width: 1280, height: 860 } });
+  page = await context.newPage();
+  page.on("pageerror", (e) => pageErrors.push(String(e)));
+  page.on("dialog", (d) => {
+    dialogs.push(d.message());
+    void d.accept();
+  });
+});
+
+afterAll(async () => {
+  await context?.close().catch(() => {});
+  await browser?.close().catch(() => {});
+  await stack?.stop();
+});
+
+interface Session {
+  access_token: string;
+  organization: { id: string; name: string };
+}
+
+/** api calls the API as someone signed in through the development login. */
+async function api<T>(token: string, method: string, path: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${stack.apiURL}/api/v1${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return JSON.parse(text) as T;
+}
+
+async function devLogin(login: string): Promise<Session> {
+  const res = await fetch(`${stack.apiURL}/api/v1/auth/dev-login`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ login }),
+  });
+  if (!res.ok) throw new Error(`dev-login ${login}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as Session;
+}
+
+async function signInAs(login: string) {
+  await page.goto("/sign-in");
+  await page.getByLabel("GitHub login").fill(login);
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  await page.waitForURL((u) => new URL(u).pathname !== "/sign-in");
+}
+
+async function signOut() {
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.waitForURL(/\/sign-in/);
+}
+
+async function accessible(name: string) {
+  await expect.poll(() => page.locator("p.loading").count(), { timeout: 15_000 }).toBe(0);
+  const violations = await axeCheck(page);
+  expect(violations, `axe on ${name}: ${JSON.stringify(violations, null, 1)}`).toEqual([]);
+  await screenshot(page, name);
+}
+
+const heading = (name: string | RegExp) => page.getByRole("heading", { level: 1, name });
+
+describe.skipIf(!hasRoute("post", "/workflow-runs/{id}/cancel"))("cancelling a workflow run", () => {
+  it("cancels an unfinished run from its page and shows who cancelled it", async () => {
+    await signInAs("alice");
+    const alice = await devLogin("alice");
+    const agents = await api<{ items: { type: string }[] | null }>(alice.access_token, "GET", "/agents");
+    const type = agents.items?.[0]?.type ?? "codegen";
+    const wf = await api<{ id: string }>(alice.access_token, "POST", "/workflows", {
+      name: "Cancel me",
+      definition: { nodes: [{ id: "a", name: "First", agent_type: type }, { id: "b", name: "Second", agent_type: type }], edges: [{ from: "a", to: "b" }] },
+    });
+    // No worker runs in this stack: the run waits, unfinished, until it is cancelled.
+    const run = await api<{ id: string; status: string }>(alice.access_token, "POST", `/workflows/${wf.id}/run`, {});
+    expect(["pending", "running"]).toContain(run.status);
+
+    await page.goto(`/workflow-runs/${run.id}`);
+    await heading("Run of Cancel me").waitFor();
+    const status = page.locator("p.row > .badge").first();
+    await page.getByRole("button", { name: "Cancel run" }).click();
+    expect(dialogs.at(-1)).toMatch(/^Cancel this run of Cancel me\?/);
+    await expect.poll(() => status.textContent()).toBe("cancelled");
+    await page.getByText(/^Cancelled by @alice · /).waitFor();
+    // Ended: nothing left to cancel, and it can be run again.
+    expect(await page.getByRole("button", { name: "Cancel run" }).count()).toBe(0);
+    await page.getByRole("button", { name: "Re-run" }).waitFor();
+    await accessible("workflow-run-cancelled");
+
+    // Cancelling a run that ended meanwhile is said in words (the API answers 409).
+    const again = await api<{ id: string }>(alice.access_token, "POST", `/workflows/${wf.id}/run`, {});
+    await page.goto(`/workflow-runs/${again.id}`);
+    await page.getByRole("button", { name: "Cancel run" }).waitFor();
+    // It fails while the page still offers to cancel it (no live event: triggers are off for this statement).
+    stack.sql(`SET session_replication_role = replica; UPDATE workflow_runs SET status = 'failed', completed_at = now() WHERE id = '${again.id}'`);
+    await page.getByRole("button", { name: "Cancel run" }).click();
+    await page.getByText("The run had already finished, so there was nothing left to cancel.").waitFor();
+    await signOut();
+  });
+});
+
+describe.skipIf(!hasRoute("post", "/invitations/lookup"))("an invitation link", () => {
+  it("replaces an earlier invitation, and the invited person reads who invited them, where to and as what", async () => {
+    await signInAs("alice");
+    const alice = await devLogin("alice");
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Organization", exact: true }).click();
+    await heading("Organization").waitFor();
+    const invite = async () => {
+      await page.getByLabel("GitHub login", { exact: true }).fill("bob");
+      await page.getByLabel("Role", { exact: true }).selectOption("member");
+      await page.getByRole("button", { name: "Invite" }).click();
+      await expect.poll(async () => ((await page.locator(".secret").textContent()) ?? "").trim()).toMatch(/\/invitations\/[^/]+$/);
+    };
+    await invite();
+    const first = ((await page.locator(".secret").textContent()) ?? "").trim();
+    expect(await page.getByText(/was replaced/).count()).toBe(0);
+    await invite();
+    await expect.poll(async () => ((await page.locator(".secret").textContent()) ?? "").trim()).not.toBe(first);
+    await page.getByText("The earlier invitation to @bob was replaced; its link no longer works.").waitFor();
+    const link = ((await page.locator(".secret").textContent()) ?? "").trim();
+    await signOut();
+
+    await signInAs("bob");
+    await page.goto(new URL(link).pathname);
+    await heading("Invitation").waitFor();
+    await page.getByText(`@alice invited you to join ${alice.organization.name} as member.`).waitFor();
+    await page.getByText("For the GitHub account @bob.").waitFor();
+    await page.getByText(/^Expires /).waitFor();
+    await accessible("invitation-preview");
+
+    // The replaced link is dead, and says so.
+    await page.goto(new URL(first).pathname);
+    await heading("Invitation").waitFor();
+    await page.getByText("This invitation link is no longer valid (used, revoked or expired).").waitFor();
+    expect(await page.getByRole("button", { name: "Accept invitation" }).count()).toBe(0);
+
+    await page.goto(new URL(link).pathname);
+    await page.getByRole("button", { name: "Accept invitation" }).click();
+    await page.getByText(`You joined ${alice.organization.name}.`).waitFor();
+    await signOut();
+  });
+
+  it("warns when the link was sent to another account", async () => {
+    const alice = await devLogin("alice");
+    const created = await api<{ token: string }>(alice.access_token, "POST", `/organizations/${alice.organization.id}/invitations`, { github_login: "carol", role: "viewer" });
+    await signInAs("bob");
+    await page.goto(`/invitations/${encodeURIComponent(created.token)}`);
+    await page.getByText(`@alice invited you to join ${alice.organization.name} as viewer.`).waitFor();
+    await page.getByText("This invitation is for @carol; sign in as that account.").waitFor();
+    expect(await page.getByRole("button", { name: "Accept invitation" }).count()).toBe(0);
+  });
+
+  it("says an unknown link is no longer valid and offers nothing to accept", async () => {
+    await page.goto("/invitations/not-a-real-invitation-token");
+    await heading("Invitation").waitFor();
+    await page.getByText("This invitation link is no longer valid (used, revoked or expired).").waitFor();
+    expect(await page.getByRole("button", { name: "Accept invitation" }).count()).toBe(0);
+    await accessible("invitation-invalid");
+  });
+
+  it("raised no uncaught page errors", () => {
+    expect(pageErrors).toEqual([]);
+  });
+});
