@@ -106,6 +106,12 @@ describe.skipIf(!hasRoute("post", "/workflow-runs/{id}/cancel"))("cancelling a w
     expect(await page.getByRole("button", { name: "Cancel run" }).count()).toBe(0);
     await page.getByRole("button", { name: "Re-run" }).waitFor();
     await accessible("workflow-run-cancelled");
+    // Each node's execution was cancelled with it, by the same person.
+    await page.getByRole("link", { name: "Logs of First" }).click();
+    await page.waitForURL(/\/executions\/[0-9a-f-]{36}$/);
+    await page.getByText(/^Cancelled by @alice · /).waitFor();
+    await page.getByText(/^@alice · /).waitFor(); // launched by
+    await accessible("execution-cancelled");
 
     // Cancelling a run that ended meanwhile is said in words (the API answers 409).
     const again = await api<{ id: string }>(alice.access_token, "POST", `/workflows/${wf.id}/run`, {});
