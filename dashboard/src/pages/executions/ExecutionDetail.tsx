@@ -110,7 +110,7 @@ export default function ExecutionDetail({ params }: PageProps) {
                 <dd>{x.issue_number != null ? <External href={githubIssueURL(x)} text={`#${x.issue_number}`} /> : "—"}</dd>
                 <dt>{t.run.launchedBy}</dt>
                 <dd>
-                  {x.launched_by ? `@${x.launched_by.login}` : x.created_by ? members.name(x.created_by) : t.run.system} · <Time value={x.created_at} relative />
+                  {x.launched_by ? x.launched_by.login : x.created_by ? members.name(x.created_by) : t.run.system} · <Time value={x.created_at} relative />
                 </dd>
 
                 <dt>{t.run.started}</dt>
