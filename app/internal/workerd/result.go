@@ -24,14 +24,15 @@ func ParseResult(line string) (res Result, ok bool) {
 	if err := json.Unmarshal([]byte(strings.TrimSpace(line)), &raw); err != nil || raw == nil {
 		return Result{}, false
 	}
-	var f float64
-	if json.Unmarshal(raw["pr_number"], &f) == nil && f >= 1 && f <= math.MaxInt32 && f == math.Trunc(f) {
-		n := int(f)
+	// Each field decodes into its own pointer: JSON null leaves it nil rather than
+	// keeping another field's value.
+	var pr, score *float64
+	if json.Unmarshal(raw["pr_number"], &pr) == nil && pr != nil && *pr >= 1 && *pr <= math.MaxInt32 && *pr == math.Trunc(*pr) {
+		n := int(*pr)
 		res.PRNumber = &n
 	}
-	if json.Unmarshal(raw["quality_score"], &f) == nil && f >= 0 && f <= 100 {
-		score := f
-		res.QualityScore = &score
+	if json.Unmarshal(raw["quality_score"], &score) == nil && score != nil && *score >= 0 && *score <= 100 {
+		res.QualityScore = score
 	}
 	var s string
 	if json.Unmarshal(raw["summary"], &s) == nil && s != "" {

@@ -15,6 +15,11 @@ func TestParseResult(t *testing.T) {
 	if !ok || res.PRNumber != nil || res.QualityScore != nil || res.Summary != nil {
 		t.Fatalf("bad fields kept: %+v", res)
 	}
+	// A null score is no score: it must not borrow the PR number (PR #42 is not a score of 42).
+	res, ok = ParseResult(`{"pr_number": 42, "quality_score": null}`)
+	if !ok || res.PRNumber == nil || *res.PRNumber != 42 || res.QualityScore != nil {
+		t.Fatalf("null quality_score: %+v", res)
+	}
 	if _, ok := ParseResult(`not json`); ok {
 		t.Fatal("a non-JSON line parsed")
 	}
