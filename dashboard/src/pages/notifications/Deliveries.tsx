@@ -1,10 +1,11 @@
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { unwrap } from "../../api/client";
 import type { Schema } from "../../api/types";
 import { useSession } from "../../session/session";
 import { useT } from "../../i18n/i18n";
 import { Empty, ErrorView, Pagination, Show, StatusBadge, Time } from "../../ui/states";
 import { useAction, useApiData } from "../../ui/useApiData";
+import { nextRefreshIn } from "./refresh";
 
 /** A channel's delivery log, newest first, with "send a test message". */
 export function Deliveries({ channel, onTested }: { channel: Schema<"NotificationChannelOut">; onTested: () => void }) {
@@ -19,6 +20,16 @@ export function Deliveries({ channel, onTested }: { channel: Schema<"Notificatio
       ),
     [orgId, channel.id, page],
   );
+  // The log follows what is in flight: the first attempt may belong to another deliverer
+  // (the API after commit, the sweep), so "delivering" is read again until it settles.
+  const items = log.status === "ready" ? log.data.items : undefined;
+  const { reload } = log;
+  useEffect(() => {
+    const wait = nextRefreshIn(items ?? [], Date.now());
+    if (wait === null) return;
+    const timer = window.setTimeout(reload, wait);
+    return () => window.clearTimeout(timer);
+  }, [items, reload]);
   const test = useAction(async () => {
     await unwrap(api.POST("/organizations/{id}/notification-channels/{channel_id}/test", { params: { path: { id: orgId, channel_id: channel.id } } }));
     log.reload();
