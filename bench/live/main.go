@@ -208,6 +208,11 @@ func pct(v []float64, p float64) float64 {
 // until work.available or 30 s), and counts their claim requests over the window while
 // ten tasks are launched one by one, recording how long each waited to be claimed.
 func idle(ctx context.Context, person *api, pool *pgxpool.Pool, org string, n int, window time.Duration) error {
+	// One organization holds every simulated worker: lift its live-worker limit (50 by
+	// default) on the bench's own database, the one UPDATE an operator would run.
+	if _, err := pool.Exec(ctx, `UPDATE settings SET value = GREATEST(value, $1) WHERE name = 'max_workers_per_organization'`, n); err != nil {
+		return err
+	}
 	tokens := make([]string, n)
 	for i := range tokens {
 		var w struct {
