@@ -416,6 +416,17 @@ export const en = {
     role: "Team role",
     addButton: "Add",
     notAdded: "Not added",
+    caption: (team: string) => `Members of ${team}`,
+    addTo: (team: string) => `Add a member to ${team}`,
+    find: "Find a member (login or name)",
+    searching: "Searching…",
+    found: (shown: number, total: number) =>
+      total === 0
+        ? "No active member matches."
+        : shown < total
+          ? `${shown} of ${total} active members shown: type to narrow.`
+          : `${total} active ${plural(total, "member", "members")} to choose from.`,
+    searchFailed: "Members could not be searched",
   },
   editor: {
     editTitle: "Edit workflow",

@@ -415,6 +415,17 @@ export const ja: Messages = {
     role: "チームでのロール",
     addButton: "追加",
     notAdded: "追加できませんでした",
+    caption: (team: string) => `${team}のメンバー`,
+    addTo: (team: string) => `${team}にメンバーを追加`,
+    find: "メンバーを探す（ログインまたは名前）",
+    searching: "検索中…",
+    found: (shown: number, total: number) =>
+      total === 0
+        ? "一致する有効なメンバーはいません。"
+        : shown < total
+          ? `有効なメンバー ${total} 人のうち ${shown} 人を表示中。入力して絞り込めます。`
+          : `選べる有効なメンバーは ${total} 人です。`,
+    searchFailed: "メンバーを検索できませんでした",
   },
   editor: {
     editTitle: "ワークフローを編集",
