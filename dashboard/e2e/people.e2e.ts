@@ -3,69 +3,25 @@
 // invited them, to which organization and as what; a dead link says so and offers nothing
 // to accept. The data is made through the API (the development login), the checks in the page.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { startStack, type Stack } from "./stack";
-import { axeCheck, launch, screenshot } from "./browser";
+import type { Page } from "playwright-core";
+import { callApi, devLogin, signInAs, startBrowserStack, type BrowserStack, type Stack } from "./stack";
+import { axeCheck, screenshot } from "./browser";
 import { hasRoute } from "./api-routes";
 
+let env: BrowserStack;
 let stack: Stack;
-let browser: Browser;
-let context: BrowserContext;
 let page: Page;
-const pageErrors: string[] = [];
-const dialogs: string[] = [];
+let pageErrors: string[] = [];
+let dialogs: string[] = [];
 
 beforeAll(async () => {
-  stack = await startStack();
-  browser = await launch();
-  context = await browser.newContext({ baseURL: stack.apiURL, viewport: { width: 1280, height: 860 } });
-  page = await context.newPage();
-  page.on("pageerror", (e) => pageErrors.push(String(e)));
-  page.on("dialog", (d) => {
-    dialogs.push(d.message());
-    void d.accept();
-  });
+  env = await startBrowserStack();
+  ({ stack, page, pageErrors, dialogs } = env);
 });
 
 afterAll(async () => {
-  await context?.close().catch(() => {});
-  await browser?.close().catch(() => {});
-  await stack?.stop();
+  await env?.close();
 });
-
-interface Session {
-  access_token: string;
-  organization: { id: string; name: string };
-}
-
-/** api calls the API as someone signed in through the development login. */
-async function api<T>(token: string, method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${stack.apiURL}/api/v1${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return JSON.parse(text) as T;
-}
-
-async function devLogin(login: string): Promise<Session> {
-  const res = await fetch(`${stack.apiURL}/api/v1/auth/dev-login`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ login }),
-  });
-  if (!res.ok) throw new Error(`dev-login ${login}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as Session;
-}
-
-async function signInAs(login: string) {
-  await page.goto("/sign-in");
-  await page.getByLabel("GitHub login").fill(login);
-  await page.getByRole("button", { name: "Sign in", exact: true }).click();
-  await page.waitForURL((u) => new URL(u).pathname !== "/sign-in");
-}
 
 async function signOut() {
   await page.getByRole("button", { name: "Sign out" }).click();
@@ -83,16 +39,16 @@ const heading = (name: string | RegExp) => page.getByRole("heading", { level: 1,
 
 describe.skipIf(!hasRoute("post", "/workflow-runs/{id}/cancel"))("cancelling a workflow run", () => {
   it("cancels an unfinished run from its page and shows who cancelled it", async () => {
-    await signInAs("alice");
-    const alice = await devLogin("alice");
-    const agents = await api<{ items: { type: string }[] | null }>(alice.access_token, "GET", "/agents");
+    await signInAs(page, "alice");
+    const alice = await devLogin(stack, "alice");
+    const agents = await callApi<{ items: { type: string }[] | null }>(stack, alice.access_token, "GET", "/agents");
     const type = agents.items?.[0]?.type ?? "codegen";
-    const wf = await api<{ id: string }>(alice.access_token, "POST", "/workflows", {
+    const wf = await callApi<{ id: string }>(stack, alice.access_token, "POST", "/workflows", {
       name: "Cancel me",
       definition: { nodes: [{ id: "a", name: "First", agent_type: type }, { id: "b", name: "Second", agent_type: type }], edges: [{ from: "a", to: "b" }] },
     });
     // No worker runs in this stack: the run waits, unfinished, until it is cancelled.
-    const run = await api<{ id: string; status: string }>(alice.access_token, "POST", `/workflows/${wf.id}/run`, {});
+    const run = await callApi<{ id: string; status: string }>(stack, alice.access_token, "POST", `/workflows/${wf.id}/run`, {});
     expect(["pending", "running"]).toContain(run.status);
 
     await page.goto(`/workflow-runs/${run.id}`);
@@ -114,7 +70,7 @@ describe.skipIf(!hasRoute("post", "/workflow-runs/{id}/cancel"))("cancelling a w
     await accessible("execution-cancelled");
 
     // Cancelling a run that ended meanwhile is said in words (the API answers 409).
-    const again = await api<{ id: string }>(alice.access_token, "POST", `/workflows/${wf.id}/run`, {});
+    const again = await callApi<{ id: string }>(stack, alice.access_token, "POST", `/workflows/${wf.id}/run`, {});
     await page.goto(`/workflow-runs/${again.id}`);
     await page.getByRole("button", { name: "Cancel run" }).waitFor();
     // It fails while the page still offers to cancel it (no live event: triggers are off for this statement).
@@ -127,8 +83,8 @@ describe.skipIf(!hasRoute("post", "/workflow-runs/{id}/cancel"))("cancelling a w
 
 describe.skipIf(!hasRoute("post", "/invitations/lookup"))("an invitation link", () => {
   it("replaces an earlier invitation, and the invited person reads who invited them, where to and as what", async () => {
-    await signInAs("alice");
-    const alice = await devLogin("alice");
+    await signInAs(page, "alice");
+    const alice = await devLogin(stack, "alice");
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Organization", exact: true }).click();
     await heading("Organization").waitFor();
     const invite = async () => {
@@ -146,7 +102,7 @@ describe.skipIf(!hasRoute("post", "/invitations/lookup"))("an invitation link", 
     const link = ((await page.locator(".secret").textContent()) ?? "").trim();
     await signOut();
 
-    await signInAs("bob");
+    await signInAs(page, "bob");
     await page.goto(new URL(link).pathname);
     await heading("Invitation").waitFor();
     await page.getByText(`@alice invited you to join ${alice.organization.name} as member.`).waitFor();
@@ -170,9 +126,9 @@ describe.skipIf(!hasRoute("post", "/invitations/lookup"))("an invitation link", 
   });
 
   it("warns when the link was sent to another account", async () => {
-    const alice = await devLogin("alice");
-    const created = await api<{ token: string }>(alice.access_token, "POST", `/organizations/${alice.organization.id}/invitations`, { github_login: "carol", role: "viewer" });
-    await signInAs("bob");
+    const alice = await devLogin(stack, "alice");
+    const created = await callApi<{ token: string }>(stack, alice.access_token, "POST", `/organizations/${alice.organization.id}/invitations`, { github_login: "carol", role: "viewer" });
+    await signInAs(page, "bob");
     await page.goto(`/invitations/${encodeURIComponent(created.token)}`);
     await page.getByText(`@alice invited you to join ${alice.organization.name} as viewer.`).waitFor();
     await page.getByText("This invitation is for @carol; sign in as that account.").waitFor();
