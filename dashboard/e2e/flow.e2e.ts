@@ -5,40 +5,30 @@
 // check (no serious or critical violation) and a screenshot in test-results/screenshots/.
 // Steps whose API route has not landed are skipped by name (describe.skipIf(!hasRoute)).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Browser, BrowserContext, Page, WebSocketRoute } from "playwright-core";
-import { startStack, type Stack } from "./stack";
-import { axeCheck, launch, screenshot } from "./browser";
+import type { BrowserContext, Page, WebSocketRoute } from "playwright-core";
+import { signIn, startBrowserStack, type BrowserStack, type Stack } from "./stack";
+import { axeCheck, screenshot } from "./browser";
 import { hasRoute } from "./api-routes";
 
+let env: BrowserStack;
 let stack: Stack;
-let browser: Browser;
 let context: BrowserContext;
 let page: Page;
 let workerStarted = false;
 let invitationLink = "";
-const pageErrors: string[] = [];
-/** Every confirm() the dashboard asked, in order (each is accepted). */
-const dialogs: string[] = [];
+/** Uncaught page errors, and every confirm() the dashboard asked in order (each accepted). */
+let pageErrors: string[] = [];
+let dialogs: string[] = [];
 const orgName = "Acme Robotics";
 const repoName = "miyabi-demo/agent-playground";
 
 beforeAll(async () => {
-  stack = await startStack();
-  browser = await launch();
-  context = await browser.newContext({ baseURL: stack.apiURL, viewport: { width: 1280, height: 860 }, timezoneId: "Asia/Tokyo" });
-  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: stack.apiURL });
-  page = await context.newPage();
-  page.on("pageerror", (e) => pageErrors.push(String(e)));
-  page.on("dialog", (d) => {
-    dialogs.push(d.message());
-    void d.accept();
-  });
+  env = await startBrowserStack({ timezoneId: "Asia/Tokyo", clipboard: true });
+  ({ stack, context, page, pageErrors, dialogs } = env);
 });
 
 afterAll(async () => {
-  await context?.close().catch(() => {});
-  await browser?.close().catch(() => {});
-  await stack?.stop();
+  await env?.close();
 });
 
 /** check holds the page a user is on to account: title, no pending loads, axe, a screenshot. */
@@ -682,8 +672,7 @@ describe.skipIf(!hasRoute("post", "/agents/executions/{id}/cancel"))("cancelling
     await page.getByLabel("Status", { exact: true }).selectOption("failed"); // any request now finds the session gone
     await page.waitForURL(/\/sign-in\?next=/);
     await page.getByText("Your session ended, so you were signed out").waitFor();
-    await page.getByLabel("GitHub login").fill("alice");
-    await page.getByRole("button", { name: "Sign in", exact: true }).click();
+    await signIn(page, "alice");
     await heading("Tasks").waitFor();
     await page.getByText("Your unsent draft was restored.").waitFor();
     expect(await page.getByLabel("Task name").inputValue()).toBe("Half-written task");
@@ -697,8 +686,7 @@ describe.skipIf(!hasRoute("post", "/agents/executions/{id}/cancel"))("cancelling
     stack.sql("UPDATE sessions SET revoked_at = now(), revoked_reason = 'logout' WHERE revoked_at IS NULL");
     await nav("Workflows").click(); // the list's request finds the session gone
     await page.waitForURL(/\/sign-in\?next=/);
-    await page.getByLabel("GitHub login").fill("alice");
-    await page.getByRole("button", { name: "Sign in", exact: true }).click();
+    await signIn(page, "alice");
     await heading("Workflows").waitFor();
     await page.getByRole("link", { name: "New workflow" }).click();
     await page.getByText("Your unsent draft was restored.").waitFor();
@@ -752,8 +740,7 @@ describe.skipIf(!hasRoute("post", "/invitations/{token}/accept"))("a viewer", ()
     // The deep link survives sign-in: after the dev login the invitation page opens.
     await page.goto(new URL(invitationLink).pathname);
     await page.waitForURL(/\/sign-in\?next=/);
-    await page.getByLabel("GitHub login").fill("bob");
-    await page.getByRole("button", { name: "Sign in", exact: true }).click();
+    await signIn(page, "bob");
     await heading("Invitation").waitFor();
     await check("invitation", /^Invitation/);
     await page.getByRole("button", { name: "Accept invitation" }).click();
@@ -790,8 +777,7 @@ describe.skipIf(!hasRoute("post", "/invitations/{token}/accept"))("a viewer", ()
   });
 
   it("the owner suspends the viewer and reactivates them", async () => {
-    await page.getByLabel("GitHub login").fill("alice");
-    await page.getByRole("button", { name: "Sign in", exact: true }).click();
+    await signIn(page, "alice");
     await heading("Overview").waitFor();
     const switcher = page.getByRole("combobox", { name: "Organization" });
     if (!((await switcher.locator("option:checked").textContent()) ?? "").includes(orgName)) {

@@ -1,71 +1,30 @@
 // People on runs and invitations, as a user notices them: an owner cancels a workflow run
 // from its page and sees who cancelled it; an invited person opens the link and reads who
 // invited them, to which organization and as what; a dead link says so and offers nothing
-// to accept. The data is made through the API (the development login), the checks in the page.
+// to accept. In an organization larger than a page: the invitations and a team's members
+// page, a member is found by name to join a team, and the audit log's dates are read in
+// the zone the user chose. The data is made through the API (the development login) and
+// SQL, the checks in the page.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { startStack, type Stack } from "./stack";
-import { axeCheck, launch, screenshot } from "./browser";
+import type { Page } from "playwright-core";
+import { callApi, devLogin, signInAs, startBrowserStack, type BrowserStack, type DevSession, type Stack } from "./stack";
+import { axeCheck, screenshot } from "./browser";
 import { hasRoute } from "./api-routes";
 
+let env: BrowserStack;
 let stack: Stack;
-let browser: Browser;
-let context: BrowserContext;
 let page: Page;
-const pageErrors: string[] = [];
-const dialogs: string[] = [];
+let pageErrors: string[] = [];
+let dialogs: string[] = [];
 
 beforeAll(async () => {
-  stack = await startStack();
-  browser = await launch();
-  context = await browser.newContext({ baseURL: stack.apiURL, viewport: { width: 1280, height: 860 } });
-  page = await context.newPage();
-  page.on("pageerror", (e) => pageErrors.push(String(e)));
-  page.on("dialog", (d) => {
-    dialogs.push(d.message());
-    void d.accept();
-  });
+  env = await startBrowserStack({ timezoneId: "Asia/Tokyo" });
+  ({ stack, page, pageErrors, dialogs } = env);
 });
 
 afterAll(async () => {
-  await context?.close().catch(() => {});
-  await browser?.close().catch(() => {});
-  await stack?.stop();
+  await env?.close();
 });
-
-interface Session {
-  access_token: string;
-  organization: { id: string; name: string };
-}
-
-/** api calls the API as someone signed in through the development login. */
-async function api<T>(token: string, method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${stack.apiURL}/api/v1${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return JSON.parse(text) as T;
-}
-
-async function devLogin(login: string): Promise<Session> {
-  const res = await fetch(`${stack.apiURL}/api/v1/auth/dev-login`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ login }),
-  });
-  if (!res.ok) throw new Error(`dev-login ${login}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as Session;
-}
-
-async function signInAs(login: string) {
-  await page.goto("/sign-in");
-  await page.getByLabel("GitHub login").fill(login);
-  await page.getByRole("button", { name: "Sign in", exact: true }).click();
-  await page.waitForURL((u) => new URL(u).pathname !== "/sign-in");
-}
 
 async function signOut() {
   await page.getByRole("button", { name: "Sign out" }).click();
@@ -83,16 +42,16 @@ const heading = (name: string | RegExp) => page.getByRole("heading", { level: 1,
 
 describe.skipIf(!hasRoute("post", "/workflow-runs/{id}/cancel"))("cancelling a workflow run", () => {
   it("cancels an unfinished run from its page and shows who cancelled it", async () => {
-    await signInAs("alice");
-    const alice = await devLogin("alice");
-    const agents = await api<{ items: { type: string }[] | null }>(alice.access_token, "GET", "/agents");
+    await signInAs(page, "alice");
+    const alice = await devLogin(stack, "alice");
+    const agents = await callApi<{ items: { type: string }[] | null }>(stack, alice.access_token, "GET", "/agents");
     const type = agents.items?.[0]?.type ?? "codegen";
-    const wf = await api<{ id: string }>(alice.access_token, "POST", "/workflows", {
+    const wf = await callApi<{ id: string }>(stack, alice.access_token, "POST", "/workflows", {
       name: "Cancel me",
       definition: { nodes: [{ id: "a", name: "First", agent_type: type }, { id: "b", name: "Second", agent_type: type }], edges: [{ from: "a", to: "b" }] },
     });
     // No worker runs in this stack: the run waits, unfinished, until it is cancelled.
-    const run = await api<{ id: string; status: string }>(alice.access_token, "POST", `/workflows/${wf.id}/run`, {});
+    const run = await callApi<{ id: string; status: string }>(stack, alice.access_token, "POST", `/workflows/${wf.id}/run`, {});
     expect(["pending", "running"]).toContain(run.status);
 
     await page.goto(`/workflow-runs/${run.id}`);
@@ -114,7 +73,7 @@ describe.skipIf(!hasRoute("post", "/workflow-runs/{id}/cancel"))("cancelling a w
     await accessible("execution-cancelled");
 
     // Cancelling a run that ended meanwhile is said in words (the API answers 409).
-    const again = await api<{ id: string }>(alice.access_token, "POST", `/workflows/${wf.id}/run`, {});
+    const again = await callApi<{ id: string }>(stack, alice.access_token, "POST", `/workflows/${wf.id}/run`, {});
     await page.goto(`/workflow-runs/${again.id}`);
     await page.getByRole("button", { name: "Cancel run" }).waitFor();
     // It fails while the page still offers to cancel it (no live event: triggers are off for this statement).
@@ -127,8 +86,8 @@ describe.skipIf(!hasRoute("post", "/workflow-runs/{id}/cancel"))("cancelling a w
 
 describe.skipIf(!hasRoute("post", "/invitations/lookup"))("an invitation link", () => {
   it("replaces an earlier invitation, and the invited person reads who invited them, where to and as what", async () => {
-    await signInAs("alice");
-    const alice = await devLogin("alice");
+    await signInAs(page, "alice");
+    const alice = await devLogin(stack, "alice");
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Organization", exact: true }).click();
     await heading("Organization").waitFor();
     const invite = async () => {
@@ -146,7 +105,7 @@ describe.skipIf(!hasRoute("post", "/invitations/lookup"))("an invitation link", 
     const link = ((await page.locator(".secret").textContent()) ?? "").trim();
     await signOut();
 
-    await signInAs("bob");
+    await signInAs(page, "bob");
     await page.goto(new URL(link).pathname);
     await heading("Invitation").waitFor();
     await page.getByText(`@alice invited you to join ${alice.organization.name} as member.`).waitFor();
@@ -170,9 +129,9 @@ describe.skipIf(!hasRoute("post", "/invitations/lookup"))("an invitation link", 
   });
 
   it("warns when the link was sent to another account", async () => {
-    const alice = await devLogin("alice");
-    const created = await api<{ token: string }>(alice.access_token, "POST", `/organizations/${alice.organization.id}/invitations`, { github_login: "carol", role: "viewer" });
-    await signInAs("bob");
+    const alice = await devLogin(stack, "alice");
+    const created = await callApi<{ token: string }>(stack, alice.access_token, "POST", `/organizations/${alice.organization.id}/invitations`, { github_login: "carol", role: "viewer" });
+    await signInAs(page, "bob");
     await page.goto(`/invitations/${encodeURIComponent(created.token)}`);
     await page.getByText(`@alice invited you to join ${alice.organization.name} as viewer.`).waitFor();
     await page.getByText("This invitation is for @carol; sign in as that account.").waitFor();
@@ -185,6 +144,139 @@ describe.skipIf(!hasRoute("post", "/invitations/lookup"))("an invitation link", 
     await page.getByText("This invitation link is no longer valid (used, revoked or expired).").waitFor();
     expect(await page.getByRole("button", { name: "Accept invitation" }).count()).toBe(0);
     await accessible("invitation-invalid");
+  });
+
+  it("raised no uncaught page errors", () => {
+    expect(pageErrors).toEqual([]);
+  });
+});
+
+describe.skipIf(!hasRoute("get", "/organizations/{id}/invitations"))("a large organization", () => {
+  let alice: DevSession;
+  let org = "";
+  const pad = (n: number) => String(n).padStart(2, "0");
+
+  beforeAll(async () => {
+    alice = await devLogin(stack, "alice");
+    org = alice.organization.id;
+    // More people than one page of anything: 130 members straight into the database.
+    stack.sql(`UPDATE organizations SET max_members = 1000 WHERE id = '${org}';
+      INSERT INTO users (github_id, login, name)
+        SELECT 990000000 + g, 'user-' || lpad(g::text, 3, '0'), CASE WHEN g = 130 THEN 'Hanako Yamada' ELSE 'Person ' || g END
+        FROM generate_series(1, 130) g;
+      INSERT INTO organization_members (organization_id, user_id, role, status, joined_at)
+        SELECT '${org}', id, 'member', 'active', now() FROM users WHERE login LIKE 'user-___'`);
+    await env.context.clearCookies(); // whoever the last test left signed in
+    await signInAs(page, "alice");
+  });
+
+  it("pages the invitations, and warns of a pending invitation on another page", async () => {
+    for (let i = 1; i <= 25; i++) {
+      await callApi(stack, alice.access_token, "POST", `/organizations/${org}/invitations`, { github_login: `guest-${pad(i)}`, role: "member" });
+    }
+    await page.goto("/settings");
+    await heading("Organization").waitFor();
+    const invitations = page.getByRole("region", { name: "Invitations" });
+    await invitations.getByRole("cell", { name: "guest-25", exact: true }).waitFor(); // newest first
+    expect(await invitations.getByRole("cell", { name: "guest-01", exact: true }).count()).toBe(0);
+    const pager = page.getByRole("navigation", { name: "Pagination: Invitations" });
+    await pager.getByText(/^Page 1 of 2 · \d+ in all$/).waitFor();
+    await pager.getByRole("button", { name: "Next" }).click();
+    await invitations.getByRole("cell", { name: "guest-01", exact: true }).waitFor();
+    expect(new URL(page.url()).searchParams.get("invitations.page")).toBe("2");
+    await pager.getByRole("button", { name: "Previous" }).click();
+    await invitations.getByRole("cell", { name: "guest-25", exact: true }).waitFor();
+    // guest-01 is not on this page: inviting them again still warns that their link would die.
+    await page.getByLabel("GitHub login", { exact: true }).fill("Guest-01");
+    await page.getByText("guest-01 already has a pending invitation").waitFor();
+    await page.getByLabel("GitHub login", { exact: true }).fill("");
+  });
+
+  it("finds a member to add to a team among more than a hundred, and pages the team's members", async () => {
+    const team = await callApi<{ id: string }>(stack, alice.access_token, "POST", `/organizations/${org}/teams`, { name: "Platform" });
+    await page.reload();
+    const teams = page.getByRole("region", { name: "Teams" });
+    await teams.getByRole("button", { name: "Members of Platform" }).click();
+    const found = page.locator(`#tm-found-${team.id}`);
+    await expect.poll(() => found.textContent()).toMatch(/^50 of 13\d active members shown: type to narrow\.$/);
+    const find = page.getByLabel("Find a member (login or name)");
+    const pick = page.getByLabel("Add member", { exact: true });
+    // user-130 comes after the first hundred (owners first, then by login): found by name.
+    expect(await pick.locator("option", { hasText: "user-130" }).count()).toBe(0);
+    await find.fill("yamada");
+    await expect.poll(() => found.textContent()).toBe("1 active member to choose from.");
+    await expect.poll(() => pick.locator("option").allTextContents()).toEqual(["Choose…", "user-130 (Hanako Yamada)"]);
+    await pick.selectOption({ label: "user-130 (Hanako Yamada)" });
+    await page.getByLabel("Team role").selectOption("lead");
+    await teams.getByRole("button", { name: "Add", exact: true }).click();
+    const members = page.getByRole("table", { name: "Members of Platform" });
+    await members.getByRole("row", { name: /user-130 Hanako Yamada lead/ }).waitFor();
+    await teams.getByText("1 member", { exact: true }).waitFor(); // the team's count follows
+    // By login, anywhere in it.
+    await find.fill("USER-12");
+    await expect.poll(() => found.textContent()).toBe("10 active members to choose from.");
+    expect(await pick.locator("option").count()).toBe(11);
+    await accessible("team-member-picker");
+
+    // The team's members page like every list, and the open team and its page are a link.
+    const ids = stack.sql("SELECT id FROM users WHERE login BETWEEN 'user-001' AND 'user-021' ORDER BY login").trim().split("\n");
+    for (const id of ids) await callApi(stack, alice.access_token, "POST", `/organizations/${org}/teams/${team.id}/members`, { user_id: id });
+    await page.reload();
+    const pager = page.getByRole("navigation", { name: "Pagination: Members of Platform" });
+    await pager.getByText("Page 1 of 2 · 22 in all").waitFor();
+    await pager.getByRole("button", { name: "Next" }).click();
+    await members.getByRole("row", { name: /^user-021 / }).waitFor(); // the lead first, then by login
+    const url = new URL(page.url());
+    expect(url.searchParams.get("teams.open")).toBe(team.id);
+    expect(url.searchParams.get("team-members.page")).toBe("2");
+    await members.getByRole("button", { name: "Remove user-021 from the team" }).click();
+    await pager.getByText("Page 2 of 2 · 21 in all").waitFor();
+    await teams.getByText("21 members", { exact: true }).waitFor();
+  });
+});
+
+describe.skipIf(!hasRoute("get", "/organizations/{id}/audit-events"))("the audit log's dates", () => {
+  it("reads From and Until in the zone times are shown in: the browser's (Tokyo), or UTC", async () => {
+    let last = "";
+    page.on("request", (r) => {
+      if (new URL(r.url()).pathname.endsWith("/audit-events")) last = r.url();
+    });
+    const sent = (name: string) => new URL(last || "http://x/").searchParams.get(name);
+    const hour = 3_600_000;
+    const hourAgo = Math.floor(Date.now() / 60_000) * 60_000 - hour;
+    /** The wall time of an instant at a UTC offset, as a date-and-time input takes it. */
+    const wall = (t: number, offsetHours: number) => new Date(t + offsetHours * hour).toISOString().slice(0, 16);
+    const rows = page.getByRole("table", { name: "Audit log" }).getByRole("row");
+    const nothing = page.getByText("Nothing recorded for these filters.");
+    const filter = page.getByRole("button", { name: "Filter", exact: true });
+
+    await page.goto("/settings/audit");
+    await heading("Audit log").waitFor();
+    await page.getByLabel("Until (Asia/Tokyo)").waitFor();
+    // An hour ago on Tokyo's clock: what happened since is listed; the API got that instant.
+    await page.getByLabel("From (Asia/Tokyo)").fill(wall(hourAgo, 9));
+    await filter.click();
+    await expect.poll(() => sent("since")).toBe(new Date(hourAgo).toISOString());
+    await rows.nth(1).waitFor();
+    // In UTC the same clock time is nine hours later, still ahead: nothing yet.
+    await page.getByRole("combobox", { name: "Time zone" }).selectOption("utc");
+    await page.getByLabel("Until (UTC)").waitFor();
+    await expect.poll(() => sent("since")).toBe(new Date(hourAgo + 9 * hour).toISOString());
+    await nothing.waitFor();
+    // An hour ago on the UTC clock lists them again; until then, nothing (the stack is younger).
+    await page.getByLabel("From (UTC)").fill(wall(hourAgo, 0));
+    await filter.click();
+    await expect.poll(() => sent("since")).toBe(new Date(hourAgo).toISOString());
+    await rows.nth(1).waitFor();
+    await accessible("audit-log-utc");
+    await page.getByLabel("From (UTC)").fill("");
+    await page.getByLabel("Until (UTC)").fill(wall(hourAgo, 0));
+    await filter.click();
+    await expect.poll(() => sent("until")).toBe(new Date(hourAgo).toISOString());
+    expect(sent("since")).toBeNull();
+    await nothing.waitFor();
+    await page.getByRole("combobox", { name: "Time zone" }).selectOption("local");
+    await page.getByLabel("Until (Asia/Tokyo)").waitFor();
   });
 
   it("raised no uncaught page errors", () => {

@@ -7,6 +7,8 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { launch } from "./browser";
 
 export const repoRoot = resolve(import.meta.dirname, "../..");
 const dashboardDir = resolve(import.meta.dirname, "..");
@@ -147,4 +149,93 @@ export async function startStack(): Promise<Stack> {
   const sql = (query: string) =>
     execFileSync(psqlPath(), [databaseURL, "-v", "ON_ERROR_STOP=1", "-qAtc", query], { stdio: ["ignore", "pipe", "pipe"] }).toString();
   return { apiURL, githubURL, databaseURL, startWorker, sql, stop };
+}
+
+/** A stack with a browser on it: one page, and what the page said that a test checks. */
+export interface BrowserStack {
+  stack: Stack;
+  browser: Browser;
+  context: BrowserContext;
+  page: Page;
+  /** Uncaught errors the page raised. */
+  pageErrors: string[];
+  /** Every confirm() the dashboard asked, in order (each is accepted). */
+  dialogs: string[];
+  /** Closes the browser and stops the stack (for afterAll). */
+  close: () => Promise<void>;
+}
+
+/**
+ * startBrowserStack starts the stack and Chromium on it, with one page at the API's origin
+ * (1280×860, the given time zone), collecting page errors and accepting every dialog.
+ */
+export async function startBrowserStack(opts: { timezoneId?: string; clipboard?: boolean } = {}): Promise<BrowserStack> {
+  const stack = await startStack();
+  let browser: Browser | undefined;
+  try {
+    browser = await launch();
+    const context = await browser.newContext({ baseURL: stack.apiURL, viewport: { width: 1280, height: 860 }, timezoneId: opts.timezoneId });
+    if (opts.clipboard) await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: stack.apiURL });
+    const page = await context.newPage();
+    const pageErrors: string[] = [];
+    const dialogs: string[] = [];
+    page.on("pageerror", (e) => pageErrors.push(String(e)));
+    page.on("dialog", (d) => {
+      dialogs.push(d.message());
+      void d.accept();
+    });
+    const b = browser;
+    const close = async () => {
+      await context.close().catch(() => {});
+      await b.close().catch(() => {});
+      await stack.stop();
+    };
+    return { stack, browser, context, page, pageErrors, dialogs, close };
+  } catch (err) {
+    await browser?.close().catch(() => {});
+    await stack.stop();
+    throw err;
+  }
+}
+
+/** signIn uses the development login on the sign-in page the browser is on, and waits to leave it. */
+export async function signIn(page: Page, login: string): Promise<void> {
+  await page.getByLabel("GitHub login").fill(login);
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  await page.waitForURL((u) => new URL(u).pathname !== "/sign-in");
+}
+
+/** signInAs opens the sign-in page and signs in there as login (the development login). */
+export async function signInAs(page: Page, login: string): Promise<void> {
+  await page.goto("/sign-in");
+  await signIn(page, login);
+}
+
+/** What the development login answers: the access token and the active organization. */
+export interface DevSession {
+  access_token: string;
+  organization: { id: string; name: string };
+}
+
+/** devLogin signs in through the API (the development login), for data a test sets up. */
+export async function devLogin(stack: Stack, login: string): Promise<DevSession> {
+  const res = await fetch(`${stack.apiURL}/api/v1/auth/dev-login`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ login }),
+  });
+  if (!res.ok) throw new Error(`dev-login ${login}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as DevSession;
+}
+
+/** callApi calls the API (/api/v1 + path) with a token from devLogin; a non-2xx answer throws. */
+export async function callApi<T>(stack: Stack, token: string, method: string, path: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${stack.apiURL}/api/v1${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return (text ? JSON.parse(text) : undefined) as T;
 }

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/google/uuid"
@@ -28,13 +30,13 @@ var (
 	docDeleteOrganization = huma.Operation{OperationID: "delete-organization", Tags: []string{"organizations"},
 		Summary: "Delete an organization and everything in it (not a personal one)", DefaultStatus: http.StatusNoContent}
 	docListMembers = huma.Operation{OperationID: "list-members", Tags: []string{"organizations"},
-		Summary: "List the members"}
+		Summary: "List the members", Description: "Owners first, then by login. q finds members by login or name: plain text, at most 100 characters, no control characters (otherwise a 422); logins starting with it come first. status keeps one status."}
 	docUpdateMember = huma.Operation{OperationID: "update-member", Tags: []string{"organizations"},
 		Summary: "Change a member's role or status", Description: "Only an owner grants or takes away owner; the last owner cannot be demoted."}
 	docRemoveMember = huma.Operation{OperationID: "remove-member", Tags: []string{"organizations"},
 		Summary: "Remove a member", DefaultStatus: http.StatusNoContent}
 	docListInvitations = huma.Operation{OperationID: "list-invitations", Tags: []string{"organizations"},
-		Summary: "List pending invitations"}
+		Summary: "List pending invitations, newest first"}
 	docCreateInvitation = huma.Operation{OperationID: "create-invitation", Tags: []string{"organizations"},
 		Summary: "Invite a GitHub user", Description: "The login is resolved to GitHub's numeric account id, which the invitation is bound to (422 when no account has the login). The token is shown once; the invited account reads it with POST /invitations/lookup {token} and accepts it with POST /invitations/accept {token}. A pending invitation of the same account is revoked and replaced: replaced_invitation says so, and the old link stops working. max_members counts members and pending invitations.",
 		DefaultStatus: http.StatusCreated, Errors: []int{http.StatusBadGateway}}
@@ -68,10 +70,7 @@ func (s *Server) listOrganizations(ctx context.Context, in *listOrganizationsInp
 	if err != nil {
 		return nil, err
 	}
-	total := len(orgs)
-	lo := min(in.Offset(), total)
-	hi := min(lo+in.Limit, total)
-	return &orgPageOutput{Body: pageOf(mapSlice(orgs[lo:hi], orgOut), total, in.PageParams)}, nil
+	return &orgPageOutput{Body: pageSlice(mapSlice(orgs, orgOut), in.PageParams)}, nil
 }
 
 type createOrganizationInput struct {
@@ -145,14 +144,32 @@ func memberOut(m store.Member) MemberOut {
 }
 
 type listMembersInput struct {
-	ID uuid.UUID `path:"id"`
+	ID     uuid.UUID `path:"id"`
+	Q      string    `query:"q" maxLength:"100" doc:"Only members whose GitHub login or name contains this text, ignoring case (surrounding spaces are ignored; logins that start with it come first). Plain text: no wildcards."`
+	Status string    `query:"status" enum:"invited,active,suspended" doc:"Only members in this status"`
 	PageParams
 }
 
 type memberPageOutput struct{ Body Page[MemberOut] }
 
+// searchText checks a free-text search parameter: trimmed, valid UTF-8, and no control
+// characters (which no login or name holds, and PostgreSQL refuses NUL outright).
+func searchText(field, q string) (string, error) {
+	if !utf8.ValidString(q) {
+		return "", domain.Invalid(field, "is not valid UTF-8 text")
+	}
+	if strings.IndexFunc(q, unicode.IsControl) >= 0 {
+		return "", domain.Invalid(field, "must not contain control characters")
+	}
+	return strings.TrimSpace(q), nil
+}
+
 func (s *Server) listMembers(ctx context.Context, in *listMembersInput) (*memberPageOutput, error) {
-	items, total, err := s.store.ListMembers(ctx, in.ID, in.Limit, in.Offset())
+	q, err := searchText("query.q", in.Q)
+	if err != nil {
+		return nil, err
+	}
+	items, total, err := s.store.ListMembers(ctx, in.ID, store.MemberFilter{Query: q, Status: in.Status}, in.Limit, in.Offset())
 	if err != nil {
 		return nil, err
 	}
@@ -204,20 +221,29 @@ func invitationOut(i store.Invitation) InvitationOut {
 	return InvitationOut{ID: i.ID, GitHubLogin: i.GitHubLogin, Role: i.Role, Status: i.Status, InvitedBy: i.InvitedBy, ExpiresAt: i.ExpiresAt, CreatedAt: i.CreatedAt}
 }
 
-type invitationListOutput struct {
-	Body struct {
-		Items []InvitationOut `json:"items"`
-	}
+type listInvitationsInput struct {
+	ID          uuid.UUID `path:"id" doc:"Organization id"`
+	GitHubLogin string    `query:"github_login" maxLength:"39" doc:"Only the pending invitation of this GitHub login (ignoring case), to warn before replacing it"`
+	PageParams
 }
 
-func (s *Server) listInvitations(ctx context.Context, in *orgIDInput) (*invitationListOutput, error) {
+type invitationPageOutput struct{ Body Page[InvitationOut] }
+
+func (s *Server) listInvitations(ctx context.Context, in *listInvitationsInput) (*invitationPageOutput, error) {
 	list, err := s.store.ListInvitations(ctx, in.ID)
 	if err != nil {
 		return nil, err
 	}
-	out := &invitationListOutput{}
-	out.Body.Items = mapSlice(list, invitationOut)
-	return out, nil
+	if login := strings.TrimSpace(in.GitHubLogin); login != "" {
+		kept := list[:0]
+		for _, i := range list {
+			if strings.EqualFold(i.GitHubLogin, login) {
+				kept = append(kept, i)
+			}
+		}
+		list = kept
+	}
+	return &invitationPageOutput{Body: pageSlice(mapSlice(list, invitationOut), in.PageParams)}, nil
 }
 
 type createInvitationInput struct {

@@ -26,6 +26,14 @@ func pageOf[T any](items []T, total int, p PageParams) Page[T] {
 	return Page[T]{Items: items, Total: total, Page: p.Page, Limit: p.Limit}
 }
 
+// pageSlice answers one page of a list read whole (a short one: an organization's pending
+// invitations, a team's members), in the same {items, total, page, limit} as the rest.
+func pageSlice[T any](all []T, p PageParams) Page[T] {
+	lo := min(p.Offset(), len(all))
+	hi := min(lo+p.Limit, len(all))
+	return pageOf(all[lo:hi], len(all), p)
+}
+
 // mapSlice converts store rows into API shapes.
 func mapSlice[A, B any](in []A, f func(A) B) []B {
 	out := make([]B, len(in))

@@ -21,7 +21,7 @@ var (
 	docDeleteTeam = huma.Operation{OperationID: "delete-team", Tags: []string{"teams"}, Summary: "Delete a team",
 		DefaultStatus: http.StatusNoContent}
 	docListTeamMembers = huma.Operation{OperationID: "list-team-members", Tags: []string{"teams"},
-		Summary: "List a team's members"}
+		Summary: "List a team's members, leads first"}
 	docAddTeamMember = huma.Operation{OperationID: "add-team-member", Tags: []string{"teams"},
 		Summary: "Add an organization member to the team (or change their team role)", DefaultStatus: http.StatusCreated}
 	docRemoveTeamMember = huma.Operation{OperationID: "remove-team-member", Tags: []string{"teams"},
@@ -130,20 +130,20 @@ func teamMemberOut(m store.TeamMember) TeamMemberOut {
 	return TeamMemberOut{UserID: m.UserID, Login: m.Login, Name: m.Name, AvatarURL: m.AvatarURL, Role: m.Role, CreatedAt: m.CreatedAt}
 }
 
-type teamMembersOutput struct {
-	Body struct {
-		Items []TeamMemberOut `json:"items"`
-	}
+type listTeamMembersInput struct {
+	ID     uuid.UUID `path:"id"`
+	TeamID uuid.UUID `path:"team_id"`
+	PageParams
 }
 
-func (s *Server) listTeamMembers(ctx context.Context, in *teamPathInput) (*teamMembersOutput, error) {
+type teamMemberPageOutput struct{ Body Page[TeamMemberOut] }
+
+func (s *Server) listTeamMembers(ctx context.Context, in *listTeamMembersInput) (*teamMemberPageOutput, error) {
 	list, err := s.store.ListTeamMembers(ctx, in.ID, in.TeamID)
 	if err != nil {
 		return nil, err
 	}
-	out := &teamMembersOutput{}
-	out.Body.Items = mapSlice(list, teamMemberOut)
-	return out, nil
+	return &teamMemberPageOutput{Body: pageSlice(mapSlice(list, teamMemberOut), in.PageParams)}, nil
 }
 
 type addTeamMemberInput struct {

@@ -160,18 +160,37 @@ type Member struct {
 	JoinedAt  *time.Time `db:"joined_at"`
 }
 
-// ListMembers pages through the organization's members, owners first.
-func (s *Store) ListMembers(ctx context.Context, orgID uuid.UUID, limit, offset int) ([]Member, int, error) {
+// MemberFilter narrows ListMembers. Query matches the login or the name anywhere in it,
+// ignoring case (logins starting with it come first); Status is one membership status.
+// Empty fields do not filter.
+type MemberFilter struct {
+	Query  string
+	Status string
+}
+
+// memberWhere is ListMembers' condition: always the one organization ($1), then the
+// filter ($2 the query, $3 the status). strpos matches the text as it is: no LIKE
+// wildcards to escape.
+const memberWhere = `m.organization_id = $1
+	AND ($2::text = '' OR strpos(lower(u.login), lower($2::text)) > 0 OR strpos(lower(coalesce(u.name, '')), lower($2::text)) > 0)
+	AND ($3::text = '' OR m.status = $3::text)`
+
+// ListMembers pages through the organization's members, owners first; with a query, the
+// logins that start with it first.
+func (s *Store) ListMembers(ctx context.Context, orgID uuid.UUID, f MemberFilter, limit, offset int) ([]Member, int, error) {
 	rows, _ := s.pool.Query(ctx, `
 		SELECT m.user_id, u.login, u.name, u.avatar_url, m.role::text AS role, m.status, m.joined_at
 		FROM organization_members m JOIN users u ON u.id = m.user_id
-		WHERE m.organization_id = $1 ORDER BY m.role, lower(u.login) LIMIT $2 OFFSET $3`, orgID, limit, offset)
+		WHERE `+memberWhere+`
+		ORDER BY ($2::text <> '' AND starts_with(lower(u.login), lower($2::text))) DESC, m.role, lower(u.login), m.user_id
+		LIMIT $4 OFFSET $5`, orgID, f.Query, f.Status, limit, offset)
 	items, err := pgx.CollectRows(rows, pgx.RowToStructByName[Member])
 	if err != nil {
 		return nil, 0, err
 	}
 	var total int
-	err = s.pool.QueryRow(ctx, `SELECT count(*) FROM organization_members WHERE organization_id = $1`, orgID).Scan(&total)
+	err = s.pool.QueryRow(ctx, `SELECT count(*) FROM organization_members m JOIN users u ON u.id = m.user_id WHERE `+memberWhere,
+		orgID, f.Query, f.Status).Scan(&total)
 	return items, total, err
 }
 

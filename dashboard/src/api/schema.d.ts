@@ -582,7 +582,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List pending invitations */
+        /** List pending invitations, newest first */
         get: operations["list-invitations"];
         put?: never;
         /**
@@ -620,7 +620,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List the members */
+        /**
+         * List the members
+         * @description Owners first, then by login. q finds members by login or name: plain text, at most 100 characters, no control characters (otherwise a 422); logins starting with it come first. status keeps one status.
+         */
         get: operations["list-members"];
         put?: never;
         post?: never;
@@ -793,7 +796,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List a team's members */
+        /** List a team's members, leads first */
         get: operations["list-team-members"];
         put?: never;
         /** Add an organization member to the team (or change their team role) */
@@ -1699,9 +1702,6 @@ export interface components {
              */
             lease_seconds: number;
         };
-        InvitationListOutputBody: {
-            items: components["schemas"]["InvitationOut"][] | null;
-        };
         InvitationOut: {
             /** Format: date-time */
             created_at: string;
@@ -2001,6 +2001,18 @@ export interface components {
              */
             total: number;
         };
+        PageInvitationOut: {
+            items: components["schemas"]["InvitationOut"][] | null;
+            /** Format: int64 */
+            limit: number;
+            /** Format: int64 */
+            page: number;
+            /**
+             * Format: int64
+             * @description Items across all pages
+             */
+            total: number;
+        };
         PageMemberOut: {
             items: components["schemas"]["MemberOut"][] | null;
             /** Format: int64 */
@@ -2063,6 +2075,18 @@ export interface components {
         };
         PageTaskOut: {
             items: components["schemas"]["TaskOut"][] | null;
+            /** Format: int64 */
+            limit: number;
+            /** Format: int64 */
+            page: number;
+            /**
+             * Format: int64
+             * @description Items across all pages
+             */
+            total: number;
+        };
+        PageTeamMemberOut: {
+            items: components["schemas"]["TeamMemberOut"][] | null;
             /** Format: int64 */
             limit: number;
             /** Format: int64 */
@@ -2497,9 +2521,6 @@ export interface components {
             role: "lead" | "member";
             /** Format: uuid */
             user_id: string;
-        };
-        TeamMembersOutputBody: {
-            items: components["schemas"]["TeamMemberOut"][] | null;
         };
         TeamOut: {
             /** Format: date-time */
@@ -6725,7 +6746,14 @@ export interface operations {
     };
     "list-invitations": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Only the pending invitation of this GitHub login (ignoring case), to warn before replacing it */
+                github_login?: string;
+                /** @description Items per page */
+                limit?: number;
+                /** @description Page number, from 1 */
+                page?: number;
+            };
             header?: never;
             path: {
                 /** @description Organization id */
@@ -6743,7 +6771,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["InvitationListOutputBody"];
+                    "application/json": components["schemas"]["PageInvitationOut"];
                 };
             };
             /** @description Unauthorized */
@@ -7115,6 +7143,10 @@ export interface operations {
                 limit?: number;
                 /** @description Page number, from 1 */
                 page?: number;
+                /** @description Only members whose GitHub login or name contains this text, ignoring case (surrounding spaces are ignored; logins that start with it come first). Plain text: no wildcards. */
+                q?: string;
+                /** @description Only members in this status */
+                status?: "invited" | "active" | "suspended";
             };
             header?: never;
             path: {
@@ -9251,7 +9283,12 @@ export interface operations {
     };
     "list-team-members": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Items per page */
+                limit?: number;
+                /** @description Page number, from 1 */
+                page?: number;
+            };
             header?: never;
             path: {
                 id: string;
@@ -9269,7 +9306,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TeamMembersOutputBody"];
+                    "application/json": components["schemas"]["PageTeamMemberOut"];
                 };
             };
             /** @description Unauthorized */

@@ -416,6 +416,17 @@ export const en = {
     role: "Team role",
     addButton: "Add",
     notAdded: "Not added",
+    caption: (team: string) => `Members of ${team}`,
+    addTo: (team: string) => `Add a member to ${team}`,
+    find: "Find a member (login or name)",
+    searching: "Searching…",
+    found: (shown: number, total: number) =>
+      total === 0
+        ? "No active member matches."
+        : shown < total
+          ? `${shown} of ${total} active members shown: type to narrow.`
+          : `${total} active ${plural(total, "member", "members")} to choose from.`,
+    searchFailed: "Members could not be searched",
   },
   editor: {
     editTitle: "Edit workflow",
@@ -547,8 +558,8 @@ export const en = {
     action: "Action",
     actionPlaceholder: "member. or member.removed",
     actor: "Actor (user id)",
-    since: "From",
-    until: "Until",
+    since: (zone: string) => `From (${zone})`,
+    until: (zone: string) => `Until (${zone})`,
     filter: "Filter",
     what: "the audit log",
     empty: "Nothing recorded for these filters.",

@@ -27,6 +27,11 @@ export interface Formatter {
   percent: (ratio: number) => string;
   relative: (iso: string | Date, now?: number) => string;
   duration: (ms: number) => string;
+  /**
+   * The instant (ISO 8601, UTC) a date-and-time input means in this zone: "2026-12-03T00:30"
+   * is 2026-12-02T15:30:00.000Z in Asia/Tokyo. null for an empty or incomplete value.
+   */
+  inputToInstant: (value: string) => string | null;
 }
 
 const tag: Record<Locale, string> = { en: "en-GB", ja: "ja-JP" };
@@ -64,7 +69,58 @@ export function makeFormatter(locale: Locale, mode: ZoneMode, localZone = browse
       return rel.format(Math.round(s / 86400), "day");
     },
     duration: (ms) => formatDuration(ms, locale),
+    inputToInstant: (value) => wallTimeToInstant(value, timeZone),
   };
+}
+
+const wallTime = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?$/;
+const offsetFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** utcOf answers the instant of a date and time read as UTC, any year (Date.UTC maps 0-99 to 19xx). */
+function utcOf(y: number, mo: number, d: number, h: number, mi: number, s: number, ms: number): Date {
+  const date = new Date(0);
+  date.setUTCFullYear(y, mo - 1, d);
+  date.setUTCHours(h, mi, s, ms);
+  return date;
+}
+
+/** The zone's offset from UTC at an instant (ms, east positive): +9 h in Asia/Tokyo. */
+export function zoneOffsetMs(instant: number, timeZone: string): number {
+  let f = offsetFormats.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat("en-US", { timeZone, hourCycle: "h23", year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "numeric", second: "numeric" });
+    offsetFormats.set(timeZone, f);
+  }
+  const p: Record<string, number> = {};
+  for (const part of f.formatToParts(instant)) if (part.type !== "literal") p[part.type] = Number(part.value);
+  return utcOf(p.year!, p.month!, p.day!, p.hour!, p.minute!, p.second!, 0).getTime() - Math.floor(instant / 1000) * 1000;
+}
+
+/**
+ * wallTimeToInstant reads a date-and-time input's value ("YYYY-MM-DDTHH:mm", seconds
+ * optional) as a wall-clock time in the IANA zone timeZone and answers the instant in
+ * ISO 8601 UTC (what RFC 3339 parameters take); null when the value is empty, incomplete,
+ * not a date, or its year has more than four digits. A time that a change to summer time
+ * skips is read as after it (02:30 on that night is 03:30 summer time); a time the change
+ * back repeats is the first of the two.
+ */
+export function wallTimeToInstant(value: string, timeZone: string): string | null {
+  const m = wallTime.exec(value.trim());
+  if (!m) return null;
+  const [y, mo, d, h, mi, s] = m.slice(1, 7).map((x) => Number(x ?? 0)) as [number, number, number, number, number, number];
+  const date = utcOf(y, mo, d, h, mi, s, m[7] ? Number(m[7].padEnd(3, "0")) : 0);
+  // An impossible date (February 30th, 24:00) does not roll over into another one.
+  if (date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d || date.getUTCHours() !== h || date.getUTCMinutes() !== mi || date.getUTCSeconds() !== s) return null;
+  const local = date.getTime();
+  // The zone's offsets a day before and a day after: the wall time is one of them (both
+  // when the clocks went back through it), unless the clocks jumped over it.
+  const day = 86_400_000;
+  const before = zoneOffsetMs(local - day, timeZone);
+  const after = zoneOffsetMs(local + day, timeZone);
+  const fits = [local - before, local - after].filter((t) => zoneOffsetMs(t, timeZone) === local - t);
+  if (fits.length > 0) return new Date(Math.min(...fits)).toISOString();
+  // Jumped over: read with the offset before the jump, which lands as far past it.
+  return new Date(local - before).toISOString();
 }
 
 const units: Record<Locale, { ms: string; s: string; min: string; h: string }> = {

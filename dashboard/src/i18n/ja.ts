@@ -415,6 +415,17 @@ export const ja: Messages = {
     role: "チームでのロール",
     addButton: "追加",
     notAdded: "追加できませんでした",
+    caption: (team: string) => `${team}のメンバー`,
+    addTo: (team: string) => `${team}にメンバーを追加`,
+    find: "メンバーを探す（ログインまたは名前）",
+    searching: "検索中…",
+    found: (shown: number, total: number) =>
+      total === 0
+        ? "一致する有効なメンバーはいません。"
+        : shown < total
+          ? `有効なメンバー ${total} 人のうち ${shown} 人を表示中。入力して絞り込めます。`
+          : `選べる有効なメンバーは ${total} 人です。`,
+    searchFailed: "メンバーを検索できませんでした",
   },
   editor: {
     editTitle: "ワークフローを編集",
@@ -546,8 +557,8 @@ export const ja: Messages = {
     action: "操作",
     actionPlaceholder: "member. または member.removed",
     actor: "実行者（ユーザー ID）",
-    since: "開始",
-    until: "終了",
+    since: (zone: string) => `開始（${zone}）`,
+    until: (zone: string) => `終了（${zone}）`,
     filter: "絞り込む",
     what: "監査ログ",
     empty: "この条件で記録されたものはありません。",

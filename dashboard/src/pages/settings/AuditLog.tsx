@@ -2,7 +2,7 @@ import { useState, type FormEvent } from "react";
 import { unwrap } from "../../api/client";
 import type { Schema } from "../../api/types";
 import { useSession } from "../../session/session";
-import { useT } from "../../i18n/i18n";
+import { useI18n } from "../../i18n/i18n";
 import { DataTable, type Column } from "../../lists/DataTable";
 import { Page, Time } from "../../ui/states";
 import { useApiData } from "../../ui/useApiData";
@@ -13,11 +13,15 @@ type AuditEvent = Schema<"AuditEventOut">;
 /** What the organization's owners and admins see of who did what: the audit trail. */
 export default function AuditLog() {
   const { api, me } = useSession();
-  const t = useT();
+  const { t, fmt } = useI18n();
   const orgId = me.organization.id;
   const [page, setPage] = useState(1);
   const [draft, setDraft] = useState({ action: "", actor: "", since: "", until: "" });
   const [filter, setFilter] = useState(draft);
+  // The dates are read in the zone every time is shown in (the browser's, or UTC when the
+  // user chose it), and sent as instants: a switch of zone reads them again in the new one.
+  const since = fmt.inputToInstant(filter.since) ?? undefined;
+  const until = fmt.inputToInstant(filter.until) ?? undefined;
   const list = useApiData(
     () =>
       unwrap(
@@ -29,13 +33,13 @@ export default function AuditLog() {
               limit: LIMIT,
               action: filter.action || undefined,
               actor: filter.actor || undefined,
-              since: filter.since ? new Date(filter.since).toISOString() : undefined,
-              until: filter.until ? new Date(filter.until).toISOString() : undefined,
+              since,
+              until,
             },
           },
         }),
       ),
-    [orgId, page, filter],
+    [orgId, page, filter.action, filter.actor, since, until],
   );
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -70,11 +74,11 @@ export default function AuditLog() {
           <input id="audit-actor" value={draft.actor} onChange={(e) => setDraft({ ...draft, actor: e.target.value.trim() })} />
         </div>
         <div className="field">
-          <label htmlFor="audit-since">{t.audit.since}</label>
+          <label htmlFor="audit-since">{t.audit.since(fmt.zoneLabel)}</label>
           <input id="audit-since" type="datetime-local" value={draft.since} onChange={(e) => setDraft({ ...draft, since: e.target.value })} />
         </div>
         <div className="field">
-          <label htmlFor="audit-until">{t.audit.until}</label>
+          <label htmlFor="audit-until">{t.audit.until(fmt.zoneLabel)}</label>
           <input id="audit-until" type="datetime-local" value={draft.until} onChange={(e) => setDraft({ ...draft, until: e.target.value })} />
         </div>
         <button type="submit">{t.audit.filter}</button>

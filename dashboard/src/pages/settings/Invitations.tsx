@@ -1,10 +1,11 @@
-import { useState, type FormEvent } from "react";
+import { useEffect, useState, type FormEvent } from "react";
 import { unwrap } from "../../api/client";
 import type { Schema } from "../../api/types";
 import { useSession } from "../../session/session";
 import { useT } from "../../i18n/i18n";
-import { DataRows } from "../../lists/DataTable";
-import { CopyButton, ErrorView, Show, StatusBadge, Time } from "../../ui/states";
+import { DataTable } from "../../lists/DataTable";
+import { useListQuery } from "../../lists/useListQuery";
+import { CopyButton, ErrorView, StatusBadge, Time } from "../../ui/states";
 import { useAction, useApiData } from "../../ui/useApiData";
 import { useMembers } from "../executions/ExecutionDetail";
 
@@ -15,28 +16,43 @@ export function Invitations() {
   const { api, me } = useSession();
   const t = useT();
   const orgId = me.organization.id;
-  const list = useApiData(() => unwrap(api.GET("/organizations/{id}/invitations", { params: { path: { id: orgId } } })), [orgId]);
+  const list = useListQuery("/organizations/{id}/invitations", [], { params: { path: { id: orgId } }, prefix: "invitations." });
   const members = useMembers(true);
   const [login, setLogin] = useState("");
   const [role, setRole] = useState<Role>("member");
   const [created, setCreated] = useState<Schema<"CreatedInvitationOut"> | null>(null);
-  const pending = (list.data?.items ?? []).filter((i) => i.status === "pending");
-  const existing = pending.find((i) => i.github_login.toLowerCase() === login.trim().toLowerCase());
+  const typed = login.trim();
+  // Whether the typed login already has a pending invitation, on any page of the list: the
+  // page on screen answers at once, the API (asked as the typing pauses) for the others.
+  const [asked, setAsked] = useState("");
+  useEffect(() => {
+    const timer = window.setTimeout(() => setAsked(typed), 250);
+    return () => window.clearTimeout(timer);
+  }, [typed]);
+  const pendingOf = (l: string) => unwrap(api.GET("/organizations/{id}/invitations", { params: { path: { id: orgId }, query: { github_login: l, limit: 1 } } }));
+  const lookup = useApiData(() => (asked ? pendingOf(asked) : Promise.resolve(null)), [orgId, asked]);
+  const same = (i: Invitation) => i.status === "pending" && i.github_login.toLowerCase() === typed.toLowerCase();
+  const existing = typed ? ((list.list.data?.items ?? []).find(same) ?? (asked === typed ? lookup.data?.items?.find(same) : undefined)) : undefined;
   const invite = useAction(async () => {
-    const inv = await unwrap(api.POST("/organizations/{id}/invitations", { params: { path: { id: orgId } }, body: { github_login: login.trim(), role } }));
+    const inv = await unwrap(api.POST("/organizations/{id}/invitations", { params: { path: { id: orgId } }, body: { github_login: typed, role } }));
     setCreated(inv);
     setLogin("");
     list.reload();
+    lookup.reload();
   });
   const revoke = useAction(async (invitationId: string) => {
     await unwrap(api.DELETE("/organizations/{id}/invitations/{invitation_id}", { params: { path: { id: orgId, invitation_id: invitationId } } }));
     list.reload();
+    lookup.reload();
   });
   const roles: Role[] = me.role === "owner" ? ["owner", "admin", "member", "viewer"] : ["admin", "member", "viewer"];
-  const submit = (e: FormEvent) => {
+  const submit = async (e: FormEvent) => {
     e.preventDefault();
     // A new invitation for the same login replaces the pending one: its link stops working.
-    if (existing && !window.confirm(t.invitations.confirmReinvite(existing.github_login))) return;
+    // Sent before the lookup answered, ask the API now (the answer says so afterwards anyway).
+    let replacing = existing;
+    if (!replacing && !(asked === typed && lookup.status === "ready")) replacing = (await pendingOf(typed).catch(() => null))?.items?.find(same);
+    if (replacing && !window.confirm(t.invitations.confirmReinvite(replacing.github_login))) return;
     void invite.exec();
   };
   // The invitee opens this dashboard page, which accepts through the API's accept route.
@@ -45,7 +61,7 @@ export function Invitations() {
   return (
     <section aria-labelledby="inv-h">
       <h2 id="inv-h">{t.invitations.title}</h2>
-      <form className="form-row" onSubmit={submit}>
+      <form className="form-row" onSubmit={(e) => void submit(e)}>
         <div className="field">
           <label htmlFor="inv-login">{t.invitations.login}</label>
           <input id="inv-login" required value={login} aria-describedby={existing ? "inv-existing" : undefined} onChange={(e) => setLogin(e.target.value)} />
@@ -85,33 +101,31 @@ export function Invitations() {
         </div>
       )}
       {revoke.error && <ErrorView error={revoke.error} title={t.invitations.notRevoked} />}
-      <Show data={list} what={t.invitations.title}>
-        {(l) => (
-          <DataRows<Invitation>
-            caption={t.invitations.title}
-            rows={l.items ?? []}
-            rowKey={(i) => i.id}
-            empty={t.invitations.empty}
-            columns={[
-              { header: t.invitations.login, cell: (i) => i.github_login },
-              { header: t.members.role, cell: (i) => t.roles[i.role] },
-              { header: t.common.status, cell: (i) => <StatusBadge status={i.status} /> },
-              { header: t.invitations.invitedBy, priority: "low", cell: (i) => (i.invited_by ? members.name(i.invited_by) : "—") },
-              { header: t.invitations.expires, priority: "low", cell: (i) => <Time value={i.expires_at} relative /> },
-              {
-                header: t.common.actions,
-                cell: (i) =>
-                  i.status === "pending" && (
-                    <button type="button" disabled={revoke.pending} onClick={() => void revoke.exec(i.id)}>
-                      {t.invitations.revoke}
-                      <span className="visually-hidden"> {t.invitations.of(i.github_login)}</span>
-                    </button>
-                  ),
-              },
-            ]}
-          />
-        )}
-      </Show>
+      <DataTable<Invitation>
+        data={list.list}
+        what={t.invitations.title}
+        caption={t.invitations.title}
+        rowKey={(i) => i.id}
+        empty={t.invitations.empty}
+        onPage={list.setPage}
+        columns={[
+          { header: t.invitations.login, cell: (i) => i.github_login },
+          { header: t.members.role, cell: (i) => t.roles[i.role] },
+          { header: t.common.status, cell: (i) => <StatusBadge status={i.status} /> },
+          { header: t.invitations.invitedBy, priority: "low", cell: (i) => (i.invited_by ? members.name(i.invited_by) : "—") },
+          { header: t.invitations.expires, priority: "low", cell: (i) => <Time value={i.expires_at} relative /> },
+          {
+            header: t.common.actions,
+            cell: (i) =>
+              i.status === "pending" && (
+                <button type="button" disabled={revoke.pending} onClick={() => void revoke.exec(i.id)}>
+                  {t.invitations.revoke}
+                  <span className="visually-hidden"> {t.invitations.of(i.github_login)}</span>
+                </button>
+              ),
+          },
+        ]}
+      />
     </section>
   );
 }

@@ -6,6 +6,7 @@ import { useAction } from "../../ui/useApiData";
 import { useT } from "../../i18n/i18n";
 import { DataTable } from "../../lists/DataTable";
 import { useListQuery } from "../../lists/useListQuery";
+import { navigate, useLocation, withQuery } from "../../router/router";
 import { SlugField, useSuggestedSlug } from "../../ui/SlugField";
 import { TeamMembers } from "./TeamMembers";
 import { InlineRename } from "../../ui/InlineRename";
@@ -15,7 +16,11 @@ export function Teams() {
   const { api, me, can } = useSession();
   const orgId = me.organization.id;
   const t = useT();
-  const [open, setOpen] = useState<string | null>(null);
+  // The team whose members are shown is in the address (a link, kept on reload); another
+  // team starts at the first page of its members.
+  const { path: here, query } = useLocation();
+  const open = query.get("teams.open");
+  const setOpen = (id: string | null) => navigate(withQuery(here, query, { "teams.open": id ?? undefined, "team-members.page": undefined }), { replace: true });
   const teams = useListQuery("/organizations/{id}/teams", [], { params: { path: { id: orgId } }, prefix: "teams." });
   const [name, setName] = useState("");
   const [slug, setSlug] = useState<string | undefined>(undefined);
@@ -105,7 +110,7 @@ export function Teams() {
                       </span>
                     </div>
                     {x.description && <p className="muted">{x.description}</p>}
-                    {open === x.id && <TeamMembers teamId={x.id} onChange={teams.reload} />}
+                    {open === x.id && <TeamMembers teamId={x.id} teamName={x.name} onChange={teams.reload} />}
                   </>
         )}
       />
