@@ -209,6 +209,12 @@ func dashboardBody(cfg Config, n dashboardNames, in observed) (string, error) {
 			graph("GitHub issue comments sent, failed deliveries", [][]any{m(app, "IssueCommentsSent", svc, stat("Sum")), m(app, "IssueCommentRunsFailed", svc, stat("Sum"))}, nil),
 			graph("Notifications: delivered, retrying, failed", [][]any{m(app, "Notifications", []any{"Result", "delivered"}, stat("Sum")),
 				m(app, "Notifications", []any{"Result", "retrying"}, stat("Sum")), m(app, "Notifications", []any{"Result", "failed"}, stat("Sum"))}, nil),
+			// one line per job of the sweep (requeue_leases, purge, issue_comments,
+			// notifications, queue_figures, record): runs that stopped on an error, and
+			// items that failed and will be retried
+			graph("Sweep jobs: errors and failed items by job", [][]any{
+				search("e1", fmt.Sprintf(`{%s,Job} MetricName="SweepJobErrors"`, app), "Sum", "errors"),
+				search("e2", fmt.Sprintf(`{%s,Job} MetricName="SweepJobItemsFailed"`, app), "Sum", "failed items")}, nil),
 		},
 		{
 			graph("Migrations (migrate function)", [][]any{m("AWS/Lambda", "Invocations", migrate, stat("Sum")), m("AWS/Lambda", "Errors", migrate, stat("Sum")),

@@ -87,6 +87,7 @@ func TestDashboardWidgetsReferenceTheStack(t *testing.T) {
 			want := stackDimensions(t, run)
 			seen := map[string]bool{}
 			searchNS := regexp.MustCompile(`SEARCH\('\{([^,}]+)`)
+			searchMetric := regexp.MustCompile(`MetricName="([^"]+)"`)
 			for _, w := range body.Widgets {
 				where := "widget " + w.Properties.Title
 				switch w.Type {
@@ -113,6 +114,9 @@ func TestDashboardWidgetsReferenceTheStack(t *testing.T) {
 						if ns := searchNS.FindStringSubmatch(expr); ns != nil {
 							checkDims(t, where, ns[1], nil, want, run.cfg.Environment)
 							seen["search:"+ns[1]] = true
+							if name := searchMetric.FindStringSubmatch(expr); name != nil {
+								seen["search:"+ns[1]+" "+name[1]] = true
+							}
 						}
 						continue
 					}
@@ -146,6 +150,7 @@ func TestDashboardWidgetsReferenceTheStack(t *testing.T) {
 				app + " WorkersOnline", app + " SweepRuns", app + " MigrationFailures", "search:" + app,
 				"migrate Errors", "log:Migration log (last runs)", app + " EventsPosted", app + " IssueCommentsSent",
 				app + " Notifications", "AWS/ApiGateway ConnectCount", "AWS/ApiGateway MessageCount", "AWS/ApiGateway IntegrationError",
+				"search:" + app + " SweepJobErrors", "search:" + app + " SweepJobItemsFailed",
 			} {
 				if !seen[m] {
 					t.Errorf("the dashboard does not show %s", m)

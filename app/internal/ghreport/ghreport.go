@@ -68,30 +68,37 @@ func (r *Reporter) Run(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// DeliverDue sends every comment that is due and answers how many were sent.
-func (r *Reporter) DeliverDue(ctx context.Context) (int, error) {
+// Delivery counts what one DeliverDue did: comments sent, and comments GitHub did not
+// take (each recorded for a retry with backoff).
+type Delivery struct{ Sent, Failed int }
+
+// DeliverDue sends every comment that is due and answers how many were sent and how
+// many failed; an error means the round itself stopped (the outbox could not be read or
+// written).
+func (r *Reporter) DeliverDue(ctx context.Context) (Delivery, error) {
+	var d Delivery
 	if r == nil || r.App == nil {
-		return 0, nil
+		return d, nil
 	}
-	sent := 0
 	for {
 		jobs, err := r.Store.ClaimDueIssueComments(ctx, 20, lease)
 		if err != nil {
-			return sent, err
+			return d, err
 		}
 		for _, j := range jobs {
 			if err := r.deliver(ctx, j); err != nil {
+				d.Failed++
 				r.Log.Warn("issue comment not delivered; retrying later", "repo", j.RepoFullName, "issue", j.IssueNumber,
 					"execution_id", j.ExecutionID, "attempt", j.Attempts+1, "error", err)
 				if ferr := r.Store.IssueCommentFailed(ctx, j.ID, err.Error()); ferr != nil {
-					return sent, ferr
+					return d, ferr
 				}
 				continue
 			}
-			sent++
+			d.Sent++
 		}
 		if len(jobs) < 20 {
-			return sent, nil
+			return d, nil
 		}
 	}
 }

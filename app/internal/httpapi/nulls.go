@@ -20,6 +20,11 @@ import (
 // the document does not declare nullable: an optional field is left out, not nulled
 // (`PATCH /tasks/{id} {"name": null}` is a mistake, not "leave it as is"). Fields that
 // may be cleared (a repository's team_id) are declared nullable and pass.
+//
+// It reads the document as published (OpenAPI 3.1, what clients and the dashboard's
+// generated types see), where a nullable field's type is an array such as
+// ["string","null"]; the 3.0 spelling (nullable: true), a type of "null" and a
+// oneOf/anyOf member that allows null are honoured too.
 func (s *Server) refuseNulls(hctx huma.Context) bool {
 	op := hctx.Operation()
 	if op == nil || op.SkipValidateBody || op.RequestBody == nil || op.RequestBody.Content["application/json"] == nil {
@@ -38,8 +43,12 @@ func (s *Server) refuseNulls(hctx huma.Context) bool {
 	if json.Unmarshal(raw, &v) != nil {
 		return false // huma answers malformed JSON itself
 	}
-	schemas := s.api.OpenAPI().Components.Schemas
-	if field := nullIn(schemas, op.RequestBody.Content["application/json"].Schema, v, "body"); field != "" {
+	schema, err := jsonOf(op.RequestBody.Content["application/json"].Schema)
+	if err != nil {
+		s.log.ErrorContext(hctx.Context(), "null check: the request schema cannot be read", "operation", op.OperationID, "error", err)
+		return false
+	}
+	if field := nullIn(s.documentSchemas(), schema, v, "body"); field != "" {
 		p := problemFor(hctx.Context(), s.log, domain.Invalid(field, "must not be null: leave the field out instead"))
 		_ = huma.WriteErr(s.api, hctx, p.Status, p.Detail, p.Errors[0])
 		return true
@@ -47,31 +56,81 @@ func (s *Server) refuseNulls(hctx huma.Context) bool {
 	return false
 }
 
-// nullIn returns the path of the first null that schema does not allow in v ("" when
-// none).
-func nullIn(reg huma.Registry, schema *huma.Schema, v any, at string) string {
-	if schema != nil && schema.Ref != "" {
-		schema = reg.SchemaFromRef(schema.Ref)
-	}
+// documentSchemas is components.schemas of the published document, as JSON, read once
+// (every route is registered by NewServer, before the first request).
+func (s *Server) documentSchemas() map[string]any {
+	s.schemasOnce.Do(func() {
+		var doc struct {
+			Components struct {
+				Schemas map[string]any `json:"schemas"`
+			} `json:"components"`
+		}
+		b, err := json.Marshal(s.api.OpenAPI())
+		if err == nil {
+			err = json.Unmarshal(b, &doc)
+		}
+		if err != nil {
+			s.log.Error("null check: the OpenAPI document cannot be read", "error", err)
+		}
+		s.schemas = doc.Components.Schemas
+	})
+	return s.schemas
+}
+
+// jsonOf is a schema as the document publishes it.
+func jsonOf(schema *huma.Schema) (any, error) {
 	if schema == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(schema)
+	if err != nil {
+		return nil, err
+	}
+	var v any
+	return v, json.Unmarshal(b, &v)
+}
+
+// schemaRefPrefix is where the document's $refs point.
+const schemaRefPrefix = "#/components/schemas/"
+
+// deref follows a $ref into schemas; a schema without one (or with one that points
+// nowhere) comes back as it is, nil when it is not a schema object.
+func deref(schemas map[string]any, schema any) map[string]any {
+	m, _ := schema.(map[string]any)
+	for range 8 { // a chain of refs, bounded
+		ref, _ := m["$ref"].(string)
+		if !strings.HasPrefix(ref, schemaRefPrefix) {
+			return m
+		}
+		m, _ = schemas[strings.TrimPrefix(ref, schemaRefPrefix)].(map[string]any)
+	}
+	return m
+}
+
+// nullIn returns the path of the first null that schema does not allow in v ("" when
+// none). Fields the schema does not describe are left to huma's validation.
+func nullIn(schemas map[string]any, schema any, v any, at string) string {
+	m := deref(schemas, schema)
+	if m == nil {
 		return ""
 	}
 	switch x := v.(type) {
 	case nil:
-		if !schema.Nullable && !slices.Contains(typesOf(schema), "null") {
+		if !allowsNull(schemas, m, 0) {
 			return at
 		}
 	case map[string]any:
+		props, _ := m["properties"].(map[string]any)
 		for name, child := range x {
-			if p, ok := schema.Properties[name]; ok {
-				if f := nullIn(reg, p, child, at+"."+name); f != "" {
+			if p, ok := props[name]; ok {
+				if f := nullIn(schemas, p, child, at+"."+name); f != "" {
 					return f
 				}
 			}
 		}
 	case []any:
 		for i, child := range x {
-			if f := nullIn(reg, schema.Items, child, at+"["+itoa(i)+"]"); f != "" {
+			if f := nullIn(schemas, m["items"], child, at+"["+itoa(i)+"]"); f != "" {
 				return f
 			}
 		}
@@ -79,11 +138,43 @@ func nullIn(reg huma.Registry, schema *huma.Schema, v any, at string) string {
 	return ""
 }
 
-func typesOf(s *huma.Schema) []string {
-	if s.Type == "" {
-		return nil
+// allowsNull tells whether a schema declares null valid: a type of "null" or a type
+// array holding it (OpenAPI 3.1, JSON Schema), nullable: true (OpenAPI 3.0), or
+// composition: a oneOf/anyOf member that allows it, an allOf whose members all do.
+func allowsNull(schemas map[string]any, m map[string]any, depth int) bool {
+	if m == nil || depth > 8 {
+		return false
 	}
-	return strings.Split(s.Type, ",")
+	if n, _ := m["nullable"].(bool); n {
+		return true
+	}
+	switch t := m["type"].(type) {
+	case string:
+		if t == "null" {
+			return true
+		}
+	case []any:
+		if slices.Contains(t, any("null")) {
+			return true
+		}
+	}
+	for _, key := range []string{"oneOf", "anyOf"} {
+		members, _ := m[key].([]any)
+		for _, member := range members {
+			if allowsNull(schemas, deref(schemas, member), depth+1) {
+				return true
+			}
+		}
+	}
+	if all, _ := m["allOf"].([]any); len(all) > 0 {
+		for _, member := range all {
+			if !allowsNull(schemas, deref(schemas, member), depth+1) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 func itoa(i int) string {

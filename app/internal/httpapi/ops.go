@@ -49,7 +49,7 @@ var (
 	docOpsMetrics = huma.Operation{
 		OperationID: "ops-metrics", Tags: []string{"ops"},
 		Summary:     "Operational figures (operators)",
-		Description: "This process's request and claim totals since it started (per route template: requests by status class, p50/p99), its database pool, and from the database the claimable queue per agent type and the workers online. Operators only (OPERATOR_GITHUB_IDS); others get 403.",
+		Description: "This process's request and claim totals since it started (per route template: requests by status class, p50/p99), its database pool, and from the database the claimable queue per agent type, the workers online and the sweep's jobs (each job's last run and totals: items handled, items failed, errors). Operators only (OPERATOR_GITHUB_IDS); others get 403.",
 	}
 )
 
@@ -88,12 +88,38 @@ type PoolOut struct {
 	MeanAcquireMS float64 `json:"mean_acquire_ms"`
 }
 
+// SweepJobOut is one job of the sweep as the database recorded it: its last run and its
+// totals since it was first recorded.
+type SweepJobOut struct {
+	Job         string     `json:"job" doc:"requeue_leases, purge, issue_comments, notifications (the AWS sweep), queue_figures (the AWS sweep)"`
+	LastRunAt   time.Time  `json:"last_run_at"`
+	Items       int        `json:"items" doc:"What its last run handled: tasks requeued, rows purged, comments or notifications delivered, agent types reported"`
+	Failed      int        `json:"failed" doc:"Items its last run could not handle, retried later: comments GitHub did not take, notification attempts retrying or failed"`
+	Error       *string    `json:"error" nullable:"true" doc:"The error its last run stopped on; null when it ran through"`
+	Runs        int64      `json:"runs"`
+	ItemsTotal  int64      `json:"items_total"`
+	FailedTotal int64      `json:"failed_total"`
+	ErrorsTotal int64      `json:"errors_total" doc:"Runs that stopped on an error"`
+	LastError   *string    `json:"last_error" nullable:"true" doc:"The last error it ever stopped on, kept after it recovers"`
+	LastErrorAt *time.Time `json:"last_error_at" nullable:"true"`
+	Since       time.Time  `json:"since" doc:"When the totals started"`
+}
+
+// SweepOut is the sweep as recorded: when it last ran and each of its jobs.
+type SweepOut struct {
+	LastRunAt *time.Time    `json:"last_run_at" nullable:"true" doc:"null before the first sweep"`
+	Requeued  int           `json:"requeued" doc:"Tasks the last sweep put back in the queue"`
+	Error     *string       `json:"error" nullable:"true" doc:"The last sweep's own error (requeue or purge); null when it succeeded"`
+	Jobs      []SweepJobOut `json:"jobs"`
+}
+
 // OpsMetrics is what /ops/metrics answers.
 type OpsMetrics struct {
 	Process       metrics.Snapshot `json:"process"`
 	Pool          PoolOut          `json:"pool"`
 	Queue         []QueueOut       `json:"queue"`
 	WorkersOnline int              `json:"workers_online"`
+	Sweep         SweepOut         `json:"sweep" doc:"The sweep's jobs, from the database: exact on every instance"`
 }
 
 type opsMetricsOutput struct{ Body OpsMetrics }
@@ -114,6 +140,36 @@ func (s *Server) opsMetrics(ctx context.Context, _ *struct{}) (*opsMetricsOutput
 	for i, q := range queue {
 		out.Body.Queue[i] = QueueOut{AgentType: q.AgentType, Depth: q.Depth,
 			OldestClaimableAgeS: float64(int64(q.OldestAge.Seconds()*10)) / 10, WorkersOnlineForType: q.WorkersOnline}
+	}
+	if out.Body.Sweep, err = s.sweepFigures(ctx); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// sweepFigures reads the last sweep and its jobs.
+func (s *Server) sweepFigures(ctx context.Context) (SweepOut, error) {
+	out := SweepOut{Jobs: []SweepJobOut{}}
+	run, ok, err := s.store.LastSweep(ctx)
+	if err != nil {
+		return out, err
+	}
+	if ok {
+		at := run.LastRunAt.UTC()
+		out.LastRunAt, out.Requeued, out.Error = &at, run.Requeued, run.LastError
+	}
+	jobs, err := s.store.SweepJobs(ctx)
+	if err != nil {
+		return out, err
+	}
+	for _, j := range jobs {
+		o := SweepJobOut{Job: j.Job, LastRunAt: j.LastRunAt.UTC(), Items: j.Items, Failed: j.Failed, Error: j.Error, Runs: j.Runs,
+			ItemsTotal: j.ItemsTotal, FailedTotal: j.FailedTotal, ErrorsTotal: j.ErrorsTotal, LastError: j.LastError, Since: j.Since.UTC()}
+		if j.LastErrorAt != nil {
+			at := j.LastErrorAt.UTC()
+			o.LastErrorAt = &at
+		}
+		out.Jobs = append(out.Jobs, o)
 	}
 	return out, nil
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/miyabi/miyabi/app/internal/apitest"
 	"github.com/miyabi/miyabi/app/internal/config"
+	"github.com/miyabi/miyabi/app/internal/domain"
 	"github.com/miyabi/miyabi/app/internal/fakegithub"
 	"github.com/miyabi/miyabi/app/internal/metrics"
 	"github.com/miyabi/miyabi/app/internal/metrics/emfcheck"
@@ -265,5 +266,172 @@ func TestRequestFiguresUseRouteTemplates(t *testing.T) {
 				t.Errorf("%s %s: %d, want %d (all: %v)", route, class, got[route][class], n, got)
 			}
 		}
+	}
+}
+
+// sweepJobJSON is one job of /ops/metrics' sweep.
+type sweepJobJSON struct {
+	Job         string     `json:"job"`
+	Items       int        `json:"items"`
+	Failed      int        `json:"failed"`
+	Error       *string    `json:"error"`
+	Runs        int64      `json:"runs"`
+	ItemsTotal  int64      `json:"items_total"`
+	FailedTotal int64      `json:"failed_total"`
+	ErrorsTotal int64      `json:"errors_total"`
+	LastError   *string    `json:"last_error"`
+	LastErrorAt *time.Time `json:"last_error_at"`
+}
+
+func sweepJobs(t *testing.T, c *apitest.Client) (map[string]sweepJobJSON, *time.Time) {
+	t.Helper()
+	var figures struct {
+		Sweep struct {
+			LastRunAt *time.Time     `json:"last_run_at"`
+			Jobs      []sweepJobJSON `json:"jobs"`
+		} `json:"sweep"`
+	}
+	c.Do("GET", "/ops/metrics", nil).Expect(200).JSON(&figures)
+	out := map[string]sweepJobJSON{}
+	for _, j := range figures.Sweep.Jobs {
+		out[j.Job] = j
+	}
+	return out, figures.Sweep.LastRunAt
+}
+
+// A sweep whose first job fails still runs every other job: the lease sweep is refused
+// by the database, a delivery job panics, and still the purge deletes, the other
+// delivery and the queue figures run, and the run is recorded. Each job's items, failed
+// items and error are in /ops/metrics (last run and totals), in the EMF lines (per Job)
+// and in the log with the job's name; the next sweep, healthy again, keeps the totals
+// and the last error.
+func TestSweepJobFailureDoesNotStopTheOthers(t *testing.T) {
+	env, owner := withOwner(t, operator("olga"))
+	ctx := context.Background()
+	alice, olga := env.Login("alice"), env.Login("olga")
+
+	if jobs, last := sweepJobs(t, olga); len(jobs) != 0 || last != nil {
+		t.Fatalf("before any sweep: %v %v", jobs, last)
+	}
+	// an expired lease to requeue, an idempotency key to purge
+	w := registerWorker(t, alice, map[string]any{"name": "w", "agent_types": []string{"codegen"}})
+	task := taskID(t, alice, map[string]any{"name": "leased", "agent_type": "codegen"})
+	if got := claim(t, asWorker(env, w.Token), map[string]any{}); len(got) != 1 {
+		t.Fatalf("claimed %d tasks", len(got))
+	}
+	if _, err := owner.Exec(ctx, `UPDATE tasks SET lease_expires_at = now() - interval '1 minute' WHERE id = $1`, task); err != nil {
+		t.Fatal(err)
+	}
+	alice.Do("POST", "/tasks", map[string]any{"name": "idem"}, "Idempotency-Key", "old").Expect(201)
+	if _, err := env.DB.Exec(ctx, `UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = 'old'`); err != nil {
+		t.Fatal(err)
+	}
+	// the lease sweep's UPDATE is refused
+	if _, err := owner.Exec(ctx, `REVOKE UPDATE ON tasks FROM miyabi_app`); err != nil {
+		t.Fatal(err)
+	}
+
+	var logs, out bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	m := metrics.New(metrics.Namespace("test"), &out)
+	delivered := false
+	comments := sweeper.Job{Name: sweeper.JobIssueComments, Run: func(context.Context) (sweeper.Counts, error) {
+		delivered = true
+		return sweeper.Counts{Items: 2, Failed: 1}, nil
+	}}
+	broken := sweeper.Job{Name: sweeper.JobNotifications, Run: func(context.Context) (sweeper.Counts, error) {
+		panic("the notifier broke")
+	}}
+	rep, err := sweeper.Once(ctx, env.Store, m, log, broken, comments)
+	if err == nil || !strings.Contains(err.Error(), "requeue_leases") || !strings.Contains(err.Error(), "permission denied") {
+		t.Fatalf("sweep error %v, want the lease sweep's", err)
+	}
+	var names []string
+	for _, j := range rep.Jobs {
+		names = append(names, j.Job)
+	}
+	if want := "requeue_leases purge notifications issue_comments queue_figures record"; strings.Join(names, " ") != want {
+		t.Fatalf("jobs ran %v, want %s", names, want)
+	}
+	if !delivered {
+		t.Fatal("the job after the panicking one did not run")
+	}
+	if n := countRows(t, env, `SELECT count(*) FROM idempotency_keys WHERE key = 'old'`); n != 0 {
+		t.Fatal("the purge did not run after the lease sweep failed")
+	}
+	for _, want := range []string{`msg="sweep failed" job=requeue_leases`, `msg="sweep failed" job=notifications error="notifications: panic: the notifier broke"`,
+		`msg="sweep job had failures" job=issue_comments items=2 failed=1`} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("the log lacks %s:\n%s", want, logs.String())
+		}
+	}
+
+	// EMF: per job, its items, failed items and error
+	docs, err := emfcheck.Lines(out.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	metric := func(name, job string) float64 {
+		t.Helper()
+		got := emfcheck.Find(docs, name, map[string]string{"Job": job})
+		if len(got) != 1 || len(got[0].Values) != 1 || got[0].Unit != "Count" {
+			t.Fatalf("%s Job=%s: %+v in\n%s", name, job, got, out.String())
+		}
+		return got[0].Values[0]
+	}
+	for _, c := range []struct {
+		job                 string
+		items, failed, errs float64
+	}{
+		{"requeue_leases", 0, 0, 1}, {"purge", 1, 0, 0}, {"notifications", 0, 0, 1},
+		{"issue_comments", 2, 1, 0}, {"queue_figures", float64(len(domain.AgentTypes())), 0, 0}, {"record", 5, 0, 0},
+	} {
+		if got := [3]float64{metric("SweepJobItems", c.job), metric("SweepJobItemsFailed", c.job), metric("SweepJobErrors", c.job)}; got != [3]float64{c.items, c.failed, c.errs} {
+			t.Errorf("EMF %s: items, failed, errors %v, want %v", c.job, got, [3]float64{c.items, c.failed, c.errs})
+		}
+	}
+	if got := emfcheck.Find(docs, "IssueCommentsSent", map[string]string{"Service": "miyabi"}); len(got) != 1 || got[0].Values[0] != 2 {
+		t.Errorf("IssueCommentsSent %+v", got)
+	}
+
+	// /ops/metrics: the recorded run
+	jobs, last := sweepJobs(t, olga)
+	if last == nil {
+		t.Fatal("no sweep recorded")
+	}
+	rq := jobs["requeue_leases"]
+	if rq.Error == nil || !strings.Contains(*rq.Error, "permission denied") || rq.ErrorsTotal != 1 || rq.Runs != 1 || rq.LastErrorAt == nil {
+		t.Errorf("/ops/metrics requeue_leases: %+v", rq)
+	}
+	if n := jobs["notifications"]; n.Error == nil || !strings.Contains(*n.Error, "panic") || n.ErrorsTotal != 1 {
+		t.Errorf("/ops/metrics notifications: %+v", n)
+	}
+	if c := jobs["issue_comments"]; c.Items != 2 || c.Failed != 1 || c.FailedTotal != 1 || c.Error != nil || c.ErrorsTotal != 0 {
+		t.Errorf("/ops/metrics issue_comments: %+v", c)
+	}
+	if p := jobs["purge"]; p.Items != 1 || p.Error != nil {
+		t.Errorf("/ops/metrics purge: %+v", p)
+	}
+	if _, ok := jobs["record"]; ok || len(jobs) != 5 {
+		t.Errorf("/ops/metrics jobs: %+v (the record is the row itself)", jobs)
+	}
+
+	// healthy again: the lease is requeued, the totals add up, the last error stays
+	if _, err := owner.Exec(ctx, `GRANT UPDATE ON tasks TO miyabi_app`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sweeper.Once(ctx, env.Store, nil, slog.New(slog.DiscardHandler), comments); err != nil {
+		t.Fatal(err)
+	}
+	jobs, _ = sweepJobs(t, olga)
+	rq = jobs["requeue_leases"]
+	if rq.Items != 1 || rq.Error != nil || rq.Runs != 2 || rq.ItemsTotal != 1 || rq.ErrorsTotal != 1 || rq.LastError == nil {
+		t.Errorf("/ops/metrics requeue_leases after a good sweep: %+v", rq)
+	}
+	if c := jobs["issue_comments"]; c.Runs != 2 || c.ItemsTotal != 4 || c.FailedTotal != 2 {
+		t.Errorf("/ops/metrics issue_comments totals: %+v", c)
+	}
+	if n := jobs["notifications"]; n.Runs != 1 || n.Error == nil {
+		t.Errorf("notifications did not run in the second sweep, and keeps its last run: %+v", n)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"regexp"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -85,6 +86,10 @@ type Server struct {
 	notifier *notify.Notifier
 
 	metrics *metrics.Registry
+
+	// the published document's component schemas, for the null check (nulls.go)
+	schemasOnce sync.Once
+	schemas     map[string]any
 }
 
 // NewServer builds the whole API. What is tested is what ships: the local server and the

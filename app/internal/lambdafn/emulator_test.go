@@ -436,7 +436,9 @@ func TestEmulatorProductionWithSecrets(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if inv.FunctionError != nil || !strings.Contains(string(inv.Body), `"moved":1`) {
+				// the answer lists each job; the Lambda's sweep delivers the notifications too
+				if inv.FunctionError != nil || !strings.Contains(string(inv.Body), `"moved":1`) ||
+					!strings.Contains(string(inv.Body), `{"job":"requeue_leases","items":1,"failed":0}`) || !strings.Contains(string(inv.Body), `"job":"notifications"`) {
 					t.Fatalf("sweep answered %s", inv.Body)
 				}
 				var status string

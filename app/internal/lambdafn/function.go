@@ -65,9 +65,18 @@ func New(srv *httpapi.Server, st *store.Store, log *slog.Logger, requestTimeout 
 
 // ActionResult answers the migrate and sweep actions.
 type ActionResult struct {
-	Action string `json:"action"`
-	Status string `json:"status"`
-	Moved  *int   `json:"moved,omitempty"`
+	Action string           `json:"action"`
+	Status string           `json:"status"`
+	Moved  *int             `json:"moved,omitempty"`
+	Jobs   []SweepJobResult `json:"jobs,omitempty"` // the sweep's jobs, in the order they ran
+}
+
+// SweepJobResult is one job of a sweep in the sweep action's answer.
+type SweepJobResult struct {
+	Job    string `json:"job"`
+	Items  int    `json:"items"`
+	Failed int    `json:"failed"`
+	Error  string `json:"error,omitempty"`
 }
 
 // eventShape holds the fields that tell the event kinds apart.
@@ -159,35 +168,46 @@ func (f *Function) runMigrations(ctx context.Context) error {
 	}
 }
 
+// sweep runs the sweeper's jobs plus the deliveries: Lambda has no listener or loop
+// between invocations, so the issue comments and the notifications due since the last
+// sweep go out now. A delivery that fails is counted and retried by the next sweep;
+// only the sweep's own work (requeue, purge, record) fails the invocation.
 func (f *Function) sweep(ctx context.Context, trigger string) (ActionResult, error) {
-	n, err := sweeper.Once(ctx, f.store, f.metrics, f.log.With("trigger", trigger))
+	log := f.log.With("trigger", trigger)
+	var jobs []sweeper.Job
+	if f.reporter != nil && f.reporter.App != nil {
+		jobs = append(jobs, sweeper.Job{Name: sweeper.JobIssueComments, Run: func(ctx context.Context) (sweeper.Counts, error) {
+			d, err := f.reporter.DeliverDue(ctx)
+			if d.Sent > 0 {
+				log.InfoContext(ctx, "sweep delivered issue comments", "comments", d.Sent)
+			}
+			return sweeper.Counts{Items: d.Sent, Failed: d.Failed}, err
+		}})
+	}
+	if f.notifier != nil {
+		jobs = append(jobs, sweeper.Job{Name: sweeper.JobNotifications, Run: func(ctx context.Context) (sweeper.Counts, error) {
+			st, err := f.notifier.Sweep(ctx)
+			if st != (notify.Stats{}) {
+				log.InfoContext(ctx, "sweep delivered notifications", "delivered", st.Delivered, "retrying", st.Retrying, "failed", st.Failed)
+			}
+			return sweeper.Counts{Items: st.Delivered, Failed: st.Retrying + st.Failed}, err
+		}})
+	}
+	rep, err := sweeper.Once(ctx, f.store, f.metrics, log, jobs...)
 	f.drainEvents(ctx, http.MethodPost)
 	if err != nil {
 		return ActionResult{}, err
 	}
-	// issue comments are never worth failing the sweep: they are retried on the next one
-	sent, err := f.reporter.DeliverDue(ctx)
-	if err != nil {
-		f.log.WarnContext(ctx, "sweep: issue comments not delivered", "error", err)
-	} else if sent > 0 {
-		f.log.InfoContext(ctx, "sweep delivered issue comments", "comments", sent)
-	}
-	if f.reporter != nil && f.reporter.App != nil {
-		failed := 0
-		if err != nil {
-			failed = 1
+	n := rep.Requeued()
+	out := ActionResult{Action: "sweep", Status: "ok", Moved: &n}
+	for _, j := range rep.Jobs {
+		r := SweepJobResult{Job: j.Job, Items: j.Items, Failed: j.Failed}
+		if j.Err != nil {
+			r.Error = j.Err.Error()
 		}
-		f.metrics.Emit(map[string]string{metrics.DimService: metrics.ServiceName}, nil,
-			map[string]any{metrics.MetricIssueCommentsSent: sent, metrics.MetricIssueCommentRunsFailed: failed})
+		out.Jobs = append(out.Jobs, r)
 	}
-	// Lambda has no listener between invocations: notifications queued since the last
-	// sweep go out now.
-	if st, err := f.notifier.Sweep(ctx); err != nil {
-		f.log.WarnContext(ctx, "sweep: notifications", "error", err)
-	} else if st != (notify.Stats{}) {
-		f.log.InfoContext(ctx, "sweep delivered notifications", "delivered", st.Delivered, "retrying", st.Retrying, "failed", st.Failed)
-	}
-	return ActionResult{Action: "sweep", Status: "ok", Moved: &n}, nil
+	return out, nil
 }
 
 // describeJSON names what arrived without echoing it: an event may carry anything, and

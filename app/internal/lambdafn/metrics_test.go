@@ -17,7 +17,7 @@ import (
 
 // The real bootstrap under the emulator writes EMF lines to its output for each
 // invocation: requests by route template (never the raw path), the sweep's queue
-// figures, the migration's outcome. Errors carry API Gateway's request id. As on AWS,
+// figures and its jobs' figures, the migration's outcome. Errors carry API Gateway's request id. As on AWS,
 // the API runs as miyabi_app and the migrations on a function of their own as the
 // owner; the API's role cannot migrate, and that failure is counted too.
 func TestEmulatorWritesEMF(t *testing.T) {
@@ -101,6 +101,11 @@ func TestEmulatorWritesEMF(t *testing.T) {
 		{"Requests", map[string]string{"StatusClass": "2xx"}},
 		{"PoolAcquires", map[string]string{"Service": "miyabi"}},
 		{"SweepRuns", map[string]string{"Service": "miyabi"}},
+		// the sweep's jobs, each with its own figures (the Lambda's add the notifications)
+		{"SweepJobItems", map[string]string{"Job": "requeue_leases"}},
+		{"SweepJobErrors", map[string]string{"Job": "purge"}},
+		{"SweepJobItemsFailed", map[string]string{"Job": "notifications"}},
+		{"SweepJobErrors", map[string]string{"Job": "record"}},
 		{"OldestClaimableAge", map[string]string{"AgentType": "codegen"}},
 		{"MigrationFailures", map[string]string{"Service": "miyabi"}},
 	}

@@ -33,6 +33,7 @@ const (
 	DimService     = "Service"
 	DimAgentType   = "AgentType"
 	DimResult      = "Result"
+	DimJob         = "Job"
 	ServiceName    = "miyabi"
 )
 
@@ -62,6 +63,12 @@ const (
 	MetricIssueCommentRunsFailed = "IssueCommentRunsFailed"
 	// notification delivery attempts by result (Result: delivered, retrying, failed)
 	MetricNotifications = "Notifications"
+	// per job of a sweep (Job: requeue_leases, purge, issue_comments, notifications,
+	// queue_figures, record): the items it handled, the items that failed (retried
+	// later), and 1 when the job itself stopped on an error
+	MetricSweepJobItems       = "SweepJobItems"
+	MetricSweepJobItemsFailed = "SweepJobItemsFailed"
+	MetricSweepJobErrors      = "SweepJobErrors"
 )
 
 // Results of a notification attempt (the Result dimension of MetricNotifications).

@@ -40,16 +40,14 @@ type Execution struct {
 
 // executionSelect reads executions with their repository's name, their task and the
 // logins of who launched and who cancelled them; callers add WHERE e.organization_id = $1 ...
-const executionSelect = `
+var executionSelect = `
 	SELECT e.id, e.organization_id, e.repository_id, r.full_name AS repository_full_name, e.workflow_run_id,
 		t.id AS task_id, e.agent_type, e.issue_number, e.status, e.options, e.pr_number, e.quality_score::float8 AS quality_score,
-		e.summary, e.error, e.created_by, lu.login AS created_by_login, e.cancelled_by, cu.login AS cancelled_by_login,
+		e.summary, e.error, ` + personColumns("e", "created_by", "cancelled_by") + `,
 		e.cancelled_at, e.created_at, e.updated_at, e.started_at, e.completed_at
 	FROM agent_executions e
 	LEFT JOIN repositories r ON r.organization_id = e.organization_id AND r.id = e.repository_id
-	LEFT JOIN tasks t ON t.execution_id = e.id
-	LEFT JOIN users lu ON lu.id = e.created_by
-	LEFT JOIN users cu ON cu.id = e.cancelled_by`
+	LEFT JOIN tasks t ON t.execution_id = e.id`
 
 // NewExecution is an agent launch: the execution and the task a worker will claim.
 type NewExecution struct {

@@ -262,11 +262,10 @@ func (s *Store) ClaimDueIssueComments(ctx context.Context, limit int, lease time
 				RETURNING c.id, c.organization_id, c.execution_id, c.installation_id, c.repo_full_name, c.issue_number,
 					c.body, c.comment_id, c.version, c.attempts
 			)
-			SELECT l.*, e.agent_type, e.status, u.login AS launched_by, e.quality_score::float8 AS quality_score, e.summary, e.error,
+			SELECT l.*, e.agent_type, e.status, `+loginOf("e.created_by")+` AS launched_by, e.quality_score::float8 AS quality_score, e.summary, e.error,
 				coalesce(pr.number, e.pr_number) AS pr_number, pr.url AS pr_url
 			FROM leased l
 			LEFT JOIN agent_executions e ON e.organization_id = l.organization_id AND e.id = l.execution_id
-			LEFT JOIN users u ON u.id = e.created_by
 			LEFT JOIN LATERAL (SELECT p.number, p.url FROM pull_requests p
 				WHERE p.organization_id = l.organization_id AND p.execution_id = l.execution_id
 				ORDER BY p.merged DESC, p.created_at DESC LIMIT 1) pr ON true`, limit, lease.Seconds(), MaxCommentAttempts)

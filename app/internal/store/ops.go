@@ -97,17 +97,60 @@ type SweepRun struct {
 	LastError *string
 }
 
-// RecordSweep stamps a sweep's outcome (sweepErr nil when it succeeded).
-func (s *Store) RecordSweep(ctx context.Context, requeued int, sweepErr error) error {
+// SweepJob is what one job of a sweep did: the items it handled (leases requeued, rows
+// purged, comments or notifications delivered...), the items that failed and will be
+// retried, and the error the job stopped on (nil when it ran through).
+type SweepJob struct {
+	Job    string
+	Items  int
+	Failed int
+	Error  *string
+}
+
+// maxSweepError bounds a job's recorded error.
+const maxSweepError = 2000
+
+// RecordSweep stamps a sweep's outcome (sweepErr nil when its own work, requeueing and
+// purging, succeeded) and, in the same transaction, each job's run: its figures replace
+// the job's last run and add to its totals.
+func (s *Store) RecordSweep(ctx context.Context, requeued int, sweepErr error, jobs []SweepJob) error {
 	var msg *string
 	if sweepErr != nil {
-		m := sweepErr.Error()
+		m := truncate(sweepErr.Error(), maxSweepError)
 		msg = &m
 	}
-	_, err := s.pool.Exec(ctx, `
-		INSERT INTO sweeper_runs (id, last_run_at, requeued, last_error) VALUES (true, now(), $1, $2)
-		ON CONFLICT (id) DO UPDATE SET last_run_at = excluded.last_run_at, requeued = excluded.requeued, last_error = excluded.last_error`,
-		requeued, msg)
+	names, items, failed, errs := make([]string, len(jobs)), make([]int32, len(jobs)), make([]int32, len(jobs)), make([]*string, len(jobs))
+	for i, j := range jobs {
+		names[i], items[i], failed[i] = j.Job, int32(max(j.Items, 0)), int32(max(j.Failed, 0))
+		if j.Error != nil {
+			e := truncate(*j.Error, maxSweepError)
+			errs[i] = &e
+		}
+	}
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `
+			INSERT INTO sweeper_runs (id, last_run_at, requeued, last_error) VALUES (true, now(), $1, $2)
+			ON CONFLICT (id) DO UPDATE SET last_run_at = excluded.last_run_at, requeued = excluded.requeued, last_error = excluded.last_error`,
+			requeued, msg); err != nil {
+			return err
+		}
+		if len(jobs) == 0 {
+			return nil
+		}
+		// rows in the order given (the sweep's own order), so two sweeps lock them alike
+		_, err := tx.Exec(ctx, `
+			INSERT INTO sweeper_jobs AS j (job, last_run_at, items, failed, error, runs, items_total, failed_total, errors_total, last_error, last_error_at)
+			SELECT r.job, now(), r.items, r.failed, r.error, 1, r.items, r.failed, (r.error IS NOT NULL)::int, r.error,
+				CASE WHEN r.error IS NOT NULL THEN now() END
+			FROM unnest($1::text[], $2::int[], $3::int[], $4::text[]) WITH ORDINALITY AS r(job, items, failed, error, n)
+			ORDER BY r.n
+			ON CONFLICT (job) DO UPDATE SET last_run_at = excluded.last_run_at, items = excluded.items, failed = excluded.failed,
+				error = excluded.error, runs = j.runs + 1, items_total = j.items_total + excluded.items,
+				failed_total = j.failed_total + excluded.failed, errors_total = j.errors_total + excluded.errors_total,
+				last_error = coalesce(excluded.error, j.last_error), last_error_at = coalesce(excluded.last_error_at, j.last_error_at)`,
+			names, items, failed, errs)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("record sweep: %w", err)
 	}
@@ -125,6 +168,34 @@ func (s *Store) LastSweep(ctx context.Context) (run SweepRun, ok bool, err error
 		return run, false, fmt.Errorf("last sweep: %w", err)
 	}
 	return run, true, nil
+}
+
+// SweepJobRecord is one job of the sweep as recorded: its last run, and its totals
+// since Since.
+type SweepJobRecord struct {
+	Job         string     `db:"job"`
+	LastRunAt   time.Time  `db:"last_run_at"`
+	Items       int        `db:"items"`
+	Failed      int        `db:"failed"`
+	Error       *string    `db:"error"`
+	Runs        int64      `db:"runs"`
+	ItemsTotal  int64      `db:"items_total"`
+	FailedTotal int64      `db:"failed_total"`
+	ErrorsTotal int64      `db:"errors_total"`
+	LastError   *string    `db:"last_error"`
+	LastErrorAt *time.Time `db:"last_error_at"`
+	Since       time.Time  `db:"since"`
+}
+
+// SweepJobs returns every recorded job of the sweep, by name.
+func (s *Store) SweepJobs(ctx context.Context) ([]SweepJobRecord, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT job, last_run_at, items, failed, error, runs, items_total, failed_total, errors_total,
+		last_error, last_error_at, since FROM sweeper_jobs ORDER BY job`)
+	jobs, err := pgx.CollectRows(rows, pgx.RowToStructByName[SweepJobRecord])
+	if err != nil {
+		return nil, fmt.Errorf("sweep jobs: %w", err)
+	}
+	return jobs, nil
 }
 
 // MigrationVersions returns the database's migration version and the newest one this

@@ -46,14 +46,13 @@ type Task struct {
 	CancelledByLogin *string           `db:"cancelled_by_login"`
 }
 
-const taskSelect = `
+var taskSelect = `
 	SELECT t.id, t.organization_id, t.name, t.description, t.status, t.priority, t.agent_type, t.repository_id,
 		t.issue_number, t.execution_id, t.workflow_run_id, t.workflow_node_id, t.metadata, t.result, t.error,
 		t.retry_count, t.max_retries, t.deps_pending,
 		ARRAY(SELECT d.depends_on_task_id FROM task_dependencies d WHERE d.task_id = t.id ORDER BY d.depends_on_task_id) AS depends_on,
 		t.lease_owner, t.lease_expires_at, t.created_by, t.created_at, t.updated_at,
-		t.started_at, t.completed_at, t.failed_at, t.cancelled_at, t.cancelled_by,
-		(SELECT u.login FROM users u WHERE u.id = t.cancelled_by) AS cancelled_by_login
+		t.started_at, t.completed_at, t.failed_at, t.cancelled_at, ` + personColumns("t", "cancelled_by") + `
 	FROM tasks t`
 
 // NewTask is a task to create. DependsOn must be tasks of the same organization.

@@ -119,12 +119,10 @@ type WorkflowRun struct {
 	CompletedAt      *time.Time                `db:"completed_at"`
 }
 
-const runSelect = `SELECT r.id, r.organization_id, r.workflow_id, w.name AS workflow_name, r.repository_id, r.issue_number,
-	r.status, r.definition, r.created_by, lu.login AS created_by_login, r.cancelled_by, cu.login AS cancelled_by_login,
+var runSelect = `SELECT r.id, r.organization_id, r.workflow_id, w.name AS workflow_name, r.repository_id, r.issue_number,
+	r.status, r.definition, ` + personColumns("r", "created_by", "cancelled_by") + `,
 	r.cancelled_at, r.created_at, r.updated_at, r.started_at, r.completed_at
-	FROM workflow_runs r JOIN workflows w ON w.organization_id = r.organization_id AND w.id = r.workflow_id
-	LEFT JOIN users lu ON lu.id = r.created_by
-	LEFT JOIN users cu ON cu.id = r.cancelled_by`
+	FROM workflow_runs r JOIN workflows w ON w.organization_id = r.organization_id AND w.id = r.workflow_id`
 
 // NewRun says where a workflow runs.
 type NewRun struct {

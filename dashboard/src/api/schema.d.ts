@@ -507,7 +507,7 @@ export interface paths {
         };
         /**
          * Operational figures (operators)
-         * @description This process's request and claim totals since it started (per route template: requests by status class, p50/p99), its database pool, and from the database the claimable queue per agent type and the workers online. Operators only (OPERATOR_GITHUB_IDS); others get 403.
+         * @description This process's request and claim totals since it started (per route template: requests by status class, p50/p99), its database pool, and from the database the claimable queue per agent type, the workers online and the sweep's jobs (each job's last run and totals: items handled, items failed, errors). Operators only (OPERATOR_GITHUB_IDS); others get 403.
          */
         get: operations["ops-metrics"];
         put?: never;
@@ -1939,6 +1939,8 @@ export interface components {
             pool: components["schemas"]["PoolOut"];
             process: components["schemas"]["Snapshot"];
             queue: components["schemas"]["QueueOut"][] | null;
+            /** @description The sweep's jobs, from the database: exact on every instance */
+            sweep: components["schemas"]["SweepOut"];
             /** Format: int64 */
             workers_online: number;
         };
@@ -2419,6 +2421,59 @@ export interface components {
             stale_after_seconds: number;
             /** @enum {string} */
             status: "ok" | "stale" | "never" | "failed" | "unknown";
+        };
+        SweepJobOut: {
+            /** @description The error its last run stopped on; null when it ran through */
+            error: string | null;
+            /**
+             * Format: int64
+             * @description Runs that stopped on an error
+             */
+            errors_total: number;
+            /**
+             * Format: int64
+             * @description Items its last run could not handle, retried later: comments GitHub did not take, notification attempts retrying or failed
+             */
+            failed: number;
+            /** Format: int64 */
+            failed_total: number;
+            /**
+             * Format: int64
+             * @description What its last run handled: tasks requeued, rows purged, comments or notifications delivered, agent types reported
+             */
+            items: number;
+            /** Format: int64 */
+            items_total: number;
+            /** @description requeue_leases, purge, issue_comments, notifications (the AWS sweep), queue_figures (the AWS sweep) */
+            job: string;
+            /** @description The last error it ever stopped on, kept after it recovers */
+            last_error: string | null;
+            /** Format: date-time */
+            last_error_at: string | null;
+            /** Format: date-time */
+            last_run_at: string;
+            /** Format: int64 */
+            runs: number;
+            /**
+             * Format: date-time
+             * @description When the totals started
+             */
+            since: string;
+        };
+        SweepOut: {
+            /** @description The last sweep's own error (requeue or purge); null when it succeeded */
+            error: string | null;
+            jobs: components["schemas"]["SweepJobOut"][] | null;
+            /**
+             * Format: date-time
+             * @description null before the first sweep
+             */
+            last_run_at: string | null;
+            /**
+             * Format: int64
+             * @description Tasks the last sweep put back in the queue
+             */
+            requeued: number;
         };
         SwitchInputBody: {
             /** Format: uuid */
