@@ -52,16 +52,31 @@ func MaxConnections(class string) (int, bool) {
 // ConnectionBudget is what a stack may hold at most: every Lambda environment of two
 // generations with a full pool, the migrate function, and the reserved and ops slots.
 func ConnectionBudget(c Config) int {
-	lambda := generationsDuringDeploy * c.LambdaReservedConcurrency * c.DBPoolMax
-	if c.RDSProxy {
-		// Through RDS Proxy the environments share the proxy's pool, which takes at most
-		// proxyMaxConnectionsPercent of max_connections by itself.
-		lambda = c.DBMaxConnections * proxyMaxConnectionsPercent / 100
-	}
-	return lambda + migrateConnections + reservedSuperuserConnections + rdsAdminConnections + opsSessions
+	return lambdaConnections(c) + fixedConnections
 }
 
-// proxyMaxConnectionsPercent is the share of max_connections RDS Proxy may open.
+// fixedConnections are those beside the API's: the migrate function (which connects to
+// the instance directly, proxy or not), the reserved slots and the ops sessions.
+const fixedConnections = migrateConnections + reservedSuperuserConnections + rdsAdminConnections + opsSessions
+
+// lambdaConnections is what the API may hold on the database.
+func lambdaConnections(c Config) int {
+	if c.RDSProxy {
+		// Through RDS Proxy the environments hold client connections to the proxy, not to
+		// the database; the proxy's pool opens at most proxyMaxConnectionsPercent of
+		// max_connections (its target group says so, proxy.go), whatever the concurrency.
+		return proxyShare(c.DBMaxConnections)
+	}
+	return generationsDuringDeploy * c.LambdaReservedConcurrency * c.DBPoolMax
+}
+
+// proxyShare is how many database connections RDS Proxy may open: its
+// maxConnectionsPercent of max_connections, rounded down (as RDS does).
+func proxyShare(maxConns int) int { return maxConns * proxyMaxConnectionsPercent / 100 }
+
+// proxyMaxConnectionsPercent is the share of max_connections RDS Proxy may open: the
+// target group's maxConnectionsPercent. With the 10 fixed connections it fits every class
+// with max_connections of 46 or more (all of those this program knows: 84 and up).
 const proxyMaxConnectionsPercent = 80
 
 // Memory per size for the families we know; AWS's instance-class table.
@@ -89,9 +104,15 @@ func instanceMemoryGiB(class string) (int, bool) {
 // checkConnectionBudget enforces what exhausted the old system's database: every
 // concurrent Lambda environment may hold dbPoolMax connections, twice over during a
 // deploy, so together with the migrate function and the reserved slots they must fit
-// in max_connections.
+// in max_connections. With RDS Proxy the environments reach the database only through the
+// proxy's pool, so its share stands in for them.
 func checkConnectionBudget(c Config) error {
 	need := ConnectionBudget(c)
+	if need > c.DBMaxConnections && c.RDSProxy {
+		return fmt.Errorf("connection budget: RDS Proxy's share (%d %% of max_connections = %d) + migrate (%d) + reserved and ops (%d) = %d exceeds max_connections (%d) of miyabi:dbInstanceClass %s; pick a larger class",
+			proxyMaxConnectionsPercent, proxyShare(c.DBMaxConnections), migrateConnections,
+			reservedSuperuserConnections+rdsAdminConnections+opsSessions, need, c.DBMaxConnections, c.DBInstanceClass)
+	}
 	if need > c.DBMaxConnections {
 		return fmt.Errorf("connection budget: %d generations x miyabi:lambdaReservedConcurrency (%d) x miyabi:dbPoolMax (%d) + migrate (%d) + reserved and ops (%d) = %d exceeds max_connections (%d) of miyabi:dbInstanceClass %s; lower the concurrency or the pool, pick a larger class, or turn on miyabi:rdsProxy",
 			generationsDuringDeploy, c.LambdaReservedConcurrency, c.DBPoolMax, migrateConnections,

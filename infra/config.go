@@ -36,8 +36,12 @@ type Config struct {
 	DBMaxConnections      int    // set in the parameter group, see budget.go
 	DBBackupWindow        string // hh:mm-hh:mm UTC, daily
 	DBMaintenanceWindow   string // ddd:hh:mm-ddd:hh:mm UTC, weekly
-	RDSProxy              bool   // the Lambda reaches the database through RDS Proxy
+	RDSProxy              bool   // the Lambda reaches the database through RDS Proxy (proxy.go)
 	MigrateTimeout        int    // seconds, the migrate function's own timeout
+
+	// RDSProxyPasswordGeneration names the proxy's login secret version: raising it makes a
+	// new password (docs/ops.md, "Rotations").
+	RDSProxyPasswordGeneration int
 
 	LambdaMemoryMB            int
 	LambdaTimeout             int
@@ -260,13 +264,7 @@ func readConfig(stack string, get func(string) (string, bool), secret func(strin
 	if _, ok := r.raw("miyabi:rdsProxy"); ok {
 		c.RDSProxy = r.boolean("miyabi:rdsProxy")
 	}
-	if c.RDSProxy {
-		// The budget rule knows the proxy (budget.go), but the program does not create one
-		// yet: RDS Proxy in this provider version authenticates to the database with a
-		// password secret, which the IAM-only app role does not have. Refusing is safer
-		// than relaxing the budget for a proxy that is not there.
-		r.fail("miyabi:rdsProxy", "is not available yet (docs/ops.md, \"Connections and scaling\"); leave it false")
-	}
+	c.RDSProxyPasswordGeneration = r.integer("miyabi:rdsProxyPasswordGeneration", 1, 1, 1000000)
 	c.MigrateTimeout = r.integer("miyabi:migrateTimeout", 600, 60, 900)
 
 	c.LambdaMemoryMB = r.integer("miyabi:lambdaMemoryMb", -1, 128, 10240)

@@ -67,6 +67,8 @@ func TestConfigMalformed(t *testing.T) {
 		{"miyabi:dbAllocatedStorage", "10"},
 		{"miyabi:dbMaxAllocatedStorage", "20"},
 		{"miyabi:dbBackupRetentionDays", "3"},
+		{"miyabi:rdsProxy", "sometimes"},
+		{"miyabi:rdsProxyPasswordGeneration", "0"},
 		{"miyabi:dbPoolMax", "0"},
 		{"miyabi:lambdaMemoryMb", "64"},
 		{"miyabi:lambdaTimeout", "15s"},
@@ -127,7 +129,8 @@ func TestConnectionBudget(t *testing.T) {
 		{"pool too big", "db.t4g.micro", "15", "3", false, false},
 		{"production as shipped", "db.t4g.medium", "80", "2", true, false},
 		{"larger concurrency needs the proxy", "db.t4g.medium", "200", "2", false, false},
-		{"RDS Proxy is refused until the program creates one", "db.t4g.medium", "15", "2", false, true},
+		{"the proxy takes the environments out of the budget", "db.t4g.medium", "200", "2", true, true},
+		{"the proxy on the smallest class", "db.t4g.micro", "1000", "10", true, true},
 		{"cap of 5000", "db.r6g.16xlarge", "499", "5", true, false},
 		{"cap of 5000 exceeded", "db.r6g.16xlarge", "500", "5", false, false},
 	}
@@ -145,9 +148,6 @@ func TestConnectionBudget(t *testing.T) {
 					t.Fatal("want the budget rule to fail")
 				}
 				want := []string{"connection budget", "(" + tc.conc + ")", "(" + tc.pool + ")", "max_connections"}
-				if tc.proxy {
-					want = []string{"miyabi:rdsProxy", "not available"}
-				}
 				for _, s := range want {
 					if !strings.Contains(err.Error(), s) {
 						t.Errorf("error %q does not name %s", err, s)
@@ -158,15 +158,56 @@ func TestConnectionBudget(t *testing.T) {
 	}
 }
 
-// Through RDS Proxy the environments share the proxy's pool: the budget counts its share.
+// Through RDS Proxy the environments share the proxy's pool: the budget counts its share
+// (what its target group may open) instead, and still refuses a plan over max_connections.
 func TestConnectionBudgetWithAProxy(t *testing.T) {
-	c := Config{DBMaxConnections: 337, LambdaReservedConcurrency: 200, DBPoolMax: 2, RDSProxy: true}
-	if got := ConnectionBudget(c); got != 337*80/100+10 || got > c.DBMaxConnections {
-		t.Fatalf("budget with a proxy = %d", got)
+	c := Config{DBMaxConnections: 337, LambdaReservedConcurrency: 200, DBPoolMax: 2, RDSProxy: true, DBInstanceClass: "db.t4g.medium"}
+	if got := ConnectionBudget(c); got != 337*80/100+10 || got > c.DBMaxConnections || checkConnectionBudget(c) != nil {
+		t.Fatalf("budget with a proxy = %d (%v)", got, checkConnectionBudget(c))
 	}
 	c.RDSProxy = false
-	if got := ConnectionBudget(c); got != 2*200*2+10 {
-		t.Fatalf("budget without = %d", got)
+	if got := ConnectionBudget(c); got != 2*200*2+10 || checkConnectionBudget(c) == nil {
+		t.Fatalf("budget without = %d, want it refused", got)
+	}
+	// 80 % (rounded down) + 10 fits from 46 connections up; under that the rule refuses
+	// the proxy too.
+	c = Config{DBMaxConnections: 45, LambdaReservedConcurrency: 1, DBPoolMax: 1, RDSProxy: true, DBInstanceClass: "db.tiny"}
+	err := checkConnectionBudget(c)
+	if err == nil || !strings.Contains(err.Error(), "RDS Proxy's share (80 % of max_connections = 36)") || !strings.Contains(err.Error(), "= 46 exceeds max_connections (45)") {
+		t.Fatalf("a proxy over max_connections: %v", err)
+	}
+	c.DBMaxConnections = 46
+	if err := checkConnectionBudget(c); err != nil {
+		t.Fatalf("a proxy at exactly max_connections: %v", err)
+	}
+	// every class the program knows has room for the proxy
+	for family, sizes := range familySizes {
+		for size, mem := range sizes {
+			if m := maxConnections(mem); checkConnectionBudget(Config{DBMaxConnections: m, RDSProxy: true}) != nil {
+				t.Errorf("db.%s.%s (max_connections %d) has no room for the proxy", family, size, m)
+			}
+		}
+	}
+}
+
+// Off unless the stack says so; the password generation defaults to 1 and must be a
+// positive whole number.
+func TestRDSProxyConfig(t *testing.T) {
+	cfg := stackConfig(t, "production")
+	delete(cfg, "miyabi:rdsProxy")
+	delete(cfg, "miyabi:rdsProxyPasswordGeneration")
+	c, _, err := read(cfg)
+	if err != nil || c.RDSProxy || c.RDSProxyPasswordGeneration != 1 {
+		t.Fatalf("defaults: proxy %v, generation %d (%v)", c.RDSProxy, c.RDSProxyPasswordGeneration, err)
+	}
+	for _, stack := range []string{"staging", "production"} {
+		if c, _, _ := read(stackConfig(t, stack)); c.RDSProxy {
+			t.Errorf("Pulumi.%s.yaml turns RDS Proxy on; it is off by default", stack)
+		}
+	}
+	cfg["miyabi:rdsProxy"], cfg["miyabi:rdsProxyPasswordGeneration"] = "true", "3"
+	if c, _, err = read(cfg); err != nil || !c.RDSProxy || c.RDSProxyPasswordGeneration != 3 {
+		t.Fatalf("on: proxy %v, generation %d (%v)", c.RDSProxy, c.RDSProxyPasswordGeneration, err)
 	}
 }
 

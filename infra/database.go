@@ -25,6 +25,9 @@ type Database struct {
 	MasterSecretArn pulumi.StringOutput
 	// ResourceID (db-XXXX) names the instance in rds-db:connect ARNs.
 	ResourceID pulumi.StringOutput
+	// Proxy is RDS Proxy in front of the instance (miyabi:rdsProxy), nil without it: the
+	// API then connects to the instance itself.
+	Proxy *DBProxy
 }
 
 // appDBUser is the role migration 00009 creates; the API connects as it with IAM
@@ -32,23 +35,36 @@ type Database struct {
 const appDBUser = "miyabi_app"
 
 // newDatabase creates PostgreSQL 16 in the private subnets, reachable on 5432 only
-// from the Lambda's security group.
+// from the Lambda's security group (and RDS Proxy's, with miyabi:rdsProxy).
 func newDatabase(ctx *pulumi.Context, cfg Config, net *Network) (*Database, error) {
 	opt, err := newLayer(ctx, "Database", "database")
 	if err != nil {
 		return nil, err
 	}
+	ingress := ec2.SecurityGroupIngressArray{
+		ec2.SecurityGroupIngressArgs{
+			Protocol: pulumi.String("tcp"), FromPort: pulumi.Int(5432), ToPort: pulumi.Int(5432),
+			SecurityGroups: pulumi.StringArray{net.LambdaSGID},
+			Description:    pulumi.String("PostgreSQL from the API Lambda"),
+		},
+	}
+	var proxySG *ec2.SecurityGroup
+	if cfg.RDSProxy {
+		if proxySG, err = newProxySecurityGroup(ctx, cfg, net, opt); err != nil {
+			return nil, err
+		}
+		// the migrate function still connects directly (as the master user)
+		ingress = append(ingress, ec2.SecurityGroupIngressArgs{
+			Protocol: pulumi.String("tcp"), FromPort: pulumi.Int(5432), ToPort: pulumi.Int(5432),
+			SecurityGroups: pulumi.StringArray{proxySG.ID()},
+			Description:    pulumi.String("PostgreSQL from RDS Proxy"),
+		})
+	}
 	sg, err := ec2.NewSecurityGroup(ctx, "db", &ec2.SecurityGroupArgs{
 		VpcId:       net.VpcID,
 		Description: pulumi.String("Miyabi PostgreSQL: only the API Lambda"),
-		Ingress: ec2.SecurityGroupIngressArray{
-			ec2.SecurityGroupIngressArgs{
-				Protocol: pulumi.String("tcp"), FromPort: pulumi.Int(5432), ToPort: pulumi.Int(5432),
-				SecurityGroups: pulumi.StringArray{net.LambdaSGID},
-				Description:    pulumi.String("PostgreSQL from the API Lambda"),
-			},
-		},
-		Tags: nameTag(cfg.name("db")),
+		Ingress:     ingress,
+		Tags:        nameTag(cfg.name("db")),
 	}, opt)
 	if err != nil {
 		return nil, err
@@ -139,7 +155,13 @@ func newDatabase(ctx *pulumi.Context, cfg Config, net *Network) (*Database, erro
 		}
 		return *s[0].SecretArn, nil
 	}).(pulumi.StringOutput)
-	return &Database{Instance: db, Identifier: identifier, Address: db.Address, Port: db.Port, MasterSecretArn: secretArn, ResourceID: db.ResourceId}, nil
+	out := &Database{Instance: db, Identifier: identifier, Address: db.Address, Port: db.Port, MasterSecretArn: secretArn, ResourceID: db.ResourceId}
+	if cfg.RDSProxy {
+		if out.Proxy, err = newDBProxy(ctx, cfg, net, db, proxySG, opt); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // finalSnapshotStamp is the creation time, to the second, in a form RDS accepts in an

@@ -80,6 +80,16 @@ func newFunction(ctx *pulumi.Context, cfg Config, in functionInputs) (*Function,
 		env["GITHUB_APP_ID"], env["GITHUB_APP_SLUG"] = pulumi.String(cfg.GitHubAppID), pulumi.String(cfg.GitHubAppSlug)
 	}
 	connect := pulumi.Sprintf("arn:aws:rds-db:%s:%s:dbuser:%s/%s", cfg.Region, account.AccountId, in.DB.ResourceID, appDBUser)
+	if p := in.DB.Proxy; p != nil {
+		// Through RDS Proxy: its endpoint (5432, PostgreSQL's port) as the proxy's user,
+		// an IAM token built for that endpoint, and rds-db:connect on the proxy's dbuser
+		// instead of the instance's. TLS is verified as before: the embedded bundle also
+		// holds the Amazon Root CAs the proxy's ACM certificate chains to.
+		env["DB_HOST"] = p.Endpoint
+		env["DB_PORT"] = pulumi.String("5432")
+		env["DB_APP_USER"] = pulumi.String(proxyDBUser)
+		connect = pulumi.Sprintf("arn:aws:rds-db:%s:%s:dbuser:%s/%s", cfg.Region, account.AccountId, p.ResourceID, proxyDBUser)
+	}
 	api, err := newLambda(ctx, cfg, lambdaSpec{
 		name: "api", timeout: cfg.LambdaTimeout, memory: cfg.LambdaMemoryMB, concurrency: cfg.LambdaReservedConcurrency,
 		env: env, secrets: []pulumi.StringInput{in.Secret.Arn}, connect: connect,
@@ -96,32 +106,53 @@ func newFunction(ctx *pulumi.Context, cfg Config, in functionInputs) (*Function,
 	}
 	menv["DB_SECRET_ARN"] = in.DB.MasterSecretArn
 	menv["DB_POOL_MAX"] = pulumi.String("1")
+	// It connects to the instance itself, as the master user, with or without a proxy.
+	menv["DB_HOST"] = in.DB.Address
+	menv["DB_PORT"] = in.DB.Port.ApplyT(func(p int) string { return strconv.Itoa(p) }).(pulumi.StringOutput)
+	menv["DB_APP_USER"] = pulumi.String(appDBUser)
 	delete(menv, "REQUEST_TIMEOUT")
 	delete(menv, "EVENTS_MANAGEMENT_URL") // it posts to no connection (its role may not)
+	msecrets := []pulumi.StringInput{in.DB.MasterSecretArn, in.Secret.Arn}
+	triggers := pulumi.StringMap{"artifactSha256": pulumi.String(in.Artifact.SHA256)}
+	if p := in.DB.Proxy; p != nil {
+		// The ARN, never the value: the migrate action reads the proxy's login on each run
+		// and sets miyabi_proxy's password from it.
+		menv["DB_PROXY_SECRET_ARN"] = p.SecretArn
+		msecrets = append(msecrets, p.SecretArn)
+		// a new password (a new secret version) runs the migrate action again
+		triggers["proxyLoginVersion"] = p.SecretVersion.VersionId
+	}
 	migrate, err := newLambda(ctx, cfg, lambdaSpec{
 		name: "migrate", timeout: cfg.MigrateTimeout, memory: 512, concurrency: 1,
-		env: menv, secrets: []pulumi.StringInput{in.DB.MasterSecretArn, in.Secret.Arn},
+		env: menv, secrets: msecrets,
 	}, in, opt)
 	if err != nil {
 		return nil, err
 	}
+	triggers["version"] = migrate.Version
 	// Re-runs when a new migrate version is published (a new artifact). A failure fails
 	// the update with the function's error, and nothing that depends on it moves.
 	migrated, err := lambda.NewInvocation(ctx, "migrate", &lambda.InvocationArgs{
 		FunctionName: migrate.Name,
 		Qualifier:    migrate.Version,
 		Input:        pulumi.String(`{"action":"migrate"}`),
-		Triggers:     pulumi.StringMap{"artifactSha256": pulumi.String(in.Artifact.SHA256), "version": migrate.Version},
+		Triggers:     triggers,
 	}, pulumi.DependsOn([]pulumi.Resource{migrate, in.DB.Instance, in.Secret.Version, in.Net.Egress}), opt)
 	if err != nil {
 		return nil, err
+	}
+	// Traffic moves after the migrations, and with a proxy once the instance is its target
+	// (and miyabi_proxy has its password: the migration above).
+	after := []pulumi.Resource{migrated}
+	if p := in.DB.Proxy; p != nil {
+		after = append(after, p.Target)
 	}
 	live, err := lambda.NewAlias(ctx, "live", &lambda.AliasArgs{
 		Name:            pulumi.String("live"),
 		Description:     pulumi.String("The version serving traffic; moves after its migrations succeeded"),
 		FunctionName:    api.Name,
 		FunctionVersion: api.Version,
-	}, pulumi.DependsOn([]pulumi.Resource{migrated}), opt)
+	}, pulumi.DependsOn(after), opt)
 	if err != nil {
 		return nil, err
 	}

@@ -30,6 +30,10 @@ const (
 	fakeVersion       = "7"
 	fakeSecretVersion = "c0ffee00-0000-4000-8000-000000000001"
 	fakeDBResourceID  = "db-ABCDEFGHIJKLMNOPQRSTUVWXY0"
+	// RDS Proxy's resource id, the last segment of its ARN
+	fakeProxyResourceID = "prx-0a1b2c3d4e5f67890"
+	// the proxy's login secret, as the mock names a resource's ARN
+	fakeProxySecret = "arn:aws:secretsmanager:us-west-2:" + fakeAccount + ":rds-proxy-login"
 )
 
 // urnOf is the URN the engine gives a resource (type chain of its parents included).
@@ -138,6 +142,11 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		out["masterUserSecrets"] = resource.NewArrayProperty([]resource.PropertyValue{
 			resource.NewObjectProperty(resource.PropertyMap{"secretArn": resource.NewStringProperty(fakeDBSecret)}),
 		})
+	case "aws:rds/proxy:Proxy":
+		set("arn", fmt.Sprintf("arn:aws:rds:us-west-2:%s:db-proxy:%s", fakeAccount, fakeProxyResourceID))
+		set("endpoint", fmt.Sprint(in["name"])+".proxy-cxyz.us-west-2.rds.amazonaws.com")
+	case "aws:rds/proxyDefaultTargetGroup:ProxyDefaultTargetGroup":
+		set("name", "default")
 	case "aws:cloudwatch/logGroup:LogGroup":
 		set("arn", fmt.Sprintf("arn:aws:logs:us-west-2:%s:log-group:%s", fakeAccount, in["name"]))
 	case "aws:lambda/function:Function":

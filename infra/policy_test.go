@@ -76,15 +76,21 @@ func policyDatabase(t *testing.T, run *stackRun) {
 		t.Errorf("rds security groups = %v, want [db-id]", got)
 	}
 	ingress := objs(sg.Inputs["ingress"])
-	if len(ingress) != 1 {
-		t.Fatalf("db security group has %d ingress rules, want 1", len(ingress))
+	// the Lambda's group, and with RDS Proxy the proxy's
+	sources := [][]string{{"lambda-id"}}
+	if run.cfg.RDSProxy {
+		sources = append(sources, []string{"rds-proxy-id"})
 	}
-	r := ingress[0]
-	if r["fromPort"] != 5432.0 || r["toPort"] != 5432.0 || r["protocol"] != "tcp" {
-		t.Errorf("db ingress = %v, want tcp 5432", r)
+	if len(ingress) != len(sources) {
+		t.Fatalf("db security group has %d ingress rules, want %d", len(ingress), len(sources))
 	}
-	if !slices.Equal(strs(r["securityGroups"]), []string{"lambda-id"}) || len(strs(r["cidrBlocks"])) > 0 || len(strs(r["ipv6CidrBlocks"])) > 0 {
-		t.Errorf("db ingress sources = %v, want only the lambda security group", r)
+	for i, r := range ingress {
+		if r["fromPort"] != 5432.0 || r["toPort"] != 5432.0 || r["protocol"] != "tcp" {
+			t.Errorf("db ingress = %v, want tcp 5432", r)
+		}
+		if !slices.Equal(strs(r["securityGroups"]), sources[i]) || len(strs(r["cidrBlocks"])) > 0 || len(strs(r["ipv6CidrBlocks"])) > 0 {
+			t.Errorf("db ingress sources = %v, want only %v", r, sources[i])
+		}
 	}
 
 	// force_ssl.
@@ -273,9 +279,14 @@ func policyLambda(t *testing.T, run *stackRun) {
 	if run.cfg.DashboardAPIBase == APIBaseGateway {
 		origin = "false"
 	}
+	instanceHost := "miyabi-" + run.cfg.Stack + "-db.cxyz.us-west-2.rds.amazonaws.com"
+	dbHost, dbUser := instanceHost, "miyabi_app"
+	if run.cfg.RDSProxy {
+		dbHost, dbUser = "miyabi-"+run.cfg.Stack+"-db-proxy.proxy-cxyz.us-west-2.rds.amazonaws.com", "miyabi_proxy"
+	}
 	want := map[string]string{
 		"APP_ENV": run.cfg.Environment, "LOG_FORMAT": "json", "DB_NAME": "miyabi", "DB_PORT": "5432",
-		"DB_HOST": "miyabi-" + run.cfg.Stack + "-db.cxyz.us-west-2.rds.amazonaws.com", "DB_APP_USER": "miyabi_app",
+		"DB_HOST": dbHost, "DB_APP_USER": dbUser,
 		"APP_SECRET_ARN":     fmt.Sprintf("arn:aws:secretsmanager:us-west-2:%s:app", fakeAccount),
 		"APP_SECRET_VERSION": fakeSecretVersion,
 		"DB_POOL_MAX":        fmt.Sprint(run.cfg.DBPoolMax), "GITHUB_CLIENT_ID": run.cfg.GitHubClientID,
@@ -298,8 +309,17 @@ func policyLambda(t *testing.T, run *stackRun) {
 	// own timeout, one run at a time.
 	mig := run.one(t, "aws:lambda/function:Function", "migrate").Inputs
 	menv, _ := get(mig, "environment", "variables").(map[string]any)
-	if menv["DB_SECRET_ARN"] != fakeDBSecret || menv["APP_SECRET_ARN"] != want["APP_SECRET_ARN"] || menv["DB_HOST"] != want["DB_HOST"] {
+	// It connects to the instance as the master user, proxy or not; with a proxy it gets
+	// the ARN of the proxy's login, to set that role's password.
+	if menv["DB_SECRET_ARN"] != fakeDBSecret || menv["APP_SECRET_ARN"] != want["APP_SECRET_ARN"] || menv["DB_HOST"] != instanceHost ||
+		menv["DB_APP_USER"] != "miyabi_app" {
 		t.Errorf("migrate env = %v", menv)
+	}
+	if got, ok := menv["DB_PROXY_SECRET_ARN"]; ok != run.cfg.RDSProxy || ok && got != fakeProxySecret {
+		t.Errorf("migrate DB_PROXY_SECRET_ARN = %v, want %q only with a proxy", got, fakeProxySecret)
+	}
+	if _, ok := env["DB_PROXY_SECRET_ARN"]; ok {
+		t.Error("the API gets the proxy's login secret")
 	}
 	if mig["timeout"] != float64(run.cfg.MigrateTimeout) || mig["timeout"].(float64) < 60 || mig["reservedConcurrentExecutions"] != 1.0 ||
 		mig["publish"] != true || mig["sourceCodeHash"] != fakeArtifact.SHA256Base64 {
@@ -361,6 +381,14 @@ func policyIAM(t *testing.T, run *stackRun) {
 		if p.Name == "events" {
 			continue // the API function's @connections grant, checked in websocket_test.go
 		}
+		if p.Name == "rds-proxy" && run.cfg.RDSProxy {
+			// RDS Proxy's role: exactly its login secret, nothing else
+			if len(doc.Statement) != 1 || !slices.Equal(doc.Statement[0].Action, []string{"secretsmanager:GetSecretValue"}) ||
+				!slices.Equal(doc.Statement[0].Resource, []string{fakeProxySecret}) || doc.Statement[0].Effect != "Allow" {
+				t.Errorf("rds-proxy policy = %+v, want GetSecretValue on exactly %s", doc.Statement, fakeProxySecret)
+			}
+			continue
+		}
 		fn := map[string]string{"lambda": "api", "lambda-migrate": "migrate"}[p.Name]
 		if fn == "" {
 			t.Errorf("unexpected role policy %s", p.Name)
@@ -368,9 +396,15 @@ func policyIAM(t *testing.T, run *stackRun) {
 		}
 		wantSecrets := []string{fmt.Sprintf("arn:aws:secretsmanager:us-west-2:%s:app", fakeAccount)}
 		var wantConnect []string
-		if fn == "migrate" {
+		switch {
+		case fn == "migrate" && run.cfg.RDSProxy:
+			wantSecrets = []string{fakeDBSecret, wantSecrets[0], fakeProxySecret}
+		case fn == "migrate":
 			wantSecrets = append([]string{fakeDBSecret}, wantSecrets...)
-		} else {
+		case run.cfg.RDSProxy:
+			// the proxy's user on the proxy, never the instance's dbuser
+			wantConnect = []string{fmt.Sprintf("arn:aws:rds-db:us-west-2:%s:dbuser:%s/miyabi_proxy", fakeAccount, fakeProxyResourceID)}
+		default:
 			wantConnect = []string{fmt.Sprintf("arn:aws:rds-db:us-west-2:%s:dbuser:%s/miyabi_app", fakeAccount, fakeDBResourceID)}
 		}
 		secrets, connects := 0, 0

@@ -127,7 +127,7 @@ func deploy(ctx *pulumi.Context, b Builders) (map[string]pulumi.StringOutput, er
 		return nil, fmt.Errorf("observability: %w", err)
 	}
 
-	return map[string]pulumi.StringOutput{
+	outputs := map[string]pulumi.StringOutput{
 		"dashboardUrl":      cdn.URL,
 		"apiUrl":            apiBase,
 		"apiGatewayUrl":     api.InvokeURL,
@@ -142,5 +142,9 @@ func deploy(ctx *pulumi.Context, b Builders) (map[string]pulumi.StringOutput, er
 		"lambdaSha256":      pulumi.String(pkg.SHA256).ToStringOutput(),
 		assetsOutput:        pulumi.String(hashedAssets(files)).ToStringOutput(),
 		"opsDashboardUrl":   obs.DashboardURL,
-	}, nil
+	}
+	if db.Proxy != nil {
+		outputs["databaseProxyEndpoint"] = db.Proxy.Endpoint // where the API connects
+	}
+	return outputs, nil
 }

@@ -22,7 +22,8 @@ import (
 // of a Secrets Manager secret (DB_APP_AUTH=secret, for a database without IAM
 // authentication). Only the migrate action uses the RDS-managed master secret
 // (DB_SECRET_ARN), read afresh on every run, so RDS's weekly rotation of it never
-// reaches a warm environment.
+// reaches a warm environment; with RDS Proxy it also reads the proxy's login
+// (DB_PROXY_SECRET_ARN), afresh too, and sets that user's password from it.
 
 // PasswordFunc returns the password for one new connection (store.PasswordFunc).
 type PasswordFunc func(ctx context.Context, host string, port uint16, user string) (string, error)
@@ -86,8 +87,36 @@ func masterURL(src SecretSource, arn, host, port, name, caBundle string) MasterU
 	}
 }
 
-// RDSCABundle is Amazon RDS's certificate authorities (rdsca/README.md), shipped in
-// the binary so the connection is verified (sslmode=verify-full) without a download.
+// ProxyLoginFunc reads RDS Proxy's database login (DB_PROXY_SECRET_ARN) now: the user
+// and password the proxy signs in to the database with. Only the migrate action reads
+// it, to give that user its password (store.EnsureProxyRole).
+type ProxyLoginFunc func(ctx context.Context) (user, password string, err error)
+
+func proxyLogin(src SecretSource, arn string) ProxyLoginFunc {
+	return func(ctx context.Context) (string, string, error) {
+		s, err := src.SecretString(ctx, arn)
+		if err != nil {
+			return "", "", fmt.Errorf("DB_PROXY_SECRET_ARN: read %s: %w", arn, err)
+		}
+		var creds struct {
+			Username string `json:"username"`
+			Password string `json:"password"`
+		}
+		// the errors name no value: a secret must never reach a log
+		if err := json.Unmarshal([]byte(s), &creds); err != nil {
+			return "", "", fmt.Errorf("DB_PROXY_SECRET_ARN: %s is not JSON with username and password", arn)
+		}
+		if creds.Username == "" || creds.Password == "" {
+			return "", "", fmt.Errorf("DB_PROXY_SECRET_ARN: %s lacks username or password", arn)
+		}
+		return creds.Username, creds.Password, nil
+	}
+}
+
+// RDSCABundle is Amazon RDS's certificate authorities and the Amazon Root CAs 1-4
+// (rdsca/README.md), shipped in the binary so the connection is verified
+// (sslmode=verify-full) without a download: an RDS instance presents a certificate of
+// the RDS CAs, RDS Proxy one from ACM, which chains to the Amazon Root CAs.
 //
 //go:embed rdsca/rds-ca-bundle.pem
 var RDSCABundle []byte

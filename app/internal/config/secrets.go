@@ -39,6 +39,9 @@ type LambdaEnv struct {
 	MasterURL MasterURLFunc
 	// AppUser is the role the API connects as when built from DB_APP_USER.
 	AppUser string
+	// ProxyLogin reads RDS Proxy's database login afresh (DB_PROXY_SECRET_ARN): the
+	// migrate action gives that user its password. Nil without a proxy.
+	ProxyLogin ProxyLoginFunc
 }
 
 // appSecretKeys maps the app secret's JSON keys (the contract with infra/secrets.go)
@@ -68,7 +71,8 @@ var appSecretKeys = []struct {
 //     DB_APP_PASSWORD_SECRET_ARN (DB_APP_AUTH=secret). TLS is verified against
 //     DB_CA_BUNDLE, the RDS bundle in the binary unless set.
 //   - DB_SECRET_ARN (the RDS-managed master secret) is not read here: MasterURL reads it
-//     when the migrate action runs, each time.
+//     when the migrate action runs, each time. So is DB_PROXY_SECRET_ARN (RDS Proxy's
+//     database login, on the migrate function of a stack with a proxy): ProxyLogin.
 //   - the keys come from the app secret at APP_SECRET_ARN, read once at init; a rotation
 //     changes APP_SECRET_VERSION in the function's configuration, which starts new
 //     environments.
@@ -134,6 +138,12 @@ func ResolveLambdaEnv(ctx context.Context, getenv func(string) string, src Secre
 	}
 	if dbArn != "" {
 		res.MasterURL = masterURL(src, dbArn, host, port, name, caPath)
+	}
+	if proxyArn := getenv("DB_PROXY_SECRET_ARN"); proxyArn != "" {
+		if dbArn == "" {
+			bad("DB_PROXY_SECRET_ARN", "is set without DB_SECRET_ARN: only the migrate function, which connects as the master user, sets the proxy's login")
+		}
+		res.ProxyLogin = proxyLogin(src, proxyArn)
 	}
 
 	appArn := ""

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/awslabs/aws-lambda-go-api-proxy/gin"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/miyabi/miyabi/app/internal/config"
 	liveevents "github.com/miyabi/miyabi/app/internal/events"
@@ -43,8 +44,11 @@ type Function struct {
 	// role, which cannot migrate.
 	masterURL    config.MasterURLFunc
 	restrictedDB bool
-	fanout       *liveevents.Fanout // nil without EVENTS_MANAGEMENT_URL (websocket.go)
-	reporter     *ghreport.Reporter // GitHub issue comments still to deliver, retried by the sweep
+	// proxyLogin reads RDS Proxy's database login for the migrate action (nil: the stack
+	// has no proxy, and a leftover proxy login is switched off).
+	proxyLogin config.ProxyLoginFunc
+	fanout     *liveevents.Fanout // nil without EVENTS_MANAGEMENT_URL (websocket.go)
+	reporter   *ghreport.Reporter // GitHub issue comments still to deliver, retried by the sweep
 }
 
 // New wraps an API server (and the store it was built on) as a Lambda handler.
@@ -160,12 +164,40 @@ func (f *Function) runMigrations(ctx context.Context) error {
 			return err
 		}
 		defer pool.Close()
-		return store.Migrate(ctx, pool, f.log)
+		if err := store.Migrate(ctx, pool, f.log); err != nil {
+			return err
+		}
+		return f.syncProxyLogin(ctx, pool)
 	case f.restrictedDB:
 		return errors.New("this function connects as the application role and has no DB_SECRET_ARN; migrations run on the migrate function")
 	default:
 		return f.store.Migrate(ctx, f.log)
 	}
+}
+
+// syncProxyLogin runs after the migrations, as the master user. With RDS Proxy it reads
+// the proxy's login afresh and makes the database agree: the role exists, has the
+// secret's password and exactly miyabi_app's privileges (store.EnsureProxyRole). Without
+// one, a proxy login left from an earlier configuration is switched off.
+func (f *Function) syncProxyLogin(ctx context.Context, pool *pgxpool.Pool) error {
+	if f.proxyLogin == nil {
+		off, err := store.DisableProxyRole(ctx, pool)
+		if off {
+			f.log.InfoContext(ctx, "rds proxy login switched off: the stack has no proxy", "role", store.ProxyRole)
+		}
+		return err
+	}
+	user, password, err := f.proxyLogin(ctx)
+	if err != nil {
+		return err
+	}
+	res, err := store.EnsureProxyRole(ctx, pool, user, password)
+	if err != nil {
+		return err
+	}
+	f.log.InfoContext(ctx, "rds proxy login up to date", "role", store.ProxyRole, "created", res.Created,
+		"grants", len(res.Grants), "revokes", len(res.Revokes), "memberships_revoked", res.MembershipsRevoked)
+	return nil
 }
 
 // sweep runs the sweeper's jobs plus the deliveries: Lambda has no listener or loop

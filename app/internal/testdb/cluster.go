@@ -117,6 +117,20 @@ func (c *Cluster) chownToPostgres(paths ...string) {
 	}
 }
 
+// SetHBA replaces pg_hba.conf with rules and reloads the server: a test that needs RDS's
+// own rules (StartSecureCluster has password and TLS ones) adds them.
+func (c *Cluster) SetHBA(rules string) {
+	c.t.Helper()
+	p := filepath.Join(c.dir, "pg_hba.conf")
+	if err := os.WriteFile(p, []byte(rules), 0o600); err != nil {
+		c.t.Fatal(err)
+	}
+	c.chownToPostgres(p)
+	if err := c.pgctl("reload"); err != nil {
+		c.t.Fatalf("pg_ctl reload: %v", err)
+	}
+}
+
 // Start starts the server and waits until it accepts connections.
 func (c *Cluster) Start() {
 	c.t.Helper()
