@@ -2,9 +2,9 @@
 // from its page and sees who cancelled it; an invited person opens the link and reads who
 // invited them, to which organization and as what; a dead link says so and offers nothing
 // to accept. In an organization larger than a page: the invitations and a team's members
-// page, a member is found by name to join a team, and the audit log's dates are read in
-// the zone the user chose. The data is made through the API (the development login) and
-// SQL, the checks in the page.
+// page (each invitation naming its inviter, whoever they are), a member is found by name
+// to join a team, and the audit log's dates are read in the zone the user chose. The data
+// is made through the API (the development login) and SQL, the checks in the page.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Page } from "playwright-core";
 import { callApi, devLogin, signInAs, startBrowserStack, type BrowserStack, type DevSession, type Stack } from "./stack";
@@ -174,10 +174,17 @@ describe.skipIf(!hasRoute("get", "/organizations/{id}/invitations"))("a large or
     for (let i = 1; i <= 25; i++) {
       await callApi(stack, alice.access_token, "POST", `/organizations/${org}/invitations`, { github_login: `guest-${pad(i)}`, role: "member" });
     }
+    // An inviter beyond the first hundred members (owners first, then by login): user-130.
+    stack.sql(`UPDATE invitations SET invited_by = (SELECT id FROM users WHERE login = 'user-130')
+      WHERE organization_id = '${org}' AND github_login = 'guest-25' AND status = 'pending'`);
     await page.goto("/settings");
     await heading("Organization").waitFor();
     const invitations = page.getByRole("region", { name: "Invitations" });
     await invitations.getByRole("cell", { name: "guest-25", exact: true }).waitFor(); // newest first
+    // Each row names its inviter by login, from the invitation itself.
+    const row = (login: string) => invitations.getByRole("row", { name: new RegExp(`^${login} `) });
+    await row("guest-25").getByRole("cell", { name: "user-130", exact: true }).waitFor();
+    await row("guest-24").getByRole("cell", { name: "alice", exact: true }).waitFor();
     expect(await invitations.getByRole("cell", { name: "guest-01", exact: true }).count()).toBe(0);
     const pager = page.getByRole("navigation", { name: "Pagination: Invitations" });
     await pager.getByText(/^Page 1 of 2 · \d+ in all$/).waitFor();

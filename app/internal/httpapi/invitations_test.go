@@ -2,8 +2,11 @@ package httpapi_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/miyabi/miyabi/app/internal/apitest"
 	"github.com/miyabi/miyabi/app/internal/config"
@@ -131,4 +134,109 @@ func TestInvitationLookupIsRateLimitedWithAccept(t *testing.T) {
 	if r.Header.Get("Retry-After") == "" {
 		t.Fatalf("429 without Retry-After: %v", r.Header)
 	}
+}
+
+type invitationListJSON struct {
+	Items []struct {
+		ID          uuid.UUID  `json:"id"`
+		GitHubLogin string     `json:"github_login"`
+		InvitedBy   *uuid.UUID `json:"invited_by"`
+		Inviter     *struct {
+			ID    uuid.UUID `json:"id"`
+			Login string    `json:"login"`
+		} `json:"inviter"`
+	} `json:"items"`
+	Total, Page, Limit int
+}
+
+func (l invitationListJSON) logins() string {
+	out := make([]string, len(l.Items))
+	for i, it := range l.Items {
+		out[i] = it.GitHubLogin
+		if it.Inviter != nil {
+			out[i] += "<" + it.Inviter.Login
+		}
+	}
+	return strings.Join(out, ",")
+}
+
+// An invitation names who made it, by id and login, read with it: an inviter who has
+// since left the organization (and is in no member list) is named all the same. Another
+// organization's invitations, even for the same login, never appear.
+func TestInvitationsNameTheirInviter(t *testing.T) {
+	env := apitest.New(t)
+	alice, bob, carol := env.Login("alice"), env.Login("bob"), env.Login("carol")
+	org := newTeamOrg(t, alice, "Named")
+	o := "/organizations/" + org.ID.String()
+	invite(t, alice, carol, org.ID, "admin")
+	switchTo(t, carol, org.ID)
+
+	var created struct {
+		Invitation struct {
+			InvitedBy *uuid.UUID `json:"invited_by"`
+			Inviter   *struct {
+				ID    uuid.UUID `json:"id"`
+				Login string    `json:"login"`
+			} `json:"inviter"`
+		} `json:"invitation"`
+	}
+	carol.Do("POST", o+"/invitations", map[string]any{"github_login": "erin", "role": "member"}).Expect(201).JSON(&created)
+	if c := created.Invitation; c.InvitedBy == nil || *c.InvitedBy != carol.UserID || c.Inviter == nil ||
+		c.Inviter.ID != carol.UserID || c.Inviter.Login != "carol" {
+		t.Fatalf("the created invitation names %+v", c)
+	}
+	alice.Do("POST", o+"/invitations", map[string]any{"github_login": "dave", "role": "viewer"}).Expect(201)
+
+	// bob's organization invites erin too, and frank
+	other := newTeamOrg(t, bob, "Elsewhere")
+	for _, login := range []string{"erin", "frank"} {
+		bob.Do("POST", "/organizations/"+other.ID.String()+"/invitations", map[string]any{"github_login": login, "role": "member"}).Expect(201)
+	}
+
+	// carol leaves: her invitation still names her
+	alice.Do("DELETE", o+"/members/"+carol.UserID.String(), nil).Expect(204)
+	var l invitationListJSON
+	alice.Do("GET", o+"/invitations", nil).Expect(200).JSON(&l)
+	if l.Total != 2 || l.logins() != "dave<alice,erin<carol" {
+		t.Fatalf("alice's invitations: total %d, %s", l.Total, l.logins())
+	}
+	for _, it := range l.Items {
+		if it.InvitedBy == nil || it.Inviter == nil || *it.InvitedBy != it.Inviter.ID {
+			t.Fatalf("invited_by and inviter disagree: %+v", it)
+		}
+	}
+	if l.Items[0].Inviter.ID != alice.UserID || l.Items[1].Inviter.ID != carol.UserID {
+		t.Fatalf("inviters: %+v", l.Items)
+	}
+
+	// the login filter and paging stay within the organization
+	alice.Do("GET", o+"/invitations?github_login=ERIN", nil).Expect(200).JSON(&l)
+	if l.Total != 1 || l.logins() != "erin<carol" {
+		t.Fatalf("erin in alice's: total %d, %s", l.Total, l.logins())
+	}
+	alice.Do("GET", o+"/invitations?github_login=frank", nil).Expect(200).JSON(&l)
+	if l.Total != 0 || len(l.Items) != 0 {
+		t.Fatalf("bob's frank in alice's: %+v", l)
+	}
+	alice.Do("GET", o+"/invitations?limit=1&page=2", nil).Expect(200).JSON(&l)
+	if l.Total != 2 || l.logins() != "erin<carol" {
+		t.Fatalf("page 2: total %d, %s", l.Total, l.logins())
+	}
+	alice.Do("GET", o+"/invitations?limit=1&page=5", nil).Expect(200).JSON(&l)
+	if l.Total != 2 || len(l.Items) != 0 {
+		t.Fatalf("past the end: %+v", l)
+	}
+	// text that is no login (not UTF-8) finds nothing rather than failing
+	alice.Do("GET", o+"/invitations?github_login=%FF", nil).Expect(200).JSON(&l)
+	if l.Total != 0 || len(l.Items) != 0 {
+		t.Fatalf("not UTF-8: %+v", l)
+	}
+
+	// and bob sees his own only, and none of alice's
+	bob.Do("GET", "/organizations/"+other.ID.String()+"/invitations", nil).Expect(200).JSON(&l)
+	if l.Total != 2 || l.logins() != "frank<bob,erin<bob" {
+		t.Fatalf("bob's invitations: total %d, %s", l.Total, l.logins())
+	}
+	bob.Do("GET", o+"/invitations", nil).Problem(404)
+	bob.Do("GET", o+"/invitations?github_login=erin", nil).Problem(404)
 }

@@ -212,13 +212,15 @@ type InvitationOut struct {
 	GitHubLogin string     `json:"github_login"`
 	Role        string     `json:"role" enum:"owner,admin,member,viewer"`
 	Status      string     `json:"status" enum:"pending,accepted,revoked,expired"`
-	InvitedBy   *uuid.UUID `json:"invited_by" nullable:"true"`
+	InvitedBy   *uuid.UUID `json:"invited_by" nullable:"true" doc:"The inviter's user id (kept for existing clients; inviter names them)"`
+	Inviter     *PersonRef `json:"inviter" doc:"The person who invited, by id and login; null when nobody is named or their account is gone"`
 	ExpiresAt   time.Time  `json:"expires_at"`
 	CreatedAt   time.Time  `json:"created_at"`
 }
 
 func invitationOut(i store.Invitation) InvitationOut {
-	return InvitationOut{ID: i.ID, GitHubLogin: i.GitHubLogin, Role: i.Role, Status: i.Status, InvitedBy: i.InvitedBy, ExpiresAt: i.ExpiresAt, CreatedAt: i.CreatedAt}
+	return InvitationOut{ID: i.ID, GitHubLogin: i.GitHubLogin, Role: i.Role, Status: i.Status, InvitedBy: i.InvitedBy,
+		Inviter: personRef(i.InvitedBy, i.InvitedByLogin), ExpiresAt: i.ExpiresAt, CreatedAt: i.CreatedAt}
 }
 
 type listInvitationsInput struct {
@@ -230,20 +232,16 @@ type listInvitationsInput struct {
 type invitationPageOutput struct{ Body Page[InvitationOut] }
 
 func (s *Server) listInvitations(ctx context.Context, in *listInvitationsInput) (*invitationPageOutput, error) {
-	list, err := s.store.ListInvitations(ctx, in.ID)
+	login := strings.TrimSpace(in.GitHubLogin)
+	if !utf8.ValidString(login) {
+		// no GitHub login is such text (and PostgreSQL would refuse it): nobody's invitation
+		return &invitationPageOutput{Body: pageOf[InvitationOut](nil, 0, in.PageParams)}, nil
+	}
+	list, total, err := s.store.ListInvitations(ctx, in.ID, login, in.Limit, in.Offset())
 	if err != nil {
 		return nil, err
 	}
-	if login := strings.TrimSpace(in.GitHubLogin); login != "" {
-		kept := list[:0]
-		for _, i := range list {
-			if strings.EqualFold(i.GitHubLogin, login) {
-				kept = append(kept, i)
-			}
-		}
-		list = kept
-	}
-	return &invitationPageOutput{Body: pageSlice(mapSlice(list, invitationOut), in.PageParams)}, nil
+	return &invitationPageOutput{Body: pageOf(mapSlice(list, invitationOut), total, in.PageParams)}, nil
 }
 
 type createInvitationInput struct {

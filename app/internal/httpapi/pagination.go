@@ -26,8 +26,9 @@ func pageOf[T any](items []T, total int, p PageParams) Page[T] {
 	return Page[T]{Items: items, Total: total, Page: p.Page, Limit: p.Limit}
 }
 
-// pageSlice answers one page of a list read whole (a short one: an organization's pending
-// invitations, a team's members), in the same {items, total, page, limit} as the rest.
+// pageSlice answers one page of a list read whole (a short one: the organizations a person
+// belongs to), in the same {items, total, page, limit} as the rest. Lists that can grow
+// page in SQL instead.
 func pageSlice[T any](all []T, p PageParams) Page[T] {
 	lo := min(p.Offset(), len(all))
 	hi := min(lo+p.Limit, len(all))

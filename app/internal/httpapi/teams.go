@@ -139,11 +139,11 @@ type listTeamMembersInput struct {
 type teamMemberPageOutput struct{ Body Page[TeamMemberOut] }
 
 func (s *Server) listTeamMembers(ctx context.Context, in *listTeamMembersInput) (*teamMemberPageOutput, error) {
-	list, err := s.store.ListTeamMembers(ctx, in.ID, in.TeamID)
+	list, total, err := s.store.ListTeamMembers(ctx, in.ID, in.TeamID, in.Limit, in.Offset())
 	if err != nil {
 		return nil, err
 	}
-	return &teamMemberPageOutput{Body: pageSlice(mapSlice(list, teamMemberOut), in.PageParams)}, nil
+	return &teamMemberPageOutput{Body: pageOf(mapSlice(list, teamMemberOut), total, in.PageParams)}, nil
 }
 
 type addTeamMemberInput struct {

@@ -96,7 +96,7 @@ func TestTeamMembersAreScopedByOrganization(t *testing.T) {
 	if _, err := st.AddTeamMember(ctx, bobOrg, team.ID, alice, "lead"); domain.ErrorCode(err) != domain.CodeNotFound {
 		t.Fatalf("adding to another organization's team: %v, want not found", err)
 	}
-	if _, err := st.ListTeamMembers(ctx, bobOrg, team.ID); domain.ErrorCode(err) != domain.CodeNotFound {
+	if _, _, err := st.ListTeamMembers(ctx, bobOrg, team.ID, 20, 0); domain.ErrorCode(err) != domain.CodeNotFound {
 		t.Fatalf("listing another organization's team: %v, want not found", err)
 	}
 	var n int
@@ -106,9 +106,16 @@ func TestTeamMembersAreScopedByOrganization(t *testing.T) {
 	if _, err := st.AddTeamMember(ctx, aliceOrg, team.ID, alice, "lead"); err != nil {
 		t.Fatal(err)
 	}
-	members, err := st.ListTeamMembers(ctx, aliceOrg, team.ID)
-	if err != nil || len(members) != 1 || members[0].UserID != alice {
-		t.Fatalf("members %+v (%v)", members, err)
+	members, total, err := st.ListTeamMembers(ctx, aliceOrg, team.ID, 20, 0)
+	if err != nil || total != 1 || len(members) != 1 || members[0].UserID != alice {
+		t.Fatalf("members %+v, total %d (%v)", members, total, err)
+	}
+	// past the end: no one, the total still counted; still not found from bob's organization
+	if members, total, err := st.ListTeamMembers(ctx, aliceOrg, team.ID, 20, 20); err != nil || total != 1 || len(members) != 0 {
+		t.Fatalf("past the end: %+v, total %d (%v)", members, total, err)
+	}
+	if _, _, err := st.ListTeamMembers(ctx, bobOrg, team.ID, 20, 20); domain.ErrorCode(err) != domain.CodeNotFound {
+		t.Fatalf("listing another organization's team past the end: %v, want not found", err)
 	}
 }
 

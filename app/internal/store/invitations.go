@@ -24,14 +24,22 @@ type Invitation struct {
 	Role        string     `db:"role"`
 	Status      string     `db:"status"`
 	InvitedBy   *uuid.UUID `db:"invited_by"`
-	ExpiresAt   time.Time  `db:"expires_at"`
-	CreatedAt   time.Time  `db:"created_at"`
+	// InvitedByLogin is the inviter's login, read with the invitation (nil when nobody is
+	// named or the account is gone).
+	InvitedByLogin *string   `db:"invited_by_login"`
+	ExpiresAt      time.Time `db:"expires_at"`
+	CreatedAt      time.Time `db:"created_at"`
 	// Replaced says creating it revoked a pending invitation of the same account, whose
 	// link no longer works.
 	Replaced bool `db:"-"`
 }
 
-const invitationColumns = `id, organization_id, github_login, role::text AS role, status, invited_by, expires_at, created_at`
+// invitationColumns read an invitation i with the user u who invited (invitationFrom).
+const invitationColumns = `i.id, i.organization_id, i.github_login, i.role::text AS role, i.status, i.invited_by,
+	u.login AS invited_by_login, i.expires_at, i.created_at`
+
+// invitationFrom is the invitation i and the user u who invited (none when the account is gone).
+const invitationFrom = ` invitations i LEFT JOIN users u ON u.id = i.invited_by `
 
 // seatsTaken counts active members plus pending invitations, so invitations cannot
 // promise more seats than max_members. It locks the organization first, in its own
@@ -96,8 +104,10 @@ func (s *Store) CreateInvitation(ctx context.Context, orgID uuid.UUID, ni NewInv
 		if pending >= open {
 			return domain.Errorf(domain.CodeConflict, "the organization has %d pending invitations, the most it may have (limit %s); withdraw some first", pending, SettingMaxOpenInvitationsPerOrg)
 		}
-		rows, _ := tx.Query(ctx, `INSERT INTO invitations (organization_id, github_login, github_user_id, role, token_hash, invited_by, expires_at)
-			VALUES ($1, $2, $3, $4, $5, $6, now() + $7::interval) RETURNING `+invitationColumns,
+		rows, _ := tx.Query(ctx, `WITH i AS (
+				INSERT INTO invitations (organization_id, github_login, github_user_id, role, token_hash, invited_by, expires_at)
+				VALUES ($1, $2, $3, $4, $5, $6, now() + $7::interval) RETURNING *)
+			SELECT `+invitationColumns+` FROM i LEFT JOIN users u ON u.id = i.invited_by`,
 			orgID, ni.Login, ni.GitHubID, ni.Role, ni.TokenHash, ni.InvitedBy, InvitationTTL.String())
 		if inv, err = pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Invitation]); err != nil {
 			return err
@@ -109,11 +119,39 @@ func (s *Store) CreateInvitation(ctx context.Context, orgID uuid.UUID, ni NewInv
 	return inv, err
 }
 
-// ListInvitations lists the organization's pending invitations.
-func (s *Store) ListInvitations(ctx context.Context, orgID uuid.UUID) ([]Invitation, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT `+invitationColumns+` FROM invitations
-		WHERE organization_id = $1 AND status = 'pending' AND expires_at > now() ORDER BY created_at DESC`, orgID)
-	return pgx.CollectRows(rows, pgx.RowToStructByName[Invitation])
+// invitationWhere is ListInvitations' condition: the one organization ($1), pending and
+// not expired, and with a login ($2, not empty) only that login's, ignoring case.
+const invitationWhere = `i.organization_id = $1 AND i.status = 'pending' AND i.expires_at > now()
+	AND ($2::text = '' OR lower(i.github_login) = lower($2::text))`
+
+// ListInvitations pages through the organization's pending invitations, newest first,
+// each with its inviter's login; login, when not empty, keeps that GitHub login's
+// (ignoring case). The total counts every page.
+func (s *Store) ListInvitations(ctx context.Context, orgID uuid.UUID, login string, limit, offset int) ([]Invitation, int, error) {
+	type row struct {
+		Invitation
+		Total int `db:"total"`
+	}
+	rows, _ := s.pool.Query(ctx, `SELECT `+invitationColumns+`, count(*) OVER ()::int AS total FROM`+invitationFrom+`
+		WHERE `+invitationWhere+` ORDER BY i.created_at DESC, i.id DESC LIMIT $3 OFFSET $4`, orgID, login, limit, offset)
+	list, err := pgx.CollectRows(rows, pgx.RowToStructByName[row])
+	if err != nil {
+		return nil, 0, err
+	}
+	items := make([]Invitation, len(list))
+	for n, r := range list {
+		items[n] = r.Invitation
+	}
+	if len(list) > 0 {
+		return items, list[0].Total, nil
+	}
+	if offset == 0 {
+		return items, 0, nil
+	}
+	// a page past the end counts on its own
+	var total int
+	err = s.pool.QueryRow(ctx, `SELECT count(*) FROM invitations i WHERE `+invitationWhere, orgID, login).Scan(&total)
+	return items, total, err
 }
 
 // RevokeInvitation withdraws a pending invitation.
@@ -171,7 +209,7 @@ func (s *Store) AcceptInvitation(ctx context.Context, tokenHash []byte, userID u
 		if _, err := tx.Exec(ctx, `SELECT 1 FROM organizations WHERE id = (SELECT organization_id FROM invitations WHERE token_hash = $1) FOR UPDATE`, tokenHash); err != nil {
 			return err
 		}
-		rows, _ := tx.Query(ctx, `SELECT `+invitationColumns+`, github_user_id FROM invitations WHERE token_hash = $1 FOR UPDATE`, tokenHash)
+		rows, _ := tx.Query(ctx, `SELECT `+invitationColumns+`, i.github_user_id FROM`+invitationFrom+`WHERE i.token_hash = $1 FOR UPDATE OF i`, tokenHash)
 		type row struct {
 			Invitation
 			GitHubUserID *int64 `db:"github_user_id"`

@@ -123,15 +123,36 @@ type TeamMember struct {
 	CreatedAt time.Time `db:"created_at"`
 }
 
-// ListTeamMembers lists a team's members (the team must be the organization's).
-func (s *Store) ListTeamMembers(ctx context.Context, orgID, teamID uuid.UUID) ([]TeamMember, error) {
-	if _, err := s.Team(ctx, orgID, teamID); err != nil {
-		return nil, err
+// ListTeamMembers pages through a team's members, leads first, then by login; the team
+// must be the organization's (404 otherwise). The total counts every page.
+func (s *Store) ListTeamMembers(ctx context.Context, orgID, teamID uuid.UUID, limit, offset int) ([]TeamMember, int, error) {
+	type row struct {
+		TeamMember
+		Total int `db:"total"`
 	}
-	rows, _ := s.pool.Query(ctx, `SELECT tm.user_id, u.login, u.name, u.avatar_url, tm.role, tm.created_at
-		FROM team_members tm JOIN teams t ON t.id = tm.team_id JOIN users u ON u.id = tm.user_id
-		WHERE t.organization_id = $1 AND tm.team_id = $2 ORDER BY tm.role, lower(u.login)`, orgID, teamID)
-	return pgx.CollectRows(rows, pgx.RowToStructByName[TeamMember])
+	rows, _ := s.pool.Query(ctx, `SELECT tm.user_id, u.login, u.name, u.avatar_url, tm.role, tm.created_at, count(*) OVER ()::int AS total
+		FROM teams t JOIN team_members tm ON tm.team_id = t.id JOIN users u ON u.id = tm.user_id
+		WHERE t.organization_id = $1 AND t.id = $2
+		ORDER BY tm.role, lower(u.login), tm.user_id LIMIT $3 OFFSET $4`, orgID, teamID, limit, offset)
+	list, err := pgx.CollectRows(rows, pgx.RowToStructByName[row])
+	if err != nil {
+		return nil, 0, err
+	}
+	items := make([]TeamMember, len(list))
+	for n, r := range list {
+		items[n] = r.TeamMember
+	}
+	if len(list) > 0 {
+		return items, list[0].Total, nil
+	}
+	// No row: an empty team, a page past the end, or no such team in this organization.
+	var total int
+	err = s.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM team_members tm WHERE tm.team_id = t.id)::int
+		FROM teams t WHERE t.organization_id = $1 AND t.id = $2`, orgID, teamID).Scan(&total)
+	if err != nil {
+		return nil, 0, notFound(err, "team")
+	}
+	return items, total, nil
 }
 
 // AddTeamMember puts an active organization member in the team (or changes their team role).

@@ -1710,8 +1710,13 @@ export interface components {
             github_login: string;
             /** Format: uuid */
             id: string;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @description The inviter's user id (kept for existing clients; inviter names them)
+             */
             invited_by: string | null;
+            /** @description The person who invited, by id and login; null when nobody is named or their account is gone */
+            inviter: components["schemas"]["PersonRef"];
             /** @enum {string} */
             role: "owner" | "admin" | "member" | "viewer";
             /** @enum {string} */

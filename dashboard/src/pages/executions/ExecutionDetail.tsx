@@ -1,4 +1,4 @@
-import { useEffect, useMemo } from "react";
+import { useEffect } from "react";
 import { unwrap } from "../../api/client";
 import type { Schema } from "../../api/types";
 import type { PageProps } from "../../routes";
@@ -19,7 +19,7 @@ type Execution = Schema<"ExecutionOut">;
 /** The run page: what ran where, who launched it, how long it took, its result and its logs. */
 export default function ExecutionDetail({ params }: PageProps) {
   const id = params.id ?? "";
-  const { api, can, canSomewhere } = useSession();
+  const { api, canSomewhere } = useSession();
   const { t, fmt } = useI18n();
   const exec = useApiData(() => unwrap(api.GET("/agents/executions/{id}", { params: { path: { id } } })), [id]);
   const e = exec.data;
@@ -50,7 +50,6 @@ export default function ExecutionDetail({ params }: PageProps) {
     );
     navigate(`/executions/${out.execution.id}`);
   });
-  const members = useMembers(can("organization.read"));
   const title = e ? executionTitle(e) : t.run.title;
 
   return (
@@ -110,7 +109,7 @@ export default function ExecutionDetail({ params }: PageProps) {
                 <dd>{x.issue_number != null ? <External href={githubIssueURL(x)} text={`#${x.issue_number}`} /> : "—"}</dd>
                 <dt>{t.run.launchedBy}</dt>
                 <dd>
-                  {x.launched_by ? x.launched_by.login : x.created_by ? members.name(x.created_by) : t.run.system} · <Time value={x.created_at} relative />
+                  {x.launched_by?.login ?? t.run.system} · <Time value={x.created_at} relative />
                 </dd>
 
                 <dt>{t.run.started}</dt>
@@ -237,15 +236,4 @@ function Waiting({ x }: { x: Execution }) {
       {t.run.queued(agent.online_workers)}
     </p>
   );
-}
-
-/** useMembers names people by login (the first 100 members; an id otherwise). */
-export function useMembers(allowed: boolean) {
-  const { api, me } = useSession();
-  const list = useApiData(
-    () => (allowed ? unwrap(api.GET("/organizations/{id}/members", { params: { path: { id: me.organization.id }, query: { limit: 100 } } })) : Promise.resolve(null)),
-    [me.organization.id, allowed],
-  );
-  const byId = useMemo(() => new Map((list.data?.items ?? []).map((m) => [m.user_id, m.login])), [list.data]);
-  return { name: (id: string) => (id === me.user.id ? me.user.login : (byId.get(id) ?? id.slice(0, 8))) };
 }

@@ -7,7 +7,6 @@ import { DataTable } from "../../lists/DataTable";
 import { useListQuery } from "../../lists/useListQuery";
 import { CopyButton, ErrorView, StatusBadge, Time } from "../../ui/states";
 import { useAction, useApiData } from "../../ui/useApiData";
-import { useMembers } from "../executions/ExecutionDetail";
 
 type Role = Schema<"CreateInvitationInputBody">["role"];
 type Invitation = Schema<"InvitationOut">;
@@ -17,7 +16,6 @@ export function Invitations() {
   const t = useT();
   const orgId = me.organization.id;
   const list = useListQuery("/organizations/{id}/invitations", [], { params: { path: { id: orgId } }, prefix: "invitations." });
-  const members = useMembers(true);
   const [login, setLogin] = useState("");
   const [role, setRole] = useState<Role>("member");
   const [created, setCreated] = useState<Schema<"CreatedInvitationOut"> | null>(null);
@@ -112,7 +110,7 @@ export function Invitations() {
           { header: t.invitations.login, cell: (i) => i.github_login },
           { header: t.members.role, cell: (i) => t.roles[i.role] },
           { header: t.common.status, cell: (i) => <StatusBadge status={i.status} /> },
-          { header: t.invitations.invitedBy, priority: "low", cell: (i) => (i.invited_by ? members.name(i.invited_by) : "—") },
+          { header: t.invitations.invitedBy, priority: "low", cell: (i) => i.inviter?.login ?? "—" },
           { header: t.invitations.expires, priority: "low", cell: (i) => <Time value={i.expires_at} relative /> },
           {
             header: t.common.actions,
