@@ -7,7 +7,7 @@
 # "Failing input written to"; the whole output is shown. Go's coordinator also fails a
 # duration-bound run with a bare "context deadline exceeded" when a busy machine keeps a
 # worker past the -fuzztime deadline (golang/go#51484, #75804): no input, nothing to
-# reproduce. That case is replayed deterministically (seeds plus the cached corpus, no
+# reproduce. That case is replayed deterministically (the f.Add seeds and testdata/fuzz, no
 # deadline) and passes only if the replay passes.
 set -euo pipefail
 cd "$(dirname "$0")/.."

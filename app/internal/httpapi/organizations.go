@@ -145,7 +145,7 @@ func memberOut(m store.Member) MemberOut {
 
 type listMembersInput struct {
 	ID     uuid.UUID `path:"id"`
-	Q      string    `query:"q" maxLength:"100" doc:"Only members whose GitHub login or name contains this text, ignoring case (surrounding spaces are ignored; logins that start with it come first). Plain text: no wildcards."`
+	Q      string    `query:"q" maxLength:"100" doc:"Only members whose GitHub login or name contains this text, ignoring case (surrounding spaces are ignored, at most 100 characters as sent; logins that start with it come first). Plain text: no wildcards."`
 	Status string    `query:"status" enum:"invited,active,suspended" doc:"Only members in this status"`
 	PageParams
 }

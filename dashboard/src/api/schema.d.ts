@@ -7203,7 +7203,7 @@ export interface operations {
                 limit?: number;
                 /** @description Page number, from 1 */
                 page?: number;
-                /** @description Only members whose GitHub login or name contains this text, ignoring case (surrounding spaces are ignored; logins that start with it come first). Plain text: no wildcards. */
+                /** @description Only members whose GitHub login or name contains this text, ignoring case (surrounding spaces are ignored, at most 100 characters as sent; logins that start with it come first). Plain text: no wildcards. */
                 q?: string;
                 /** @description Only members in this status */
                 status?: "invited" | "active" | "suspended";

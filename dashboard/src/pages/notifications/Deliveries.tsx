@@ -1,11 +1,11 @@
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { unwrap } from "../../api/client";
 import type { Schema } from "../../api/types";
 import { useSession } from "../../session/session";
 import { useT } from "../../i18n/i18n";
 import { Empty, ErrorView, Pagination, Show, StatusBadge, Time } from "../../ui/states";
 import { useAction, useApiData } from "../../ui/useApiData";
-import { nextRefreshIn } from "./refresh";
+import { fingerprint, nextRefreshIn } from "./refresh";
 
 /** A channel's delivery log, newest first, with "send a test message". */
 export function Deliveries({ channel, onTested }: { channel: Schema<"NotificationChannelOut">; onTested: () => void }) {
@@ -24,8 +24,11 @@ export function Deliveries({ channel, onTested }: { channel: Schema<"Notificatio
   // (the API after commit, the sweep), so "delivering" is read again until it settles.
   const items = log.status === "ready" ? log.data.items : undefined;
   const { reload } = log;
+  const seen = useRef({ print: "", unchanged: 0 });
   useEffect(() => {
-    const wait = nextRefreshIn(items ?? [], Date.now());
+    const print = fingerprint(items ?? []);
+    seen.current = print === seen.current.print ? { print, unchanged: seen.current.unchanged + 1 } : { print, unchanged: 0 };
+    const wait = nextRefreshIn(items ?? [], Date.now(), seen.current.unchanged);
     if (wait === null) return;
     const timer = window.setTimeout(reload, wait);
     return () => window.clearTimeout(timer);
