@@ -398,6 +398,32 @@ describe.skipIf(!hasRoute("get", "/tasks"))("tasks", () => {
     await nav("Tasks").click();
   });
 
+  it("cancels a task: its page names who cancelled it, and a task waiting on it is cancelled with it", async () => {
+    await heading("Tasks").waitFor();
+    await page.getByRole("button", { name: "New task" }).click();
+    await page.getByLabel("Task name").fill("Draft the FAQ");
+    await page.getByRole("button", { name: "Create task" }).click();
+    const cancel = page.getByRole("button", { name: "Cancel Draft the FAQ", exact: true });
+    await cancel.waitFor();
+    await page.getByLabel("Task name").fill("Publish the FAQ");
+    await page.getByLabel("Waits for (optional)").selectOption({ label: "Draft the FAQ" });
+    await page.getByRole("button", { name: "Create task" }).click();
+    await page.getByRole("button", { name: "Cancel Publish the FAQ", exact: true }).waitFor();
+    await cancel.click();
+    await expect.poll(() => cancel.count()).toBe(0);
+    await expect.poll(() => page.getByRole("button", { name: "Cancel Publish the FAQ", exact: true }).count()).toBe(0);
+    await page.getByRole("link", { name: "Publish the FAQ", exact: true }).click();
+    await heading("Publish the FAQ").waitFor();
+    // taken down by its dependency, not by a person
+    await page.getByTestId("task-cancelled").waitFor();
+    expect(await page.getByTestId("task-cancelled").textContent()).not.toContain("Cancelled by");
+    expect(await page.locator(".details").textContent()).toContain("cancelled because a task it depends on cancelled");
+    await page.locator(".details").getByRole("link", { name: "Draft the FAQ" }).click();
+    await heading("Draft the FAQ").waitFor();
+    await expect.poll(() => page.getByTestId("task-cancelled").textContent()).toMatch(/^Cancelled by @alice · /);
+    await nav("Tasks").click();
+  });
+
   it("edits a task's description and metadata, refusing metadata that is not JSON", async () => {
     await heading("Tasks").waitFor();
     await page.getByRole("link", { name: "Write the release notes" }).click();

@@ -62,6 +62,15 @@ export default function TaskDetail({ params }: PageProps) {
               <dd>
                 <Time value={t.updated_at} />
               </dd>
+              {t.status === "cancelled" && (
+                <>
+                  <dt>{m.run.cancelledAt}</dt>
+                  <dd data-testid="task-cancelled">
+                    {t.cancelled_by ? <>{m.run.cancelledBy(t.cancelled_by.login)} · </> : null}
+                    <Time value={t.cancelled_at ?? t.updated_at} />
+                  </dd>
+                </>
+              )}
               {t.error && (
                 <>
                   <dt>{m.common.error}</dt>
