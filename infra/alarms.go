@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sns"
@@ -12,6 +13,46 @@ import (
 // taking work of its type, the most common real failure of this system. Workers claim
 // every few seconds, so a healthy queue's oldest task is seconds old.
 const queueAgeAlarmMinutes = 10
+
+// RDS Proxy's alarms (miyabi:rdsProxy). The proxy's figures come from each of the nodes
+// that serve it, every minute: the connection counts are summed over a one-minute period
+// (the nodes' sum: AWS's recommended statistic), never over five, which would add five
+// minutes up.
+const (
+	// proxyUnavailableMinutes: the proxy's health checks of the instance failed (or it
+	// reported nothing) in each of this many minutes in a row.
+	proxyUnavailableMinutes = 5
+	// proxyConnectionsAlarmPercent of the proxy's cap (proxyShare: its
+	// maxConnectionsPercent of max_connections), held for proxyConnectionsAlarmMinutes.
+	proxyConnectionsAlarmPercent = 80
+	proxyConnectionsAlarmMinutes = 5
+	// proxyPinnedAlarmPercent of the cap pinned to single client sessions for
+	// proxyPinnedAlarmMinutes. The API changes no session state, so a healthy proxy pins
+	// next to nothing; a quarter of the pool pinned for a quarter of an hour means
+	// something pins systematically, long before the pool runs dry.
+	proxyPinnedAlarmPercent = 25
+	proxyPinnedAlarmMinutes = 15
+	// proxyFailedSetups in 5 minutes: connections the proxy could not set up (the API's
+	// IAM sign-ins to it, its own sign-ins to the database). A rotation may fail one or two
+	// in the seconds before the migrate run sets the new password.
+	proxyFailedSetups = 5
+	// The proxy's default target group and the instance's role in it, as CloudWatch names
+	// them in AvailabilityPercentage's dimensions (reported only per target group and role).
+	proxyTargetGroup = "default"
+	proxyTargetRole  = "READ_WRITE"
+)
+
+// proxyConnectionsAlarm is where the db-proxy-connections alarm fires: 80 % of the cap,
+// in whole connections (216 of 269 on db.t4g.medium).
+func proxyConnectionsAlarm(cfg Config) float64 {
+	return math.Ceil(float64(proxyShare(cfg.DBMaxConnections)) * proxyConnectionsAlarmPercent / 100)
+}
+
+// proxyPinnedAlarm is where the db-proxy-pinning alarm fires: 25 % of the cap, in whole
+// connections (68 of 269 on db.t4g.medium).
+func proxyPinnedAlarm(cfg Config) float64 {
+	return math.Ceil(float64(proxyShare(cfg.DBMaxConnections)) * proxyPinnedAlarmPercent / 100)
+}
 
 // alarmSpec is one alarm: a single metric, or metric math over several (expr set).
 type alarmSpec struct {

@@ -17,7 +17,7 @@ func stackDimensions(t *testing.T, run *stackRun) map[string][]string {
 	api := fmt.Sprint(run.one(t, "aws:lambda/function:Function", "api").Inputs["name"])
 	migrate := fmt.Sprint(run.one(t, "aws:lambda/function:Function", "migrate").Inputs["name"])
 	alias := fmt.Sprint(run.one(t, "aws:lambda/alias:Alias", "live").Inputs["name"])
-	return map[string][]string{
+	dims := map[string][]string{
 		"FunctionName":         {api, migrate},
 		"Resource":             {api + ":" + alias},
 		"ApiId":                {run.one(t, "aws:apigatewayv2/api:Api", "http").ID, run.one(t, "aws:apigatewayv2/api:Api", "events").ID},
@@ -25,6 +25,14 @@ func stackDimensions(t *testing.T, run *stackRun) map[string][]string {
 		"DBInstanceIdentifier": {fmt.Sprint(run.one(t, "aws:rds/instance:Instance", "db").Inputs["identifier"])},
 		"Service":              {"miyabi"},
 	}
+	// RDS Proxy's, only with one: its name, its default target group and the instance's
+	// role in it (the writer)
+	if proxies := run.all("aws:rds/proxy:Proxy"); len(proxies) == 1 {
+		dims["ProxyName"] = []string{fmt.Sprint(proxies[0].Inputs["name"])}
+		dims["TargetGroup"] = []string{"default"}
+		dims["TargetRole"] = []string{"READ_WRITE"}
+	}
+	return dims
 }
 
 // checkDims fails a dimension that names something the stack does not have.
