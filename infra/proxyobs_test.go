@@ -4,10 +4,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 )
+
+// proxyAlarms are the alarms RDS Proxy adds to a production stack, sorted.
+var proxyAlarms = []string{"db-proxy-auth-failures", "db-proxy-availability", "db-proxy-connections", "db-proxy-pinning"}
 
 // dashWidget is a widget of the dashboard body, as far as these tests read it.
 type dashWidget struct {
@@ -167,6 +172,104 @@ func TestRDSProxyDashboard(t *testing.T) {
 				t.Errorf("the proxy's row at y=%d, want it under the database's (y=%d)", proxyRow, dbRow)
 			}
 		})
+	}
+}
+
+// runbookSection is the text of docs/ops.md under "### Alarm: <name>", to the next heading.
+func runbookSection(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile("../docs/ops.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(b), "\n### Alarm: "+name+"\n")
+	if !ok {
+		t.Fatalf("docs/ops.md has no section Alarm: %s", name)
+	}
+	if i := regexp.MustCompile(`\n#{1,3} `).FindStringIndex(rest); i != nil {
+		rest = rest[:i[0]]
+	}
+	return rest
+}
+
+// With miyabi:rdsProxy production has four more alarms, on the proxy's own figures, each
+// linking to its runbook section and notifying the topic like the others: availability
+// under 100 % for 5 minutes (silence counts), database connections at 80 % of the cap for 5
+// minutes, a quarter of the cap pinned for 15, and failed connection setups (the API's
+// IAM sign-ins to the proxy, the proxy's to the database). Staging has none.
+func TestRDSProxyAlarms(t *testing.T) {
+	anchors := githubAnchors(t, "../docs/ops.md")
+	run, err := runStack(t, "production", withProxy(t, "production"), testBuilders(t, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	topic := run.one(t, "aws:sns/topic:Topic", "alarms")
+	topicArn := fmt.Sprintf("arn:aws:sns:us-west-2:%s:%s", fakeAccount, topic.Name)
+	names := checkAlarms(t, run, anchors, topicArn) // runbook links, the topic, the stack's dimensions
+	if wantNames := slices.Sorted(slices.Values(slices.Concat(productionAlarms, proxyAlarms))); !slices.Equal(names, wantNames) {
+		t.Errorf("alarms %v, want %v", names, wantNames)
+	}
+	proxy := fmt.Sprint(run.one(t, "aws:rds/proxy:Proxy", "db").Inputs["name"])
+	capacity := float64(proxyCap(t, run))
+	for _, tc := range []struct {
+		name, metric, stat, comparison string
+		threshold                      float64
+		period, periods                float64
+		missing                        string
+	}{
+		{"db-proxy-availability", "AvailabilityPercentage", "Average", "LessThanThreshold", 100, 60, 5, "breaching"},
+		{"db-proxy-connections", "DatabaseConnections", "Sum", "GreaterThanOrEqualToThreshold", math.Ceil(capacity * 80 / 100), 60, 5, "notBreaching"},
+		{"db-proxy-pinning", "DatabaseConnectionsCurrentlySessionPinned", "Sum", "GreaterThanOrEqualToThreshold", math.Ceil(capacity * 25 / 100), 60, 15, "notBreaching"},
+	} {
+		a := run.one(t, "aws:cloudwatch/metricAlarm:MetricAlarm", tc.name).Inputs
+		dims, _ := a["dimensions"].(map[string]any)
+		if a["namespace"] != "AWS/RDS" || a["metricName"] != tc.metric || a["statistic"] != tc.stat || dims["ProxyName"] != proxy ||
+			a["comparisonOperator"] != tc.comparison || a["threshold"] != tc.threshold ||
+			a["period"] != tc.period || a["evaluationPeriods"] != tc.periods || a["treatMissingData"] != tc.missing {
+			t.Errorf("%s = %v %v %v %v, %v %v, period %v x %v, missing %v; want %s %s of %s, %s %v, %v x %v, %s", tc.name,
+				a["namespace"], a["metricName"], a["statistic"], dims, a["comparisonOperator"], a["threshold"], a["period"], a["evaluationPeriods"], a["treatMissingData"],
+				tc.metric, tc.stat, proxy, tc.comparison, tc.threshold, tc.period, tc.periods, tc.missing)
+		}
+		if tc.metric == "AvailabilityPercentage" && (dims["TargetGroup"] != "default" || dims["TargetRole"] != "READ_WRITE") {
+			t.Errorf("%s: dimensions %v, want the default target group's READ_WRITE role (the only ones it is reported with)", tc.name, dims)
+		}
+	}
+	auth := run.one(t, "aws:cloudwatch/metricAlarm:MetricAlarm", "db-proxy-auth-failures").Inputs
+	watched := map[string]string{}
+	var expr string
+	for _, q := range objs(auth["metricQueries"]) {
+		if m, ok := q["metric"].(map[string]any); ok {
+			if dims, _ := m["dimensions"].(map[string]any); m["namespace"] == "AWS/RDS" && m["stat"] == "Sum" && dims["ProxyName"] == proxy && len(dims) == 1 {
+				watched[fmt.Sprint(m["metricName"])] = fmt.Sprint(q["id"])
+			}
+		} else if q["returnData"] == true {
+			expr = fmt.Sprint(q["expression"])
+		}
+	}
+	c, d := watched["ClientConnectionsSetupFailedAuth"], watched["DatabaseConnectionsSetupFailed"]
+	if c == "" || d == "" || !strings.Contains(expr, c) || !strings.Contains(expr, d) ||
+		auth["threshold"] != float64(proxyFailedSetups) || auth["comparisonOperator"] != "GreaterThanOrEqualToThreshold" {
+		t.Errorf("db-proxy-auth-failures adds %v up as %q, threshold %v; want the proxy's failed client sign-ins and database connections", watched, expr, auth["threshold"])
+	}
+
+	// The runbook says what to do: the auth section gives the migrate command as the
+	// rotation section does; the pinning section names what pins this app.
+	migrate := "aws lambda invoke --function-name miyabi-production-migrate \\\n  --payload '{\"action\":\"migrate\"}' --cli-binary-format raw-in-base64-out /dev/stdout"
+	if !strings.Contains(runbookSection(t, "db-proxy-auth-failures"), migrate) {
+		t.Errorf("the runbook of db-proxy-auth-failures does not give the migrate command:\n%s", migrate)
+	}
+	for _, s := range []string{"startup message", "statement_timeout", "debug-logging", "initQuery"} {
+		if !strings.Contains(runbookSection(t, "db-proxy-pinning"), s) {
+			t.Errorf("the runbook of db-proxy-pinning does not mention %s", s)
+		}
+	}
+
+	staging, err := runStack(t, "staging", withProxy(t, "staging"), testBuilders(t, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(staging.all("aws:cloudwatch/metricAlarm:MetricAlarm")); n != 0 {
+		t.Errorf("staging with a proxy has %d alarms", n)
 	}
 }
 
