@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/sns"
@@ -12,6 +13,46 @@ import (
 // taking work of its type, the most common real failure of this system. Workers claim
 // every few seconds, so a healthy queue's oldest task is seconds old.
 const queueAgeAlarmMinutes = 10
+
+// RDS Proxy's alarms (miyabi:rdsProxy). The proxy's figures come from each of the nodes
+// that serve it, every minute: the connection counts are summed over a one-minute period
+// (the nodes' sum: AWS's recommended statistic), never over five, which would add five
+// minutes up.
+const (
+	// proxyUnavailableMinutes: the proxy's health checks of the instance failed (or it
+	// reported nothing) in each of this many minutes in a row.
+	proxyUnavailableMinutes = 5
+	// proxyConnectionsAlarmPercent of the proxy's cap (proxyShare: its
+	// maxConnectionsPercent of max_connections), held for proxyConnectionsAlarmMinutes.
+	proxyConnectionsAlarmPercent = 80
+	proxyConnectionsAlarmMinutes = 5
+	// proxyPinnedAlarmPercent of the cap pinned to single client sessions for
+	// proxyPinnedAlarmMinutes. The API changes no session state, so a healthy proxy pins
+	// next to nothing; a quarter of the pool pinned for a quarter of an hour means
+	// something pins systematically, long before the pool runs dry.
+	proxyPinnedAlarmPercent = 25
+	proxyPinnedAlarmMinutes = 15
+	// proxyFailedSetups in 5 minutes: connections the proxy could not set up (the API's
+	// IAM sign-ins to it, its own sign-ins to the database). A rotation may fail one or two
+	// in the seconds before the migrate run sets the new password.
+	proxyFailedSetups = 5
+	// The proxy's default target group and the instance's role in it, as CloudWatch names
+	// them in AvailabilityPercentage's dimensions (reported only per target group and role).
+	proxyTargetGroup = "default"
+	proxyTargetRole  = "READ_WRITE"
+)
+
+// proxyConnectionsAlarm is where the db-proxy-connections alarm fires: 80 % of the cap,
+// in whole connections (216 of 269 on db.t4g.medium).
+func proxyConnectionsAlarm(cfg Config) float64 {
+	return math.Ceil(float64(proxyShare(cfg.DBMaxConnections)) * proxyConnectionsAlarmPercent / 100)
+}
+
+// proxyPinnedAlarm is where the db-proxy-pinning alarm fires: 25 % of the cap, in whole
+// connections (68 of 269 on db.t4g.medium).
+func proxyPinnedAlarm(cfg Config) float64 {
+	return math.Ceil(float64(proxyShare(cfg.DBMaxConnections)) * proxyPinnedAlarmPercent / 100)
+}
 
 // alarmSpec is one alarm: a single metric, or metric math over several (expr set).
 type alarmSpec struct {
@@ -24,6 +65,7 @@ type alarmSpec struct {
 	comparison  string
 	threshold   float64
 	periods     int
+	period      int    // seconds per evaluation period; 0 is 300
 	missing     string // TreatMissingData
 	// metric math: ids m1..mN over these metrics, expr the value alarmed on
 	math []mathMetric
@@ -49,7 +91,7 @@ func alarmSpecs(cfg Config, in observed) []alarmSpec {
 	api := pulumi.StringMap{"ApiId": in.APIID, "Stage": pulumi.String("$default")}
 	app := appNamespace(cfg)
 	svc := pulumi.StringMap{"Service": pulumi.String("miyabi")}
-	return []alarmSpec{
+	specs := []alarmSpec{
 		{name: "api-5xx-rate", description: "5% or more of API requests answered 5xx over 5 minutes (with at least 10 requests)",
 			math: []mathMetric{{"AWS/ApiGateway", "5xx", "Sum", api}, {"AWS/ApiGateway", "Count", "Sum", api}},
 			expr: "IF(m2 >= 10, 100 * m1 / m2, 0)", comparison: gt, threshold: 5, periods: 1, missing: "notBreaching"},
@@ -78,6 +120,40 @@ func alarmSpecs(cfg Config, in observed) []alarmSpec {
 		{name: "migration-failed", description: "A database migration failed: the deploy stopped and the previous version keeps serving",
 			namespace: "AWS/Lambda", metric: "Errors", statistic: "Sum", dims: migrate, comparison: gt, threshold: 1, periods: 1, missing: "notBreaching"},
 	}
+	if in.ProxyName != "" {
+		specs = append(specs, proxyAlarmSpecs(cfg, in)...)
+	}
+	return specs
+}
+
+// proxyAlarmSpecs watch RDS Proxy (namespace AWS/RDS, dimension ProxyName): its health
+// checks of the instance, its pool against its cap, sessions pinned to a connection, and
+// connections it failed to set up.
+func proxyAlarmSpecs(cfg Config, in observed) []alarmSpec {
+	const gt, lt = "GreaterThanOrEqualToThreshold", "LessThanThreshold"
+	proxy := pulumi.StringMap{"ProxyName": pulumi.String(in.ProxyName)}
+	role := pulumi.StringMap{"ProxyName": pulumi.String(in.ProxyName), "TargetGroup": pulumi.String(proxyTargetGroup), "TargetRole": pulumi.String(proxyTargetRole)}
+	capacity := proxyShare(cfg.DBMaxConnections)
+	return []alarmSpec{
+		// A proxy that reports nothing is not one to trust: missing data breaches.
+		{name: "db-proxy-availability", description: fmt.Sprintf("RDS Proxy could not reach the database (availability under 100%%, or no figure) in each of %d minutes: the API's database calls fail", proxyUnavailableMinutes),
+			namespace: "AWS/RDS", metric: "AvailabilityPercentage", statistic: "Average", dims: role, comparison: lt, threshold: 100,
+			period: 60, periods: proxyUnavailableMinutes, missing: "breaching"},
+		{name: "db-proxy-connections", description: fmt.Sprintf("RDS Proxy's database connections at %d%% of its cap (%d of %d, %d%% of max_connections %d) for %d minutes; at the cap requests wait, then answer 503",
+			proxyConnectionsAlarmPercent, int(proxyConnectionsAlarm(cfg)), capacity, proxyMaxConnectionsPercent, cfg.DBMaxConnections, proxyConnectionsAlarmMinutes),
+			namespace: "AWS/RDS", metric: "DatabaseConnections", statistic: "Sum", dims: proxy, comparison: gt, threshold: proxyConnectionsAlarm(cfg),
+			period: 60, periods: proxyConnectionsAlarmMinutes, missing: "notBreaching"},
+		{name: "db-proxy-pinning", description: fmt.Sprintf("RDS Proxy kept %d+ database connections pinned to single client sessions (%d%% of its cap of %d) for %d minutes: the pool no longer shares them",
+			int(proxyPinnedAlarm(cfg)), proxyPinnedAlarmPercent, capacity, proxyPinnedAlarmMinutes),
+			namespace: "AWS/RDS", metric: "DatabaseConnectionsCurrentlySessionPinned", statistic: "Sum", dims: proxy, comparison: gt, threshold: proxyPinnedAlarm(cfg),
+			period: 60, periods: proxyPinnedAlarmMinutes, missing: "notBreaching"},
+		// Both halves of the chain: the API signing in to the proxy (IAM), and the proxy
+		// signing in to the database with its secret, which fails after a rotation whose
+		// migrate run did not set the role's password.
+		{name: "db-proxy-auth-failures", description: fmt.Sprintf("RDS Proxy failed %d+ connection setups in 5 minutes: the API's IAM sign-ins to it, or its own sign-ins to the database (its password is not the role's: run the migrate function)", proxyFailedSetups),
+			math: []mathMetric{{"AWS/RDS", "ClientConnectionsSetupFailedAuth", "Sum", proxy}, {"AWS/RDS", "DatabaseConnectionsSetupFailed", "Sum", proxy}},
+			expr: "FILL(m1, 0) + FILL(m2, 0)", comparison: gt, threshold: proxyFailedSetups, periods: 1, missing: "notBreaching"},
+	}
 }
 
 // newAlarms creates the alarms; in production each notifies the SNS topic, with an
@@ -97,6 +173,10 @@ func newAlarms(ctx *pulumi.Context, cfg Config, in observed, opt pulumi.Resource
 		}
 	}
 	for _, a := range alarmSpecs(cfg, in) {
+		period := a.period
+		if period == 0 {
+			period = 300
+		}
 		args := &cloudwatch.MetricAlarmArgs{
 			Name:               pulumi.String(cfg.name(a.name)),
 			AlarmDescription:   pulumi.String(fmt.Sprintf("%s. Runbook: %s#%s", a.description, cfg.RunbookURL, runbookAnchor(a.name))),
@@ -109,7 +189,7 @@ func newAlarms(ctx *pulumi.Context, cfg Config, in observed, opt pulumi.Resource
 		}
 		if a.expr == "" {
 			args.Namespace, args.MetricName, args.Statistic = pulumi.String(a.namespace), pulumi.String(a.metric), pulumi.String(a.statistic)
-			args.Period, args.Dimensions = pulumi.Int(300), a.dims
+			args.Period, args.Dimensions = pulumi.Int(period), a.dims
 		} else {
 			q := cloudwatch.MetricAlarmMetricQueryArray{cloudwatch.MetricAlarmMetricQueryArgs{
 				Id: pulumi.String("e1"), Expression: pulumi.String(a.expr), Label: pulumi.String(a.name), ReturnData: pulumi.Bool(true),
@@ -118,7 +198,7 @@ func newAlarms(ctx *pulumi.Context, cfg Config, in observed, opt pulumi.Resource
 				q = append(q, cloudwatch.MetricAlarmMetricQueryArgs{Id: pulumi.String(fmt.Sprintf("m%d", i+1)), ReturnData: pulumi.Bool(false),
 					Metric: cloudwatch.MetricAlarmMetricQueryMetricArgs{
 						Namespace: pulumi.String(m.namespace), MetricName: pulumi.String(m.metric), Stat: pulumi.String(m.stat),
-						Period: pulumi.Int(300), Dimensions: m.dims,
+						Period: pulumi.Int(period), Dimensions: m.dims,
 					}})
 			}
 			args.MetricQueries = q

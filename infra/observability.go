@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 
 	"github.com/pulumi/pulumi-aws/sdk/v6/go/aws/cloudwatch"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -31,6 +32,9 @@ type observed struct {
 	// EventsAPIID is the events WebSocket API (its stage is wsStage).
 	EventsAPIID  pulumi.StringOutput
 	DBIdentifier string
+	// ProxyName is RDS Proxy's name (miyabi:rdsProxy), "" without one: the dashboard's proxy
+	// row and the proxy's alarms exist only with it.
+	ProxyName string
 	// Log groups, for the Logs Insights widgets.
 	FunctionLogGroup string
 	MigrateLogGroup  string
@@ -39,6 +43,10 @@ type observed struct {
 
 // observedOf names the stack's watched resources.
 func observedOf(cfg Config, fn *Function, api *HTTPAPI, ws *WebSocketAPI, db *Database) observed {
+	proxy := ""
+	if db.Proxy != nil {
+		proxy = db.Proxy.Name
+	}
 	return observed{
 		FunctionName:        fn.Fn.Name,
 		LiveResource:        pulumi.Sprintf("%s:%s", fn.Fn.Name, fn.Live.Name),
@@ -46,6 +54,7 @@ func observedOf(cfg Config, fn *Function, api *HTTPAPI, ws *WebSocketAPI, db *Da
 		APIID:               api.API.ID().ToStringOutput(),
 		EventsAPIID:         ws.API.ID().ToStringOutput(),
 		DBIdentifier:        db.Identifier,
+		ProxyName:           proxy,
 		FunctionLogGroup:    "/aws/lambda/" + cfg.name("api"),
 		MigrateLogGroup:     "/aws/lambda/" + cfg.name("migrate"),
 		APILogGroup:         "/aws/apigateway/" + cfg.name("http"),
@@ -231,6 +240,10 @@ func dashboardBody(cfg Config, n dashboardNames, in observed) (string, error) {
 				`filter status like /^5/ | fields @timestamp, requestId, routeKey, status, integrationError | sort @timestamp desc | limit 50`),
 		},
 	}
+	if in.ProxyName != "" {
+		// under the database's row: the proxy in front of it
+		rows = slices.Insert(rows, 4, proxyWidgets(cfg, in, m, graph))
+	}
 	var ws []widget
 	y := 0
 	for _, row := range rows {
@@ -246,4 +259,51 @@ func dashboardBody(cfg Config, n dashboardNames, in observed) (string, error) {
 	}
 	b, err := json.Marshal(map[string]any{"widgets": ws})
 	return string(b), err
+}
+
+// proxyWidgets is the dashboard's RDS Proxy row (miyabi:rdsProxy): AWS/RDS figures with
+// the proxy's ProxyName. Each node serving the proxy reports every minute, and AWS's
+// statistic for the connection counts is the nodes' Sum; a Sum over a longer period (the
+// dashboard's 5 minutes, or more on a long time range) would add the minutes up, so each
+// count is drawn as the per-minute sum averaged over the period (Sum / minutes in it).
+// Latencies are the nodes' Average, in microseconds.
+func proxyWidgets(cfg Config, in observed, m func(ns, name string, dims []any, opts map[string]any) []any,
+	graph func(title string, metrics [][]any, extra map[string]any) widget) []widget {
+	proxy := []any{"ProxyName", in.ProxyName}
+	// AvailabilityPercentage is reported per target group and role only
+	role := []any{"ProxyName", in.ProxyName, "TargetGroup", proxyTargetGroup, "TargetRole", proxyTargetRole}
+	perMinute := func(n int, metric, label string) [][]any {
+		return [][]any{
+			{map[string]any{"id": fmt.Sprintf("e%d", n), "expression": fmt.Sprintf("m%d / (PERIOD(m%d) / 60)", n, n), "label": label}},
+			m("AWS/RDS", metric, proxy, map[string]any{"stat": "Sum", "id": fmt.Sprintf("m%d", n), "visible": false}),
+		}
+	}
+	lines := func(ls ...any) map[string]any {
+		return map[string]any{"annotations": map[string]any{"horizontal": ls}}
+	}
+	line := func(label string, v float64) any { return map[string]any{"label": label, "value": v} }
+	capacity := float64(proxyShare(cfg.DBMaxConnections))
+	return []widget{
+		// the cap is the target group's maxConnectionsPercent of max_connections, the share
+		// the connection budget counts (budget.go); the proxy's own figure for it beside
+		graph("RDS Proxy: database connections against its cap", slices.Concat(
+			perMinute(1, "DatabaseConnections", "database connections"),
+			perMinute(2, "DatabaseConnectionsCurrentlyBorrowed", "borrowed (in a transaction or query)"),
+			perMinute(3, "MaxDatabaseConnectionsAllowed", "cap, as the proxy reports it")),
+			lines(line(fmt.Sprintf("cap (%d%% of max_connections)", proxyMaxConnectionsPercent), capacity),
+				line(fmt.Sprintf("alarm (%d%% of the cap)", proxyConnectionsAlarmPercent), proxyConnectionsAlarm(cfg)))),
+		graph("RDS Proxy: client connections, pinned sessions", slices.Concat(
+			perMinute(1, "ClientConnections", "client connections (API environments)"),
+			perMinute(2, "DatabaseConnectionsCurrentlySessionPinned", "database connections pinned to a session")),
+			lines(line(fmt.Sprintf("pinning alarm (%d%% of the cap)", proxyPinnedAlarmPercent), proxyPinnedAlarm(cfg)))),
+		graph("RDS Proxy: borrow wait and database response (µs)", [][]any{
+			m("AWS/RDS", "DatabaseConnectionsBorrowLatency", proxy, map[string]any{"stat": "Average", "label": "wait to borrow a connection"}),
+			m("AWS/RDS", "QueryDatabaseResponseLatency", proxy, map[string]any{"stat": "Average", "label": "database response"}),
+		}, nil),
+		graph("RDS Proxy: availability (%), failed connection setups", [][]any{
+			m("AWS/RDS", "AvailabilityPercentage", role, map[string]any{"stat": "Average", "label": "availability % (left)"}),
+			m("AWS/RDS", "ClientConnectionsSetupFailedAuth", proxy, map[string]any{"stat": "Sum", "label": "API sign-ins refused (right)", "yAxis": "right"}),
+			m("AWS/RDS", "DatabaseConnectionsSetupFailed", proxy, map[string]any{"stat": "Sum", "label": "proxy's database connections failed (right)", "yAxis": "right"}),
+		}, map[string]any{"yAxis": map[string]any{"left": map[string]any{"min": 0, "max": 100}}}),
+	}
 }

@@ -17,7 +17,7 @@ func stackDimensions(t *testing.T, run *stackRun) map[string][]string {
 	api := fmt.Sprint(run.one(t, "aws:lambda/function:Function", "api").Inputs["name"])
 	migrate := fmt.Sprint(run.one(t, "aws:lambda/function:Function", "migrate").Inputs["name"])
 	alias := fmt.Sprint(run.one(t, "aws:lambda/alias:Alias", "live").Inputs["name"])
-	return map[string][]string{
+	dims := map[string][]string{
 		"FunctionName":         {api, migrate},
 		"Resource":             {api + ":" + alias},
 		"ApiId":                {run.one(t, "aws:apigatewayv2/api:Api", "http").ID, run.one(t, "aws:apigatewayv2/api:Api", "events").ID},
@@ -25,6 +25,14 @@ func stackDimensions(t *testing.T, run *stackRun) map[string][]string {
 		"DBInstanceIdentifier": {fmt.Sprint(run.one(t, "aws:rds/instance:Instance", "db").Inputs["identifier"])},
 		"Service":              {"miyabi"},
 	}
+	// RDS Proxy's, only with one: its name, its default target group and the instance's
+	// role in it (the writer)
+	if proxies := run.all("aws:rds/proxy:Proxy"); len(proxies) == 1 {
+		dims["ProxyName"] = []string{fmt.Sprint(proxies[0].Inputs["name"])}
+		dims["TargetGroup"] = []string{"default"}
+		dims["TargetRole"] = []string{"READ_WRITE"}
+	}
+	return dims
 }
 
 // checkDims fails a dimension that names something the stack does not have.
@@ -193,6 +201,10 @@ func githubAnchors(t *testing.T, path string) map[string]bool {
 	return out
 }
 
+// productionAlarms are a production stack's alarms without RDS Proxy, sorted.
+var productionAlarms = []string{"api-5xx-rate", "db-connections", "db-cpu", "db-free-storage", "db-pool-exhausted", "lambda-errors",
+	"lambda-throttles", "migration-failed", "queue-stalled", "sweeper-not-running"}
+
 // Every production alarm says what happened and links to its own section of
 // docs/ops.md (the heading exists); each notifies the stack's SNS topic, which has an
 // email subscription; each watches the stack's own resources. Staging has no alarms.
@@ -208,6 +220,50 @@ func TestAlarmsLinkToRunbookAndNotify(t *testing.T) {
 	if sub.Inputs["protocol"] != "email" || sub.Inputs["endpoint"] != run.cfg.AlarmEmail || sub.Inputs["topic"] != topicArn {
 		t.Errorf("email subscription %v", sub.Inputs)
 	}
+	want := stackDimensions(t, run)
+	names := checkAlarms(t, run, anchors, topicArn)
+	if !slices.Equal(names, productionAlarms) {
+		t.Errorf("alarms %v, want %v", names, productionAlarms)
+	}
+	conn := run.one(t, "aws:cloudwatch/metricAlarm:MetricAlarm", "db-connections")
+	if got, want := conn.Inputs["threshold"], float64(run.cfg.DBMaxConnections)*0.8; got != want {
+		t.Errorf("db-connections threshold %v, want 80%% of max_connections %d = %v", got, run.cfg.DBMaxConnections, want)
+	}
+	stalled := run.one(t, "aws:cloudwatch/metricAlarm:MetricAlarm", "queue-stalled")
+	if stalled.Inputs["metricName"] != "OldestClaimableAge" || stalled.Inputs["threshold"] != float64(queueAgeAlarmMinutes*60) {
+		t.Errorf("queue-stalled %v", stalled.Inputs)
+	}
+	if sweep := run.one(t, "aws:cloudwatch/metricAlarm:MetricAlarm", "sweeper-not-running"); sweep.Inputs["treatMissingData"] != "breaching" {
+		t.Errorf("sweeper-not-running must fire on silence: %v", sweep.Inputs["treatMissingData"])
+	}
+	// the Lambda alarms watch what serves (the live alias); a migration failure is an
+	// error of the migrate function
+	for _, name := range []string{"lambda-errors", "lambda-throttles"} {
+		dims, _ := run.one(t, "aws:cloudwatch/metricAlarm:MetricAlarm", name).Inputs["dimensions"].(map[string]any)
+		if dims["FunctionName"] != want["FunctionName"][0] || dims["Resource"] != want["Resource"][0] {
+			t.Errorf("%s watches %v, not the live alias %s", name, dims, want["Resource"][0])
+		}
+	}
+	mig := run.one(t, "aws:cloudwatch/metricAlarm:MetricAlarm", "migration-failed")
+	if dims, _ := mig.Inputs["dimensions"].(map[string]any); mig.Inputs["namespace"] != "AWS/Lambda" || mig.Inputs["metricName"] != "Errors" || dims["FunctionName"] != want["FunctionName"][1] {
+		t.Errorf("migration-failed watches %v %v %v, not the migrate function's errors", mig.Inputs["namespace"], mig.Inputs["metricName"], mig.Inputs["dimensions"])
+	}
+
+	staging, err := runStack(t, "staging", stackConfig(t, "staging"), testBuilders(t, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(staging.all("aws:cloudwatch/metricAlarm:MetricAlarm")); n != 0 {
+		t.Errorf("staging has %d alarms", n)
+	}
+}
+
+// checkAlarms checks every alarm of a run: its description ends with a link to its own
+// section of docs/ops.md (the heading exists), it notifies the topic when it fires and
+// when it recovers, and it watches the stack's own resources. It returns the alarms'
+// names, sorted.
+func checkAlarms(t *testing.T, run *stackRun, anchors map[string]bool, topicArn string) []string {
+	t.Helper()
 	want := stackDimensions(t, run)
 	alarms := run.all("aws:cloudwatch/metricAlarm:MetricAlarm")
 	var names []string
@@ -250,42 +306,7 @@ func TestAlarmsLinkToRunbookAndNotify(t *testing.T) {
 		}
 	}
 	slices.Sort(names)
-	wantNames := []string{"api-5xx-rate", "db-connections", "db-cpu", "db-free-storage", "db-pool-exhausted", "lambda-errors",
-		"lambda-throttles", "migration-failed", "queue-stalled", "sweeper-not-running"}
-	if !slices.Equal(names, wantNames) {
-		t.Errorf("alarms %v, want %v", names, wantNames)
-	}
-	conn := run.one(t, "aws:cloudwatch/metricAlarm:MetricAlarm", "db-connections")
-	if got, want := conn.Inputs["threshold"], float64(run.cfg.DBMaxConnections)*0.8; got != want {
-		t.Errorf("db-connections threshold %v, want 80%% of max_connections %d = %v", got, run.cfg.DBMaxConnections, want)
-	}
-	stalled := run.one(t, "aws:cloudwatch/metricAlarm:MetricAlarm", "queue-stalled")
-	if stalled.Inputs["metricName"] != "OldestClaimableAge" || stalled.Inputs["threshold"] != float64(queueAgeAlarmMinutes*60) {
-		t.Errorf("queue-stalled %v", stalled.Inputs)
-	}
-	if sweep := run.one(t, "aws:cloudwatch/metricAlarm:MetricAlarm", "sweeper-not-running"); sweep.Inputs["treatMissingData"] != "breaching" {
-		t.Errorf("sweeper-not-running must fire on silence: %v", sweep.Inputs["treatMissingData"])
-	}
-	// the Lambda alarms watch what serves (the live alias); a migration failure is an
-	// error of the migrate function
-	for _, name := range []string{"lambda-errors", "lambda-throttles"} {
-		dims, _ := run.one(t, "aws:cloudwatch/metricAlarm:MetricAlarm", name).Inputs["dimensions"].(map[string]any)
-		if dims["FunctionName"] != want["FunctionName"][0] || dims["Resource"] != want["Resource"][0] {
-			t.Errorf("%s watches %v, not the live alias %s", name, dims, want["Resource"][0])
-		}
-	}
-	mig := run.one(t, "aws:cloudwatch/metricAlarm:MetricAlarm", "migration-failed")
-	if dims, _ := mig.Inputs["dimensions"].(map[string]any); mig.Inputs["namespace"] != "AWS/Lambda" || mig.Inputs["metricName"] != "Errors" || dims["FunctionName"] != want["FunctionName"][1] {
-		t.Errorf("migration-failed watches %v %v %v, not the migrate function's errors", mig.Inputs["namespace"], mig.Inputs["metricName"], mig.Inputs["dimensions"])
-	}
-
-	staging, err := runStack(t, "staging", stackConfig(t, "staging"), testBuilders(t, ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n := len(staging.all("aws:cloudwatch/metricAlarm:MetricAlarm")); n != 0 {
-		t.Errorf("staging has %d alarms", n)
-	}
+	return names
 }
 
 // The function learns its operators from miyabi:operatorGithubIds; a malformed list

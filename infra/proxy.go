@@ -33,7 +33,9 @@ const proxyMaxIdleConnectionsPercent = proxyMaxConnectionsPercent / 2
 
 // DBProxy is what the API needs to reach the database through the proxy.
 type DBProxy struct {
-	Proxy    *rds.Proxy
+	Proxy *rds.Proxy
+	// Name is the proxy's name, its ProxyName in CloudWatch (the dashboard and the alarms).
+	Name     string
 	Endpoint pulumi.StringOutput
 	// ResourceID (prx-...) names the proxy in rds-db:connect ARNs: the last segment of its
 	// ARN.
@@ -157,8 +159,9 @@ func newDBProxy(ctx *pulumi.Context, cfg Config, net *Network, db *rds.Instance,
 		return nil, err
 	}
 
+	name := cfg.name("db-proxy")
 	proxy, err := rds.NewProxy(ctx, "db", &rds.ProxyArgs{
-		Name:         pulumi.String(cfg.name("db-proxy")),
+		Name:         pulumi.String(name),
 		EngineFamily: pulumi.String("POSTGRESQL"),
 		Auths: rds.ProxyAuthArray{rds.ProxyAuthArgs{
 			AuthScheme:             pulumi.String("SECRETS"),
@@ -174,7 +177,7 @@ func newDBProxy(ctx *pulumi.Context, cfg Config, net *Network, db *rds.Instance,
 		IdleClientTimeout:   pulumi.Int(proxyIdleClientTimeout),
 		// debug logging writes statements' text to the logs: never by default
 		DebugLogging: pulumi.Bool(false),
-		Tags:         nameTag(cfg.name("db-proxy")),
+		Tags:         nameTag(name),
 	}, pulumi.DependsOn([]pulumi.Resource{policy, version}), opt)
 	if err != nil {
 		return nil, err
@@ -207,7 +210,7 @@ func newDBProxy(ctx *pulumi.Context, cfg Config, net *Network, db *rds.Instance,
 		}
 		return id, nil
 	}).(pulumi.StringOutput)
-	return &DBProxy{Proxy: proxy, Endpoint: proxy.Endpoint, ResourceID: id, SecretArn: secret.Arn, SecretVersion: version, Target: target}, nil
+	return &DBProxy{Proxy: proxy, Name: name, Endpoint: proxy.Endpoint, ResourceID: id, SecretArn: secret.Arn, SecretVersion: version, Target: target}, nil
 }
 
 // proxyBorrowTimeout is how long, in seconds, the proxy lets a client wait for a database

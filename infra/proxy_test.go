@@ -55,6 +55,9 @@ func TestRDSProxy(t *testing.T) {
 			} {
 				want[typ] += n
 			}
+			if stack == "production" {
+				want["aws:cloudwatch/metricAlarm:MetricAlarm"] += len(proxyAlarms) // proxyobs_test.go
+			}
 			checkInventory(t, run.inventory(), want)
 			checkOutputs(t, run)
 			checkPolicies(t, run) // the API's env and IAM, the migrate function's, the database's ingress
