@@ -381,6 +381,24 @@ func policyIAM(t *testing.T, run *stackRun) {
 		if p.Name == "events" {
 			continue // the API function's @connections grant, checked in websocket_test.go
 		}
+		if p.Name == "lambda-proxy" {
+			// The API's connection through RDS Proxy, a policy of its own: it exists only
+			// with the proxy, so it is created before the alias moves to a version that
+			// uses the proxy, and deleted at the end of the update that removes the proxy,
+			// after the alias moved off it (TestRDSProxy checks the order).
+			if !run.cfg.RDSProxy {
+				t.Errorf("policy %s without a proxy", p.Name)
+			}
+			want := fmt.Sprintf("arn:aws:rds-db:us-west-2:%s:dbuser:%s/miyabi_proxy", fakeAccount, fakeProxyResourceID)
+			if len(doc.Statement) != 1 || doc.Statement[0].Effect != "Allow" || !slices.Equal(doc.Statement[0].Action, []string{"rds-db:connect"}) ||
+				!slices.Equal(doc.Statement[0].Resource, []string{want}) {
+				t.Errorf("%s = %+v, want rds-db:connect on exactly %s", p.Name, doc.Statement, want)
+			}
+			if p.Inputs["role"] != "lambda-name" {
+				t.Errorf("%s is on role %v, want the API function's (lambda-name)", p.Name, p.Inputs["role"])
+			}
+			continue
+		}
 		if p.Name == "rds-proxy" && run.cfg.RDSProxy {
 			// RDS Proxy's role: exactly its login secret, nothing else
 			if len(doc.Statement) != 1 || !slices.Equal(doc.Statement[0].Action, []string{"secretsmanager:GetSecretValue"}) ||
@@ -401,10 +419,10 @@ func policyIAM(t *testing.T, run *stackRun) {
 			wantSecrets = []string{fakeDBSecret, wantSecrets[0], fakeProxySecret}
 		case fn == "migrate":
 			wantSecrets = append([]string{fakeDBSecret}, wantSecrets...)
-		case run.cfg.RDSProxy:
-			// the proxy's user on the proxy, never the instance's dbuser
-			wantConnect = []string{fmt.Sprintf("arn:aws:rds-db:us-west-2:%s:dbuser:%s/miyabi_proxy", fakeAccount, fakeProxyResourceID)}
 		default:
+			// The API's base policy names the instance's miyabi_app, proxy or not: while the
+			// proxy is switched on or off, the version still serving keeps connecting as it
+			// did (the proxy's user is in the lambda-proxy policy above).
 			wantConnect = []string{fmt.Sprintf("arn:aws:rds-db:us-west-2:%s:dbuser:%s/miyabi_app", fakeAccount, fakeDBResourceID)}
 		}
 		secrets, connects := 0, 0

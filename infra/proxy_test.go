@@ -50,7 +50,8 @@ func TestRDSProxy(t *testing.T) {
 			want := maps.Clone(wantInventory[stack])
 			for typ, n := range map[string]int{
 				"aws:ec2/securityGroup:SecurityGroup": 1, "aws:secretsmanager/secret:Secret": 1, "aws:secretsmanager/secretVersion:SecretVersion": 1,
-				"aws:iam/role:Role": 1, "aws:iam/rolePolicy:RolePolicy": 1,
+				// the proxy's role and policy, and the API's policy for the proxy
+				"aws:iam/role:Role": 1, "aws:iam/rolePolicy:RolePolicy": 2,
 				"aws:rds/proxy:Proxy": 1, "aws:rds/proxyDefaultTargetGroup:ProxyDefaultTargetGroup": 1, "aws:rds/proxyTarget:ProxyTarget": 1,
 			} {
 				want[typ] += n
@@ -152,8 +153,16 @@ func TestRDSProxy(t *testing.T) {
 			if get(inv, "triggers", "proxyLoginVersion") != fakeSecretVersion {
 				t.Errorf("migration triggers = %v, want the login secret's version", inv["triggers"])
 			}
-			if alias := run.one(t, "aws:lambda/alias:Alias", "live"); !slices.Contains(alias.DependsOn, target.URN) {
+			alias := run.one(t, "aws:lambda/alias:Alias", "live")
+			if !slices.Contains(alias.DependsOn, target.URN) {
 				t.Error("the live alias does not wait for the proxy's target")
+			}
+			// ... nor until the API's role may connect through the proxy: on turn-on that
+			// policy exists before the alias moves; on turn-off Pulumi deletes it at the end
+			// of the update, after the alias moved, so the version that goes through the
+			// proxy keeps its permission while it serves.
+			if !slices.Contains(alias.DependsOn, run.one(t, "aws:iam/rolePolicy:RolePolicy", "lambda-proxy").URN) {
+				t.Error("the live alias does not wait for the API's permission to connect through the proxy")
 			}
 			if got := run.outputs["databaseProxyEndpoint"]; got != "miyabi-"+stack+"-db-proxy.proxy-cxyz.us-west-2.rds.amazonaws.com" {
 				t.Errorf("output databaseProxyEndpoint = %q", got)
