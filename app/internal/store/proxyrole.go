@@ -114,23 +114,56 @@ func EnsureProxyRole(ctx context.Context, pool *pgxpool.Pool, user, password str
 	return res, nil
 }
 
-// DisableProxyRole turns ProxyRole's login off (NOLOGIN, no password) when it exists and
-// can log in: a stack whose proxy was removed keeps no login nobody uses. It reports
-// whether it changed anything. The grants stay, so turning the proxy on again is one
-// migrate run.
-func DisableProxyRole(ctx context.Context, pool *pgxpool.Pool) (bool, error) {
-	var canLogin bool
-	err := pool.QueryRow(ctx, `SELECT rolcanlogin FROM pg_roles WHERE rolname = $1`, ProxyRole).Scan(&canLogin)
-	if errors.Is(err, pgx.ErrNoRows) || (err == nil && !canLogin) {
-		return false, nil
-	}
+// ProxyRoleOff is what DisableProxyRole did: nothing (no role, or its login already off),
+// switched the login off, or kept it because sessions of the role were open.
+type ProxyRoleOff struct {
+	SwitchedOff bool
+	// Sessions is how many sessions of ProxyRole were open (pg_stat_activity, every
+	// database); the login is switched off only when there is none.
+	Sessions int
+}
+
+// DisableProxyRole turns ProxyRole's login off (NOLOGIN, no password) when it exists, can
+// log in, and no session of it is open: a stack whose proxy was removed keeps no login
+// nobody uses, but never while a proxy still signs in with it. The proxy is deleted at
+// the end of the update that removes it, after the live alias moved off the version that
+// uses it; until then it serves that version, holds its database connections (so
+// sessions of the role are open) and may need new ones. A run that finds sessions keeps
+// the login and says how many; a later run, once the proxy is gone, switches it off. The
+// grants stay, so turning the proxy on again is one migrate run.
+func DisableProxyRole(ctx context.Context, pool *pgxpool.Pool) (ProxyRoleOff, error) {
+	var res ProxyRoleOff
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		// as EnsureProxyRole: one run at a time
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('miyabi_proxy_role'))`); err != nil {
+			return err
+		}
+		var canLogin bool
+		err := tx.QueryRow(ctx, `SELECT rolcanlogin FROM pg_roles WHERE rolname = $1`, ProxyRole).Scan(&canLogin)
+		if errors.Is(err, pgx.ErrNoRows) || (err == nil && !canLogin) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		// usesysid is shown to every role, whatever it may see of the sessions
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE usesysid = (SELECT oid FROM pg_roles WHERE rolname = $1)`, ProxyRole).Scan(&res.Sessions); err != nil {
+			return fmt.Errorf("proxy login: count the sessions of %s: %w", ProxyRole, err)
+		}
+		if res.Sessions > 0 {
+			return nil
+		}
+		if _, err := tx.Exec(ctx, `ALTER ROLE `+ProxyRole+` WITH NOLOGIN PASSWORD NULL`); err != nil {
+			return fmt.Errorf("proxy login: disable %s: %w", ProxyRole, err)
+		}
+		res.SwitchedOff = true
+		return nil
+	})
 	if err != nil {
-		return false, err
+		return ProxyRoleOff{}, err
 	}
-	if _, err := pool.Exec(ctx, `ALTER ROLE `+ProxyRole+` WITH NOLOGIN PASSWORD NULL`); err != nil {
-		return false, fmt.Errorf("proxy login: disable %s: %w", ProxyRole, err)
-	}
-	return true, nil
+	return res, nil
 }
 
 // checkProxyPassword keeps to what SASLprep leaves unchanged (visible ASCII), so the

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -45,6 +46,24 @@ func privilegesOf(t *testing.T, pool *pgxpool.Pool, role string) []string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// waitNoSessions waits until the server has no session of role: a backend leaves
+// pg_stat_activity shortly after its client closed the connection, not at once.
+func waitNoSessions(t *testing.T, pool *pgxpool.Pool, role string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var n int
+		if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity WHERE usename = $1`, role).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d sessions of %s still open", n, role)
+		}
+	}
 }
 
 func asUser(t *testing.T, databaseURL, user string) string {
@@ -151,14 +170,27 @@ func TestEnsureProxyRole(t *testing.T) {
 			t.Errorf("miyabi_proxy: %s: %v, want permission denied", sql, err)
 		}
 	}
+
+	// A stack without the proxy, while a proxy still signs in as the role (the update that
+	// removes the proxy deletes it at its end, after the alias moved): the login stays,
+	// and new sessions still sign in.
+	if off, err := store.DisableProxyRole(ctx, owner); err != nil || off.SwitchedOff || off.Sessions < 1 {
+		t.Fatalf("disable with a session of miyabi_proxy open: %+v (%v), want the login kept and the sessions counted", off, err)
+	}
+	again := testdb.PoolAt(t, asUser(t, ownerURL, store.ProxyRole))
+	if err := again.Ping(ctx); err != nil {
+		t.Fatalf("a new session of miyabi_proxy after a disable that kept the login: %v", err)
+	}
+	again.Close()
 	proxy.Close()
+	waitNoSessions(t, owner, store.ProxyRole)
 
 	// The stack's proxy is gone: the login is switched off, once.
-	if off, err := store.DisableProxyRole(ctx, owner); err != nil || !off {
-		t.Fatalf("disable: %v %v", off, err)
+	if off, err := store.DisableProxyRole(ctx, owner); err != nil || !off.SwitchedOff || off.Sessions != 0 {
+		t.Fatalf("disable: %+v %v", off, err)
 	}
-	if off, err := store.DisableProxyRole(ctx, owner); err != nil || off {
-		t.Fatalf("disable again: %v %v, want nothing to do", off, err)
+	if off, err := store.DisableProxyRole(ctx, owner); err != nil || off.SwitchedOff {
+		t.Fatalf("disable again: %+v %v, want nothing to do", off, err)
 	}
 	conn, err := pgx.Connect(ctx, asUser(t, ownerURL, store.ProxyRole))
 	if err == nil {
