@@ -139,6 +139,12 @@ func newFunction(ctx *pulumi.Context, cfg Config, in functionInputs) (*Function,
 		// a new password (a new secret version) runs the migrate action again
 		triggers["proxyLoginVersion"] = p.SecretVersion.VersionId
 	}
+	if in.DB.ProxyRetiring {
+		// This deploy removes the proxy, which serves the live version until the alias
+		// moves: the migrate action leaves its login on. The next deploy's migrate function
+		// lacks the variable (a new version, so a run), which switches it off.
+		menv["DB_PROXY_RETIRING"] = pulumi.String("true")
+	}
 	migrate, _, err := newLambda(ctx, cfg, lambdaSpec{
 		name: "migrate", timeout: cfg.MigrateTimeout, memory: 512, concurrency: 1,
 		env: menv, secrets: msecrets,

@@ -76,9 +76,10 @@ func policyDatabase(t *testing.T, run *stackRun) {
 		t.Errorf("rds security groups = %v, want [db-id]", got)
 	}
 	ingress := objs(sg.Inputs["ingress"])
-	// the Lambda's group, and with RDS Proxy the proxy's
+	// the Lambda's group, and with RDS Proxy the proxy's (also on the deploy that removes
+	// the proxy, which serves until the alias moves and is deleted at the end)
 	sources := [][]string{{"lambda-id"}}
-	if run.cfg.RDSProxy {
+	if run.cfg.RDSProxy || run.proxyRetiring {
 		sources = append(sources, []string{"rds-proxy-id"})
 	}
 	if len(ingress) != len(sources) {
@@ -320,6 +321,14 @@ func policyLambda(t *testing.T, run *stackRun) {
 	}
 	if _, ok := env["DB_PROXY_SECRET_ARN"]; ok {
 		t.Error("the API gets the proxy's login secret")
+	}
+	// On the deploy that removes the proxy the migrate action leaves its login alone (the
+	// proxy serves the live version until the alias moves); on no other.
+	if got, ok := menv["DB_PROXY_RETIRING"]; ok != run.proxyRetiring || ok && got != "true" {
+		t.Errorf("migrate DB_PROXY_RETIRING = %v, want \"true\" only on the deploy that removes the proxy", got)
+	}
+	if _, ok := env["DB_PROXY_RETIRING"]; ok {
+		t.Error("the API gets DB_PROXY_RETIRING")
 	}
 	if mig["timeout"] != float64(run.cfg.MigrateTimeout) || mig["timeout"].(float64) < 60 || mig["reservedConcurrentExecutions"] != 1.0 ||
 		mig["publish"] != true || mig["sourceCodeHash"] != fakeArtifact.SHA256Base64 {

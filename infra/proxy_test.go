@@ -243,3 +243,45 @@ func TestRDSProxyPasswordRotation(t *testing.T) {
 		t.Error("the migrate invocation does not follow the login's new version")
 	}
 }
+
+// Switching the proxy off: the deploy after one that had it (the stack's reference to
+// itself reads the databaseProxyEndpoint output) removes the proxy, its target, login
+// secret, role and the API's lambda-proxy policy, which Pulumi deletes at the end of the
+// update, after the alias moved to the version that connects directly. What the proxy
+// needs while it still serves the old version stays: the database admits the proxy's
+// security group (an inline rule: removing it would be an update of the database's group,
+// early in the update, long before the alias moves), and the migrate action keeps the
+// proxy's login (DB_PROXY_RETIRING). The next deploy removes the rule and the group and
+// switches the login off.
+func TestRDSProxySwitchedOff(t *testing.T) {
+	const previous = "miyabi-production-db-proxy.proxy-cxyz.us-west-2.rds.amazonaws.com"
+	run, err := runStackWith(t, "production", stackConfig(t, "production"), testBuilders(t, ""), &mocks{previousProxy: previous})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !run.proxyRetiring {
+		t.Fatal("the run does not count as removing the proxy")
+	}
+	want := maps.Clone(wantInventory["production"])
+	want["aws:ec2/securityGroup:SecurityGroup"]++ // the proxy's, kept for this deploy
+	checkInventory(t, run.inventory(), want)
+	checkPolicies(t, run) // the database admits the proxy's group; the migrate function has DB_PROXY_RETIRING; the API connects directly
+	if _, ok := run.outputs[proxyEndpointOutput]; ok {
+		t.Error("the deploy that removes the proxy exports its endpoint: the next one would keep its group and login again")
+	}
+	sg := run.one(t, "aws:ec2/securityGroup:SecurityGroup", "rds-proxy").Inputs
+	if in := objs(sg["ingress"]); len(in) != 1 || !slices.Equal(strs(in[0]["securityGroups"]), []string{"lambda-id"}) {
+		t.Errorf("the kept proxy group changed: %v", sg)
+	}
+
+	// The next deploy (this one exported no proxy) removes the rest: TestNoRDSProxyByDefault.
+	// Nor does a stack that keeps its proxy count as removing it.
+	run, err = runStackWith(t, "production", withProxy(t, "production"), testBuilders(t, ""), &mocks{previousProxy: previous})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mig := run.one(t, "aws:lambda/function:Function", "migrate").Inputs
+	if env, _ := get(mig, "environment", "variables").(map[string]any); env["DB_PROXY_RETIRING"] != nil || env["DB_PROXY_SECRET_ARN"] != fakeProxySecret {
+		t.Errorf("a stack that keeps its proxy: migrate env %v", env)
+	}
+}
