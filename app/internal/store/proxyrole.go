@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/pbkdf2"
@@ -205,23 +206,93 @@ func scramVerifier(password string) (string, error) {
 }
 
 // revokeMemberships removes ProxyRole from every role it is a member of: it needs none
-// (its privileges are its own), and one in rds_iam's tree would be refused a password.
+// (its privileges are its own), and one in rds_iam's tree would be refused a password. It
+// returns the roles it was taken out of, and fails naming each membership that is left.
+//
+// Since PostgreSQL 16 a membership has a grantor, and REVOKE without GRANTED BY removes
+// only the one the current role granted: another role's stays, with a WARNING and no
+// error. So a plain REVOKE is tried first (on 15 it removes the membership whoever granted
+// it), then, for what is left, REVOKE ... GRANTED BY its grantor (accepted by 15 and 16;
+// 16 allows it only to a role with the grantor's privileges), each in a savepoint so a
+// refusal leaves the transaction usable; then pg_auth_members is read again, and anything
+// still there fails the run with the grantor and the refusal.
 func revokeMemberships(ctx context.Context, tx pgx.Tx) ([]string, error) {
-	rows, err := tx.Query(ctx, `SELECT quote_ident(g.rolname) FROM pg_auth_members m
-		JOIN pg_roles g ON g.oid = m.roleid JOIN pg_roles u ON u.oid = m.member WHERE u.rolname = $1 ORDER BY 1`, ProxyRole)
+	type membership struct{ group, grantor string } // quoted names; grantor "" if unknown
+	read := func() ([]membership, error) {
+		rows, err := tx.Query(ctx, `SELECT quote_ident(g.rolname), coalesce(quote_ident(gr.rolname), '')
+			FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid JOIN pg_roles u ON u.oid = m.member
+			LEFT JOIN pg_roles gr ON gr.oid = m.grantor
+			WHERE u.rolname = $1 ORDER BY 1, 2`, ProxyRole)
+		if err != nil {
+			return nil, fmt.Errorf("proxy login: read the memberships of %s: %w", ProxyRole, err)
+		}
+		return pgx.CollectRows(rows, func(r pgx.CollectableRow) (membership, error) {
+			var m membership
+			return m, r.Scan(&m.group, &m.grantor)
+		})
+	}
+	// try runs one REVOKE in a savepoint: a refusal is kept for the error, not returned.
+	refused := map[membership]error{}
+	try := func(m membership, stmt string) error {
+		sp, err := tx.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		if err := membershipRevoke(ctx, sp, stmt); err != nil {
+			refused[m] = err
+			return sp.Rollback(ctx)
+		}
+		return sp.Commit(ctx)
+	}
+	found, err := read()
 	if err != nil {
 		return nil, err
 	}
-	groups, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, err
-	}
-	for _, g := range groups {
-		if _, err := tx.Exec(ctx, `REVOKE `+g+` FROM `+ProxyRole); err != nil {
-			return nil, fmt.Errorf("proxy login: revoke %s from %s: %w", g, ProxyRole, err)
+	var groups []string
+	for _, m := range found {
+		if slices.Contains(groups, m.group) {
+			continue
+		}
+		groups = append(groups, m.group)
+		if err := try(m, `REVOKE `+m.group+` FROM `+ProxyRole); err != nil {
+			return nil, err
 		}
 	}
+	left, err := read()
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range left {
+		if m.grantor != "" {
+			if err := try(m, `REVOKE `+m.group+` FROM `+ProxyRole+` GRANTED BY `+m.grantor); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if left, err = read(); err != nil {
+		return nil, err
+	}
+	if len(left) > 0 {
+		var named []string
+		for _, m := range left {
+			s := m.group + " (granted by " + cmp.Or(m.grantor, "a role that no longer exists") + ")"
+			if err := refused[m]; err != nil {
+				s += ": " + err.Error()
+			}
+			named = append(named, s)
+		}
+		return nil, fmt.Errorf("proxy login: %s is still a member of %s after REVOKE; a role with the grantor's privileges must revoke it "+
+			"(REVOKE <role> FROM %s GRANTED BY <grantor>), then run migrate again", ProxyRole, strings.Join(named, "; "), ProxyRole)
+	}
 	return groups, nil
+}
+
+// membershipRevoke runs one REVOKE of a membership of ProxyRole. A variable so a test on
+// PostgreSQL 15 can stand in for the REVOKE of 16 and later, which leaves a membership
+// another role granted.
+var membershipRevoke = func(ctx context.Context, tx pgx.Tx, stmt string) error {
+	_, err := tx.Exec(ctx, stmt)
+	return err
 }
 
 // checkNothingElseNamesApp refuses what copying grants would miss: row-level security
