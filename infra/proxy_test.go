@@ -114,10 +114,16 @@ func TestRDSProxy(t *testing.T) {
 			}
 
 			// The login secret: the role's name and a generated password, inside a secret,
-			// fixed at creation.
+			// fixed at creation. Named by a prefix, to which the provider adds a unique
+			// suffix: switching the proxy off deletes the secret with a recovery window (30
+			// days in production) during which its name stays taken, and switching it on
+			// again within it must create a new one, not collide.
 			secret := run.one(t, "aws:secretsmanager/secret:Secret", "rds-proxy-login").Inputs
-			if secret["name"] != "miyabi/"+stack+"/rds-proxy" {
-				t.Errorf("login secret name = %v", secret["name"])
+			if name, ok := secret["name"]; ok && name != nil || secret["namePrefix"] != "miyabi/"+stack+"/rds-proxy-" {
+				t.Errorf("login secret name = %v, prefix %v; want no fixed name, the prefix miyabi/%s/rds-proxy-", secret["name"], secret["namePrefix"], stack)
+			}
+			if secret["recoveryWindowInDays"] != map[bool]float64{true: 30, false: 0}[stack == "production"] {
+				t.Errorf("login secret recovery window = %v", secret["recoveryWindowInDays"])
 			}
 			version := run.one(t, "aws:secretsmanager/secretVersion:SecretVersion", "rds-proxy-login-1")
 			var login map[string]string
