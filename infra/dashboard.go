@@ -199,26 +199,6 @@ func hashedAssets(files []webasset.File) string {
 	return strings.Join(keys, " ")
 }
 
-// previousAssets reads the hashed assets the stack's last deploy exported, through a
-// reference to the stack itself (Pulumi reads the last completed checkpoint). A stack
-// that never exported them (a first deploy) has none.
-func previousAssets(ctx *pulumi.Context) ([]string, error) {
-	name := ctx.Project() + "/" + ctx.Stack()
-	if org := ctx.Organization(); org != "" {
-		name = org + "/" + name
-	}
-	ref, err := pulumi.NewStackReference(ctx, "previous-deploy", &pulumi.StackReferenceArgs{Name: pulumi.String(name)})
-	if err != nil {
-		return nil, err
-	}
-	d, err := ref.GetOutputDetails(assetsOutput)
-	if err != nil {
-		return nil, fmt.Errorf("previous deploy's %s: %w", assetsOutput, err)
-	}
-	v, _ := d.Value.(string)
-	return strings.Fields(v), nil
-}
-
 // retireAssets re-writes, in place, each hashed asset the previous deploy had and this
 // build has not, with the retiredTag tag: the copy restarts the object's age, so the
 // lifecycle rule expires it retiredAssetDays after this deploy. The copy is retained when

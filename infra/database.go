@@ -28,6 +28,13 @@ type Database struct {
 	// Proxy is RDS Proxy in front of the instance (miyabi:rdsProxy), nil without it: the
 	// API then connects to the instance itself.
 	Proxy *DBProxy
+	// ProxyRetiring: this deploy switches the proxy off (the previous one had it). The
+	// proxy's resources are deleted at the end of the update, after the alias moved; until
+	// then it serves the live version, so what it needs that an update would take away
+	// earlier stays for this deploy: the database's ingress from its security group (and
+	// so the group) and its database login (the migrate function's DB_PROXY_RETIRING). The
+	// next deploy removes them.
+	ProxyRetiring bool
 }
 
 // appDBUser is the role migration 00009 creates; the API connects as it with IAM
@@ -35,8 +42,9 @@ type Database struct {
 const appDBUser = "miyabi_app"
 
 // newDatabase creates PostgreSQL 16 in the private subnets, reachable on 5432 only
-// from the Lambda's security group (and RDS Proxy's, with miyabi:rdsProxy).
-func newDatabase(ctx *pulumi.Context, cfg Config, net *Network) (*Database, error) {
+// from the Lambda's security group (and RDS Proxy's, with miyabi:rdsProxy and on the
+// deploy that switches it off: retiringProxy).
+func newDatabase(ctx *pulumi.Context, cfg Config, net *Network, retiringProxy bool) (*Database, error) {
 	opt, err := newLayer(ctx, "Database", "database")
 	if err != nil {
 		return nil, err
@@ -49,7 +57,7 @@ func newDatabase(ctx *pulumi.Context, cfg Config, net *Network) (*Database, erro
 		},
 	}
 	var proxySG *ec2.SecurityGroup
-	if cfg.RDSProxy {
+	if cfg.RDSProxy || retiringProxy {
 		if proxySG, err = newProxySecurityGroup(ctx, cfg, net, opt); err != nil {
 			return nil, err
 		}
@@ -155,7 +163,8 @@ func newDatabase(ctx *pulumi.Context, cfg Config, net *Network) (*Database, erro
 		}
 		return *s[0].SecretArn, nil
 	}).(pulumi.StringOutput)
-	out := &Database{Instance: db, Identifier: identifier, Address: db.Address, Port: db.Port, MasterSecretArn: secretArn, ResourceID: db.ResourceId}
+	out := &Database{Instance: db, Identifier: identifier, Address: db.Address, Port: db.Port, MasterSecretArn: secretArn, ResourceID: db.ResourceId,
+		ProxyRetiring: retiringProxy}
 	if cfg.RDSProxy {
 		if out.Proxy, err = newDBProxy(ctx, cfg, net, db, proxySG, opt); err != nil {
 			return nil, err

@@ -79,23 +79,40 @@ func newFunction(ctx *pulumi.Context, cfg Config, in functionInputs) (*Function,
 		// not secrets: the key and the webhook secret are in the app secret
 		env["GITHUB_APP_ID"], env["GITHUB_APP_SLUG"] = pulumi.String(cfg.GitHubAppID), pulumi.String(cfg.GitHubAppSlug)
 	}
+	// The API's role may always connect to the instance as miyabi_app, with a proxy too:
+	// the policy of a role is shared by all its versions, and while the proxy is switched
+	// on (or off) the version still serving connects directly (or through the proxy) until
+	// the alias moves. The proxy's user is in a policy of its own (below).
 	connect := pulumi.Sprintf("arn:aws:rds-db:%s:%s:dbuser:%s/%s", cfg.Region, account.AccountId, in.DB.ResourceID, appDBUser)
 	if p := in.DB.Proxy; p != nil {
 		// Through RDS Proxy: its endpoint (5432, PostgreSQL's port) as the proxy's user,
 		// an IAM token built for that endpoint, and rds-db:connect on the proxy's dbuser
-		// instead of the instance's. TLS is verified as before: the embedded bundle also
+		// (the lambda-proxy policy). TLS is verified as before: the embedded bundle also
 		// holds the Amazon Root CAs the proxy's ACM certificate chains to.
 		env["DB_HOST"] = p.Endpoint
 		env["DB_PORT"] = pulumi.String("5432")
 		env["DB_APP_USER"] = pulumi.String(proxyDBUser)
-		connect = pulumi.Sprintf("arn:aws:rds-db:%s:%s:dbuser:%s/%s", cfg.Region, account.AccountId, p.ResourceID, proxyDBUser)
 	}
-	api, err := newLambda(ctx, cfg, lambdaSpec{
+	api, apiRole, err := newLambda(ctx, cfg, lambdaSpec{
 		name: "api", timeout: cfg.LambdaTimeout, memory: cfg.LambdaMemoryMB, concurrency: cfg.LambdaReservedConcurrency,
 		env: env, secrets: []pulumi.StringInput{in.Secret.Arn}, connect: connect,
 	}, in, opt)
 	if err != nil {
 		return nil, err
+	}
+	var proxyConnect *iam.RolePolicy
+	if p := in.DB.Proxy; p != nil {
+		// A resource of its own, which only a stack with the proxy has, and which the
+		// alias waits for: switching the proxy on creates it before the alias moves to the
+		// version that uses it; switching it off deletes it at the end of the update
+		// (Pulumi deletes removed resources last), after the alias moved off that version.
+		doc := pulumi.Sprintf("arn:aws:rds-db:%s:%s:dbuser:%s/%s", cfg.Region, account.AccountId, p.ResourceID, proxyDBUser).ApplyT(func(arn string) (string, error) {
+			b, err := json.Marshal(policyDoc(statement{Sid: "DatabaseThroughProxy", Effect: "Allow", Action: []string{"rds-db:connect"}, Resource: []string{arn}}))
+			return string(b), err
+		}).(pulumi.StringOutput)
+		if proxyConnect, err = iam.NewRolePolicy(ctx, "lambda-proxy", &iam.RolePolicyArgs{Role: apiRole.Name, Policy: doc}, opt); err != nil {
+			return nil, err
+		}
 	}
 
 	// The migrate function: the same code with the master secret, minutes to run, one
@@ -122,7 +139,13 @@ func newFunction(ctx *pulumi.Context, cfg Config, in functionInputs) (*Function,
 		// a new password (a new secret version) runs the migrate action again
 		triggers["proxyLoginVersion"] = p.SecretVersion.VersionId
 	}
-	migrate, err := newLambda(ctx, cfg, lambdaSpec{
+	if in.DB.ProxyRetiring {
+		// This deploy removes the proxy, which serves the live version until the alias
+		// moves: the migrate action leaves its login on. The next deploy's migrate function
+		// lacks the variable (a new version, so a run), which switches it off.
+		menv["DB_PROXY_RETIRING"] = pulumi.String("true")
+	}
+	migrate, _, err := newLambda(ctx, cfg, lambdaSpec{
 		name: "migrate", timeout: cfg.MigrateTimeout, memory: 512, concurrency: 1,
 		env: menv, secrets: msecrets,
 	}, in, opt)
@@ -142,10 +165,11 @@ func newFunction(ctx *pulumi.Context, cfg Config, in functionInputs) (*Function,
 		return nil, err
 	}
 	// Traffic moves after the migrations, and with a proxy once the instance is its target
-	// (and miyabi_proxy has its password: the migration above).
+	// (and miyabi_proxy has its password: the migration above) and the API's role may
+	// connect through it.
 	after := []pulumi.Resource{migrated}
 	if p := in.DB.Proxy; p != nil {
-		after = append(after, p.Target)
+		after = append(after, p.Target, proxyConnect)
 	}
 	live, err := lambda.NewAlias(ctx, "live", &lambda.AliasArgs{
 		Name:            pulumi.String("live"),
@@ -173,7 +197,7 @@ type lambdaSpec struct {
 
 // newLambda creates one function from the artifact with its log group and role, and
 // publishes a version of it (a new one whenever the code or configuration changes).
-func newLambda(ctx *pulumi.Context, cfg Config, spec lambdaSpec, in functionInputs, opt pulumi.ResourceOption) (*lambda.Function, error) {
+func newLambda(ctx *pulumi.Context, cfg Config, spec lambdaSpec, in functionInputs, opt pulumi.ResourceOption) (*lambda.Function, *iam.Role, error) {
 	name := cfg.name(spec.name)
 	logName := "lambda"
 	if spec.name != "api" {
@@ -184,14 +208,14 @@ func newLambda(ctx *pulumi.Context, cfg Config, spec lambdaSpec, in functionInpu
 		RetentionInDays: pulumi.Int(cfg.LogRetentionDays),
 	}, opt)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	role, policy, err := newFunctionRole(ctx, logName, logs, spec.secrets, spec.connect, opt)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	resName := spec.name
-	return lambda.NewFunction(ctx, resName, &lambda.FunctionArgs{
+	fn, err := lambda.NewFunction(ctx, resName, &lambda.FunctionArgs{
 		Name:          pulumi.String(name),
 		Runtime:       pulumi.String("provided.al2023"),
 		Architectures: pulumi.StringArray{pulumi.String("arm64")},
@@ -214,6 +238,7 @@ func newLambda(ctx *pulumi.Context, cfg Config, spec lambdaSpec, in functionInpu
 		// ARNs and names only: the app fetches the secrets itself.
 		Environment: lambda.FunctionEnvironmentArgs{Variables: spec.env},
 	}, pulumi.DependsOn(append([]pulumi.Resource{logs, policy}, in.After...)), opt)
+	return fn, role, err
 }
 
 // newSweepSchedule puts expired worker leases back in the queue every minute, through

@@ -84,6 +84,9 @@ type mocks struct {
 	// previousAssets is the dashboardAssets output of the stack's last deploy, as the
 	// stack's reference to itself reads it ("" is a stack that never exported it).
 	previousAssets string
+	// previousProxy is the databaseProxyEndpoint output of the stack's last deploy ("":
+	// it had no proxy).
+	previousProxy string
 }
 
 func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
@@ -128,6 +131,9 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		outs := map[string]any{}
 		if m.previousAssets != "" {
 			outs[assetsOutput] = m.previousAssets
+		}
+		if m.previousProxy != "" {
+			outs[proxyEndpointOutput] = m.previousProxy
 		}
 		set("outputs", outs)
 		set("secretOutputNames", []any{})
@@ -234,6 +240,9 @@ type stackRun struct {
 	cfg     Config
 	res     []recorded
 	outputs map[string]string
+	// proxyRetiring: the run removes the proxy the previous deploy had (what the checks
+	// expect of it, from the mocks' previous deploy and the config).
+	proxyRetiring bool
 }
 
 func (r *stackRun) all(typ string) []recorded {
@@ -400,6 +409,7 @@ func runStackWith(t *testing.T, stack string, cfg map[string]string, b Builders,
 			return err
 		}
 		run.cfg = c
+		run.proxyRetiring = m.previousProxy != "" && !c.RDSProxy
 		outs, err := deploy(ctx, b)
 		if err != nil {
 			return err

@@ -76,9 +76,10 @@ func policyDatabase(t *testing.T, run *stackRun) {
 		t.Errorf("rds security groups = %v, want [db-id]", got)
 	}
 	ingress := objs(sg.Inputs["ingress"])
-	// the Lambda's group, and with RDS Proxy the proxy's
+	// the Lambda's group, and with RDS Proxy the proxy's (also on the deploy that removes
+	// the proxy, which serves until the alias moves and is deleted at the end)
 	sources := [][]string{{"lambda-id"}}
-	if run.cfg.RDSProxy {
+	if run.cfg.RDSProxy || run.proxyRetiring {
 		sources = append(sources, []string{"rds-proxy-id"})
 	}
 	if len(ingress) != len(sources) {
@@ -321,6 +322,14 @@ func policyLambda(t *testing.T, run *stackRun) {
 	if _, ok := env["DB_PROXY_SECRET_ARN"]; ok {
 		t.Error("the API gets the proxy's login secret")
 	}
+	// On the deploy that removes the proxy the migrate action leaves its login alone (the
+	// proxy serves the live version until the alias moves); on no other.
+	if got, ok := menv["DB_PROXY_RETIRING"]; ok != run.proxyRetiring || ok && got != "true" {
+		t.Errorf("migrate DB_PROXY_RETIRING = %v, want \"true\" only on the deploy that removes the proxy", got)
+	}
+	if _, ok := env["DB_PROXY_RETIRING"]; ok {
+		t.Error("the API gets DB_PROXY_RETIRING")
+	}
 	if mig["timeout"] != float64(run.cfg.MigrateTimeout) || mig["timeout"].(float64) < 60 || mig["reservedConcurrentExecutions"] != 1.0 ||
 		mig["publish"] != true || mig["sourceCodeHash"] != fakeArtifact.SHA256Base64 {
 		t.Errorf("migrate function timeout=%v concurrency=%v publish=%v", mig["timeout"], mig["reservedConcurrentExecutions"], mig["publish"])
@@ -381,6 +390,24 @@ func policyIAM(t *testing.T, run *stackRun) {
 		if p.Name == "events" {
 			continue // the API function's @connections grant, checked in websocket_test.go
 		}
+		if p.Name == "lambda-proxy" {
+			// The API's connection through RDS Proxy, a policy of its own: it exists only
+			// with the proxy, so it is created before the alias moves to a version that
+			// uses the proxy, and deleted at the end of the update that removes the proxy,
+			// after the alias moved off it (TestRDSProxy checks the order).
+			if !run.cfg.RDSProxy {
+				t.Errorf("policy %s without a proxy", p.Name)
+			}
+			want := fmt.Sprintf("arn:aws:rds-db:us-west-2:%s:dbuser:%s/miyabi_proxy", fakeAccount, fakeProxyResourceID)
+			if len(doc.Statement) != 1 || doc.Statement[0].Effect != "Allow" || !slices.Equal(doc.Statement[0].Action, []string{"rds-db:connect"}) ||
+				!slices.Equal(doc.Statement[0].Resource, []string{want}) {
+				t.Errorf("%s = %+v, want rds-db:connect on exactly %s", p.Name, doc.Statement, want)
+			}
+			if p.Inputs["role"] != "lambda-name" {
+				t.Errorf("%s is on role %v, want the API function's (lambda-name)", p.Name, p.Inputs["role"])
+			}
+			continue
+		}
 		if p.Name == "rds-proxy" && run.cfg.RDSProxy {
 			// RDS Proxy's role: exactly its login secret, nothing else
 			if len(doc.Statement) != 1 || !slices.Equal(doc.Statement[0].Action, []string{"secretsmanager:GetSecretValue"}) ||
@@ -401,10 +428,10 @@ func policyIAM(t *testing.T, run *stackRun) {
 			wantSecrets = []string{fakeDBSecret, wantSecrets[0], fakeProxySecret}
 		case fn == "migrate":
 			wantSecrets = append([]string{fakeDBSecret}, wantSecrets...)
-		case run.cfg.RDSProxy:
-			// the proxy's user on the proxy, never the instance's dbuser
-			wantConnect = []string{fmt.Sprintf("arn:aws:rds-db:us-west-2:%s:dbuser:%s/miyabi_proxy", fakeAccount, fakeProxyResourceID)}
 		default:
+			// The API's base policy names the instance's miyabi_app, proxy or not: while the
+			// proxy is switched on or off, the version still serving keeps connecting as it
+			// did (the proxy's user is in the lambda-proxy policy above).
 			wantConnect = []string{fmt.Sprintf("arn:aws:rds-db:us-west-2:%s:dbuser:%s/miyabi_app", fakeAccount, fakeDBResourceID)}
 		}
 		secrets, connects := 0, 0

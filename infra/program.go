@@ -10,6 +10,10 @@ import (
 	"github.com/miyabi/miyabi/internal/artifact"
 )
 
+// proxyEndpointOutput is the stack output of RDS Proxy's endpoint, exported only by a
+// deploy whose API goes through the proxy; the next deploy reads it (previousDeploy).
+const proxyEndpointOutput = "databaseProxyEndpoint"
+
 // Builders make the two build products. They are passed in so tests can hand the
 // program prebuilt ones instead of compiling the app for every stack they check.
 type Builders struct {
@@ -52,11 +56,17 @@ func deploy(ctx *pulumi.Context, b Builders) (map[string]pulumi.StringOutput, er
 		return nil, err
 	}
 
+	prev, err := readPreviousDeploy(ctx)
+	if err != nil {
+		return nil, err
+	}
 	net, err := newNetwork(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("network: %w", err)
 	}
-	db, err := newDatabase(ctx, cfg, net)
+	// The deploy that switches RDS Proxy off (the previous one had it) keeps what the proxy
+	// needs until the alias moves off the version that uses it (database.go).
+	db, err := newDatabase(ctx, cfg, net, prev.Proxy && !cfg.RDSProxy)
 	if err != nil {
 		return nil, fmt.Errorf("database: %w", err)
 	}
@@ -115,11 +125,7 @@ func deploy(ctx *pulumi.Context, b Builders) (map[string]pulumi.StringOutput, er
 	if err := uploadDashboard(ctx, bucket, files, apiBase); err != nil {
 		return nil, fmt.Errorf("dashboard upload: %w", err)
 	}
-	previous, err := previousAssets(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("dashboard: %w", err)
-	}
-	if err := retireAssets(ctx, bucket, previous, files); err != nil {
+	if err := retireAssets(ctx, bucket, prev.Assets, files); err != nil {
 		return nil, fmt.Errorf("dashboard retired assets: %w", err)
 	}
 	obs, err := newObservability(ctx, cfg, observedOf(cfg, fn, api, ws, db))
@@ -144,7 +150,45 @@ func deploy(ctx *pulumi.Context, b Builders) (map[string]pulumi.StringOutput, er
 		"opsDashboardUrl":   obs.DashboardURL,
 	}
 	if db.Proxy != nil {
-		outputs["databaseProxyEndpoint"] = db.Proxy.Endpoint // where the API connects
+		outputs[proxyEndpointOutput] = db.Proxy.Endpoint // where the API connects
 	}
 	return outputs, nil
+}
+
+// previousDeploy is what the stack's last deploy exported that this one needs.
+type previousDeploy struct {
+	// Assets are the hashed dashboard assets it uploaded (retireAssets).
+	Assets []string
+	// Proxy: its API went through RDS Proxy (it exported proxyEndpointOutput).
+	Proxy bool
+}
+
+// readPreviousDeploy reads the last deploy's outputs through a reference to the stack
+// itself (Pulumi reads the last completed checkpoint). A stack that never exported them
+// (a first deploy) has none. A failed update never drops an output it did not replace
+// (the engine keeps them since pulumi/pulumi#15754, March 2024), and this program
+// registers its outputs only once all resolved, the live alias's version among them: so
+// after an update that failed before the alias moved, the next one still sees the proxy.
+func readPreviousDeploy(ctx *pulumi.Context) (previousDeploy, error) {
+	name := ctx.Project() + "/" + ctx.Stack()
+	if org := ctx.Organization(); org != "" {
+		name = org + "/" + name
+	}
+	ref, err := pulumi.NewStackReference(ctx, "previous-deploy", &pulumi.StackReferenceArgs{Name: pulumi.String(name)})
+	if err != nil {
+		return previousDeploy{}, err
+	}
+	var prev previousDeploy
+	d, err := ref.GetOutputDetails(assetsOutput)
+	if err != nil {
+		return prev, fmt.Errorf("previous deploy's %s: %w", assetsOutput, err)
+	}
+	v, _ := d.Value.(string)
+	prev.Assets = strings.Fields(v)
+	if d, err = ref.GetOutputDetails(proxyEndpointOutput); err != nil {
+		return prev, fmt.Errorf("previous deploy's %s: %w", proxyEndpointOutput, err)
+	}
+	endpoint, _ := d.Value.(string)
+	prev.Proxy = endpoint != ""
+	return prev, nil
 }

@@ -102,8 +102,11 @@ func newDBProxy(ctx *pulumi.Context, cfg Config, net *Network, db *rds.Instance,
 	if !cfg.Production {
 		recovery = 0 // as the app secret: staging is torn down and rebuilt
 	}
+	// A prefix, not a name: the provider adds a unique suffix. Switching the proxy off
+	// deletes the secret with the recovery window, during which Secrets Manager keeps its
+	// name taken; switching it on again within the window creates a new one beside it.
 	secret, err := secretsmanager.NewSecret(ctx, "rds-proxy-login", &secretsmanager.SecretArgs{
-		Name:                 pulumi.String("miyabi/" + cfg.Stack + "/rds-proxy"),
+		NamePrefix:           pulumi.String("miyabi/" + cfg.Stack + "/rds-proxy-"),
 		Description:          pulumi.String("Miyabi: the database login RDS Proxy signs in with (" + proxyDBUser + "); the migrate function sets the role's password from it"),
 		RecoveryWindowInDays: pulumi.Int(recovery),
 	}, opt)

@@ -50,7 +50,8 @@ func TestRDSProxy(t *testing.T) {
 			want := maps.Clone(wantInventory[stack])
 			for typ, n := range map[string]int{
 				"aws:ec2/securityGroup:SecurityGroup": 1, "aws:secretsmanager/secret:Secret": 1, "aws:secretsmanager/secretVersion:SecretVersion": 1,
-				"aws:iam/role:Role": 1, "aws:iam/rolePolicy:RolePolicy": 1,
+				// the proxy's role and policy, and the API's policy for the proxy
+				"aws:iam/role:Role": 1, "aws:iam/rolePolicy:RolePolicy": 2,
 				"aws:rds/proxy:Proxy": 1, "aws:rds/proxyDefaultTargetGroup:ProxyDefaultTargetGroup": 1, "aws:rds/proxyTarget:ProxyTarget": 1,
 			} {
 				want[typ] += n
@@ -116,10 +117,16 @@ func TestRDSProxy(t *testing.T) {
 			}
 
 			// The login secret: the role's name and a generated password, inside a secret,
-			// fixed at creation.
+			// fixed at creation. Named by a prefix, to which the provider adds a unique
+			// suffix: switching the proxy off deletes the secret with a recovery window (30
+			// days in production) during which its name stays taken, and switching it on
+			// again within it must create a new one, not collide.
 			secret := run.one(t, "aws:secretsmanager/secret:Secret", "rds-proxy-login").Inputs
-			if secret["name"] != "miyabi/"+stack+"/rds-proxy" {
-				t.Errorf("login secret name = %v", secret["name"])
+			if name, ok := secret["name"]; ok && name != nil || secret["namePrefix"] != "miyabi/"+stack+"/rds-proxy-" {
+				t.Errorf("login secret name = %v, prefix %v; want no fixed name, the prefix miyabi/%s/rds-proxy-", secret["name"], secret["namePrefix"], stack)
+			}
+			if secret["recoveryWindowInDays"] != map[bool]float64{true: 30, false: 0}[stack == "production"] {
+				t.Errorf("login secret recovery window = %v", secret["recoveryWindowInDays"])
 			}
 			version := run.one(t, "aws:secretsmanager/secretVersion:SecretVersion", "rds-proxy-login-1")
 			var login map[string]string
@@ -155,8 +162,16 @@ func TestRDSProxy(t *testing.T) {
 			if get(inv, "triggers", "proxyLoginVersion") != fakeSecretVersion {
 				t.Errorf("migration triggers = %v, want the login secret's version", inv["triggers"])
 			}
-			if alias := run.one(t, "aws:lambda/alias:Alias", "live"); !slices.Contains(alias.DependsOn, target.URN) {
+			alias := run.one(t, "aws:lambda/alias:Alias", "live")
+			if !slices.Contains(alias.DependsOn, target.URN) {
 				t.Error("the live alias does not wait for the proxy's target")
+			}
+			// ... nor until the API's role may connect through the proxy: on turn-on that
+			// policy exists before the alias moves; on turn-off Pulumi deletes it at the end
+			// of the update, after the alias moved, so the version that goes through the
+			// proxy keeps its permission while it serves.
+			if !slices.Contains(alias.DependsOn, run.one(t, "aws:iam/rolePolicy:RolePolicy", "lambda-proxy").URN) {
+				t.Error("the live alias does not wait for the API's permission to connect through the proxy")
 			}
 			if got := run.outputs["databaseProxyEndpoint"]; got != "miyabi-"+stack+"-db-proxy.proxy-cxyz.us-west-2.rds.amazonaws.com" {
 				t.Errorf("output databaseProxyEndpoint = %q", got)
@@ -235,5 +250,47 @@ func TestRDSProxyPasswordRotation(t *testing.T) {
 	version := run.one(t, "aws:secretsmanager/secretVersion:SecretVersion", "rds-proxy-login-2")
 	if inv := run.one(t, "aws:lambda/invocation:Invocation", "migrate"); !slices.Contains(inv.DependsOn, version.URN) {
 		t.Error("the migrate invocation does not follow the login's new version")
+	}
+}
+
+// Switching the proxy off: the deploy after one that had it (the stack's reference to
+// itself reads the databaseProxyEndpoint output) removes the proxy, its target, login
+// secret, role and the API's lambda-proxy policy, which Pulumi deletes at the end of the
+// update, after the alias moved to the version that connects directly. What the proxy
+// needs while it still serves the old version stays: the database admits the proxy's
+// security group (an inline rule: removing it would be an update of the database's group,
+// early in the update, long before the alias moves), and the migrate action keeps the
+// proxy's login (DB_PROXY_RETIRING). The next deploy removes the rule and the group and
+// switches the login off.
+func TestRDSProxySwitchedOff(t *testing.T) {
+	const previous = "miyabi-production-db-proxy.proxy-cxyz.us-west-2.rds.amazonaws.com"
+	run, err := runStackWith(t, "production", stackConfig(t, "production"), testBuilders(t, ""), &mocks{previousProxy: previous})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !run.proxyRetiring {
+		t.Fatal("the run does not count as removing the proxy")
+	}
+	want := maps.Clone(wantInventory["production"])
+	want["aws:ec2/securityGroup:SecurityGroup"]++ // the proxy's, kept for this deploy
+	checkInventory(t, run.inventory(), want)
+	checkPolicies(t, run) // the database admits the proxy's group; the migrate function has DB_PROXY_RETIRING; the API connects directly
+	if _, ok := run.outputs[proxyEndpointOutput]; ok {
+		t.Error("the deploy that removes the proxy exports its endpoint: the next one would keep its group and login again")
+	}
+	sg := run.one(t, "aws:ec2/securityGroup:SecurityGroup", "rds-proxy").Inputs
+	if in := objs(sg["ingress"]); len(in) != 1 || !slices.Equal(strs(in[0]["securityGroups"]), []string{"lambda-id"}) {
+		t.Errorf("the kept proxy group changed: %v", sg)
+	}
+
+	// The next deploy (this one exported no proxy) removes the rest: TestNoRDSProxyByDefault.
+	// Nor does a stack that keeps its proxy count as removing it.
+	run, err = runStackWith(t, "production", withProxy(t, "production"), testBuilders(t, ""), &mocks{previousProxy: previous})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mig := run.one(t, "aws:lambda/function:Function", "migrate").Inputs
+	if env, _ := get(mig, "environment", "variables").(map[string]any); env["DB_PROXY_RETIRING"] != nil || env["DB_PROXY_SECRET_ARN"] != fakeProxySecret {
+		t.Errorf("a stack that keeps its proxy: migrate env %v", env)
 	}
 }

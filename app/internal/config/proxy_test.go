@@ -175,3 +175,28 @@ func TestProxyLoginIsReadOnEveryRun(t *testing.T) {
 		t.Fatalf("without DB_PROXY_SECRET_ARN: proxy login %v, %v", res.ProxyLogin != nil, err)
 	}
 }
+
+// DB_PROXY_RETIRING is the migrate function's, on the deploy that removes the proxy: a
+// boolean, with the master secret, never beside the proxy's login.
+func TestProxyRetiring(t *testing.T) {
+	_, aws := fake(t, map[string]string{dbARN: goodSecrets[dbARN], appARN: goodSecrets[appARN]})
+	resolve := func(env map[string]string) (config.LambdaEnv, error) {
+		return config.ResolveLambdaEnv(context.Background(), lambdaEnv(env), aws)
+	}
+	res, err := resolve(map[string]string{"DB_SECRET_ARN": dbARN, "DB_PROXY_RETIRING": "true"})
+	if err != nil || !res.ProxyRetiring || res.ProxyLogin != nil {
+		t.Fatalf("retiring: %+v %v", res.ProxyRetiring, err)
+	}
+	if res, err := resolve(map[string]string{"DB_SECRET_ARN": dbARN}); err != nil || res.ProxyRetiring {
+		t.Fatalf("unset: retiring %v, %v", res.ProxyRetiring, err)
+	}
+	for msg, env := range map[string]map[string]string{
+		"must be true or false":    {"DB_SECRET_ARN": dbARN, "DB_PROXY_RETIRING": "soon"},
+		"without DB_SECRET_ARN":    {"DB_PROXY_RETIRING": "true"},
+		"with DB_PROXY_SECRET_ARN": {"DB_SECRET_ARN": dbARN, "DB_PROXY_RETIRING": "true", "DB_PROXY_SECRET_ARN": proxyARN},
+	} {
+		if _, err := resolve(env); err == nil || !strings.Contains(err.Error(), "DB_PROXY_RETIRING") || !strings.Contains(err.Error(), msg) {
+			t.Errorf("%v: %v, want an error that says %q", env, err, msg)
+		}
+	}
+}

@@ -42,6 +42,10 @@ type LambdaEnv struct {
 	// ProxyLogin reads RDS Proxy's database login afresh (DB_PROXY_SECRET_ARN): the
 	// migrate action gives that user its password. Nil without a proxy.
 	ProxyLogin ProxyLoginFunc
+	// ProxyRetiring (DB_PROXY_RETIRING=true, the migrate function only) says this deploy
+	// removes the proxy: it still serves the live version until the alias moves, so the
+	// migrate action leaves its login alone; the next run switches it off.
+	ProxyRetiring bool
 }
 
 // appSecretKeys maps the app secret's JSON keys (the contract with infra/secrets.go)
@@ -144,6 +148,18 @@ func ResolveLambdaEnv(ctx context.Context, getenv func(string) string, src Secre
 			bad("DB_PROXY_SECRET_ARN", "is set without DB_SECRET_ARN: only the migrate function, which connects as the master user, sets the proxy's login")
 		}
 		res.ProxyLogin = proxyLogin(src, proxyArn)
+	}
+	if v := getenv("DB_PROXY_RETIRING"); v != "" {
+		retiring, err := strconv.ParseBool(v)
+		switch {
+		case err != nil:
+			bad("DB_PROXY_RETIRING", "must be true or false, not %q", v)
+		case retiring && dbArn == "":
+			bad("DB_PROXY_RETIRING", "is set without DB_SECRET_ARN: only the migrate function manages the proxy's login")
+		case retiring && getenv("DB_PROXY_SECRET_ARN") != "":
+			bad("DB_PROXY_RETIRING", "is set with DB_PROXY_SECRET_ARN: a stack has a proxy or retires one, not both")
+		}
+		res.ProxyRetiring = retiring && err == nil
 	}
 
 	appArn := ""

@@ -45,10 +45,12 @@ type Function struct {
 	masterURL    config.MasterURLFunc
 	restrictedDB bool
 	// proxyLogin reads RDS Proxy's database login for the migrate action (nil: the stack
-	// has no proxy, and a leftover proxy login is switched off).
-	proxyLogin config.ProxyLoginFunc
-	fanout     *liveevents.Fanout // nil without EVENTS_MANAGEMENT_URL (websocket.go)
-	reporter   *ghreport.Reporter // GitHub issue comments still to deliver, retried by the sweep
+	// has no proxy, and a leftover proxy login is switched off once nothing uses it).
+	// proxyRetiring: this deploy removes the proxy, which serves until the alias moves.
+	proxyLogin    config.ProxyLoginFunc
+	proxyRetiring bool
+	fanout        *liveevents.Fanout // nil without EVENTS_MANAGEMENT_URL (websocket.go)
+	reporter      *ghreport.Reporter // GitHub issue comments still to deliver, retried by the sweep
 }
 
 // New wraps an API server (and the store it was built on) as a Lambda handler.
@@ -178,14 +180,28 @@ func (f *Function) runMigrations(ctx context.Context) error {
 // syncProxyLogin runs after the migrations, as the master user. With RDS Proxy it reads
 // the proxy's login afresh and makes the database agree: the role exists, has the
 // secret's password and exactly miyabi_app's privileges (store.EnsureProxyRole). Without
-// one, a proxy login left from an earlier configuration is switched off.
+// one, a proxy login left from an earlier configuration is switched off, but never while
+// a proxy may still sign in with it: not on the deploy that removes the proxy (it serves
+// the live version until the alias moves, and is deleted at the end of the update), and
+// not while sessions of the role are open (store.DisableProxyRole). The log says which.
 func (f *Function) syncProxyLogin(ctx context.Context, pool *pgxpool.Pool) error {
 	if f.proxyLogin == nil {
-		off, err := store.DisableProxyRole(ctx, pool)
-		if off {
-			f.log.InfoContext(ctx, "rds proxy login switched off: the stack has no proxy", "role", store.ProxyRole)
+		if f.proxyRetiring {
+			f.log.InfoContext(ctx, "rds proxy login kept: this deploy removes the proxy, which serves the live version until the alias moves; the next migrate run switches the login off",
+				"role", store.ProxyRole)
+			return nil
 		}
-		return err
+		off, err := store.DisableProxyRole(ctx, pool)
+		switch {
+		case err != nil:
+			return err
+		case off.SwitchedOff:
+			f.log.InfoContext(ctx, "rds proxy login switched off: the stack has no proxy and no session of the role is open", "role", store.ProxyRole)
+		case off.Sessions > 0:
+			f.log.WarnContext(ctx, "rds proxy login kept: the stack has no proxy but sessions of the role are open (a proxy still signs in with it); the next migrate run switches it off once none is",
+				"role", store.ProxyRole, "sessions", off.Sessions)
+		}
+		return nil
 	}
 	user, password, err := f.proxyLogin(ctx)
 	if err != nil {

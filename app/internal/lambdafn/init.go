@@ -65,6 +65,7 @@ func Init(ctx context.Context, opts Options) (*Function, error) {
 	fn := New(srv, st, log, cfg.RequestTimeout)
 	fn.masterURL = env.MasterURL
 	fn.proxyLogin = env.ProxyLogin
+	fn.proxyRetiring = env.ProxyRetiring
 	fn.restrictedDB = env.Password != nil
 	fn.fanout = newFanout(st, opts.Getenv, log)
 	total := time.Since(start)

@@ -39,8 +39,8 @@ func proxyLoginSecret(password string) string {
 // (logging in as it through real PostgreSQL proves it), with miyabi_app's privileges and
 // no membership (one in miyabi_app would lock it out, as the rule shows); the API signing
 // in as miyabi_proxy (what the proxy does for it) works; a new password in the secret
-// reaches the database with the next migrate run; a stack without the proxy switches the
-// login off.
+// reaches the database with the next migrate run; switching the proxy off keeps the login
+// while the proxy may still serve, and switches it off after.
 func TestEmulatorRDSProxyLogin(t *testing.T) {
 	cluster := testdb.StartSecureCluster(t)
 	cluster.SetHBA(rdsHBA)
@@ -224,21 +224,82 @@ func TestEmulatorRDSProxyLogin(t *testing.T) {
 		}
 	})
 
-	t.Run("a stack without the proxy switches its login off", func(t *testing.T) {
+	// Switching the proxy off: the deploy that removes it publishes a migrate function
+	// without DB_PROXY_SECRET_ARN and with DB_PROXY_RETIRING (infra sets it when the
+	// previous deploy had the proxy); its run comes before the alias moves, while the
+	// proxy serves the live version, so the login stays. A later run switches it off, but
+	// only once no session of the role is open (the proxy is deleted at the end of the
+	// update that removes it).
+	t.Run("switching the proxy off never locks out the version that goes through it", func(t *testing.T) {
 		off := map[string]string{}
 		for k, v := range env {
 			off[k] = v
 		}
 		delete(off, "DB_PROXY_SECRET_ARN")
 		off["DB_APP_USER"], off["DB_APP_PASSWORD_SECRET_ARN"] = "miyabi_app", appDBARN // never used: only migrate runs here
-		before := secrets.Reads(proxyLoginARN)
-		direct := startEmulator(t, off)
-		inv, err := direct.Invoke(ctx, map[string]string{"action": "migrate"})
-		if err != nil || inv.FunctionError != nil || !strings.Contains(string(inv.Body), `"status":"ok"`) {
-			t.Fatalf("migrate without the proxy: %v %s", err, inv.Body)
+		retiring := map[string]string{"DB_PROXY_RETIRING": "true"}
+		for k, v := range off {
+			retiring[k] = v
 		}
-		if !strings.Contains(direct.Output(), "rds proxy login switched off") {
-			t.Errorf("no log line says the login was switched off:\n%s", direct.Output())
+		migrateWith := func(step string, env map[string]string) string {
+			t.Helper()
+			fn := startEmulator(t, env)
+			before := secrets.Reads(proxyLoginARN)
+			inv, err := fn.Invoke(ctx, map[string]string{"action": "migrate"})
+			if err != nil || inv.FunctionError != nil || !strings.Contains(string(inv.Body), `"status":"ok"`) {
+				t.Fatalf("%s: migrate: %v %s", step, err, inv.Body)
+			}
+			if secrets.Reads(proxyLoginARN) != before {
+				t.Fatalf("%s: a migrate run without DB_PROXY_SECRET_ARN read the proxy's secret", step)
+			}
+			return fn.Output()
+		}
+		proxySessions := func() int {
+			t.Helper()
+			var n int
+			if err := admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE usename = 'miyabi_proxy'`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+
+		// The deploy that removes the proxy: its migrate run keeps the login, and the
+		// version still live (through "the proxy") opens new connections.
+		if out := migrateWith("the deploy that removes the proxy", retiring); !strings.Contains(out, "rds proxy login kept: this deploy removes the proxy") {
+			t.Errorf("no log line says the login was kept for the proxy still serving:\n%s", out)
+		}
+		exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'miyabi_proxy'`)
+		deadline := time.Now().Add(15 * time.Second)
+		for health() != http.StatusOK {
+			if time.Now().After(deadline) {
+				t.Fatalf("the live version through the proxy cannot open a connection after the migrate run that removes the proxy:\n%s", e.Output())
+			}
+		}
+		if err := login("miyabi_proxy", pw2); err != nil {
+			t.Fatalf("miyabi_proxy no longer signs in during the deploy that removes the proxy: %v", err)
+		}
+
+		// A later run while a proxy still holds sessions of the role (the API's pool here):
+		// kept, and the log says why.
+		if n := proxySessions(); n == 0 {
+			t.Fatal("no session of miyabi_proxy is open: the next step would prove nothing")
+		}
+		if out := migrateWith("a run with sessions of the proxy open", off); !strings.Contains(out, "rds proxy login kept: the stack has no proxy but sessions of the role are open") {
+			t.Errorf("no log line says the login was kept for the open sessions:\n%s", out)
+		}
+		if err := login("miyabi_proxy", pw2); err != nil {
+			t.Fatalf("miyabi_proxy no longer signs in while its sessions are open: %v", err)
+		}
+
+		// The proxy is gone (its sessions with it): the next run switches the login off.
+		exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'miyabi_proxy'`)
+		for deadline := time.Now().Add(10 * time.Second); proxySessions() > 0; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("sessions of miyabi_proxy outlive their termination")
+			}
+		}
+		if out := migrateWith("the next deploy, the proxy gone", off); !strings.Contains(out, "rds proxy login switched off") {
+			t.Errorf("no log line says the login was switched off:\n%s", out)
 		}
 		if err := login("miyabi_proxy", pw2); err == nil || !strings.Contains(err.Error(), "password authentication failed") {
 			t.Fatalf("miyabi_proxy still signs in: %v", err)
@@ -246,9 +307,6 @@ func TestEmulatorRDSProxyLogin(t *testing.T) {
 		var canLogin, hasPassword bool
 		if err := admin.QueryRow(ctx, `SELECT rolcanlogin, rolpassword IS NOT NULL FROM pg_authid WHERE rolname = 'miyabi_proxy'`).Scan(&canLogin, &hasPassword); err != nil || canLogin || hasPassword {
 			t.Fatalf("miyabi_proxy: login %v, password %v (%v), want neither", canLogin, hasPassword, err)
-		}
-		if secrets.Reads(proxyLoginARN) != before {
-			t.Fatal("a migrate run without DB_PROXY_SECRET_ARN read the proxy's secret")
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/pbkdf2"
@@ -114,23 +115,56 @@ func EnsureProxyRole(ctx context.Context, pool *pgxpool.Pool, user, password str
 	return res, nil
 }
 
-// DisableProxyRole turns ProxyRole's login off (NOLOGIN, no password) when it exists and
-// can log in: a stack whose proxy was removed keeps no login nobody uses. It reports
-// whether it changed anything. The grants stay, so turning the proxy on again is one
-// migrate run.
-func DisableProxyRole(ctx context.Context, pool *pgxpool.Pool) (bool, error) {
-	var canLogin bool
-	err := pool.QueryRow(ctx, `SELECT rolcanlogin FROM pg_roles WHERE rolname = $1`, ProxyRole).Scan(&canLogin)
-	if errors.Is(err, pgx.ErrNoRows) || (err == nil && !canLogin) {
-		return false, nil
-	}
+// ProxyRoleOff is what DisableProxyRole did: nothing (no role, or its login already off),
+// switched the login off, or kept it because sessions of the role were open.
+type ProxyRoleOff struct {
+	SwitchedOff bool
+	// Sessions is how many sessions of ProxyRole were open (pg_stat_activity, every
+	// database); the login is switched off only when there is none.
+	Sessions int
+}
+
+// DisableProxyRole turns ProxyRole's login off (NOLOGIN, no password) when it exists, can
+// log in, and no session of it is open: a stack whose proxy was removed keeps no login
+// nobody uses, but never while a proxy still signs in with it. The proxy is deleted at
+// the end of the update that removes it, after the live alias moved off the version that
+// uses it; until then it serves that version, holds its database connections (so
+// sessions of the role are open) and may need new ones. A run that finds sessions keeps
+// the login and says how many; a later run, once the proxy is gone, switches it off. The
+// grants stay, so turning the proxy on again is one migrate run.
+func DisableProxyRole(ctx context.Context, pool *pgxpool.Pool) (ProxyRoleOff, error) {
+	var res ProxyRoleOff
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		// as EnsureProxyRole: one run at a time
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('miyabi_proxy_role'))`); err != nil {
+			return err
+		}
+		var canLogin bool
+		err := tx.QueryRow(ctx, `SELECT rolcanlogin FROM pg_roles WHERE rolname = $1`, ProxyRole).Scan(&canLogin)
+		if errors.Is(err, pgx.ErrNoRows) || (err == nil && !canLogin) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		// usesysid is shown to every role, whatever it may see of the sessions
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE usesysid = (SELECT oid FROM pg_roles WHERE rolname = $1)`, ProxyRole).Scan(&res.Sessions); err != nil {
+			return fmt.Errorf("proxy login: count the sessions of %s: %w", ProxyRole, err)
+		}
+		if res.Sessions > 0 {
+			return nil
+		}
+		if _, err := tx.Exec(ctx, `ALTER ROLE `+ProxyRole+` WITH NOLOGIN PASSWORD NULL`); err != nil {
+			return fmt.Errorf("proxy login: disable %s: %w", ProxyRole, err)
+		}
+		res.SwitchedOff = true
+		return nil
+	})
 	if err != nil {
-		return false, err
+		return ProxyRoleOff{}, err
 	}
-	if _, err := pool.Exec(ctx, `ALTER ROLE `+ProxyRole+` WITH NOLOGIN PASSWORD NULL`); err != nil {
-		return false, fmt.Errorf("proxy login: disable %s: %w", ProxyRole, err)
-	}
-	return true, nil
+	return res, nil
 }
 
 // checkProxyPassword keeps to what SASLprep leaves unchanged (visible ASCII), so the
@@ -172,23 +206,93 @@ func scramVerifier(password string) (string, error) {
 }
 
 // revokeMemberships removes ProxyRole from every role it is a member of: it needs none
-// (its privileges are its own), and one in rds_iam's tree would be refused a password.
+// (its privileges are its own), and one in rds_iam's tree would be refused a password. It
+// returns the roles it was taken out of, and fails naming each membership that is left.
+//
+// Since PostgreSQL 16 a membership has a grantor, and REVOKE without GRANTED BY removes
+// only the one the current role granted: another role's stays, with a WARNING and no
+// error. So a plain REVOKE is tried first (on 15 it removes the membership whoever granted
+// it), then, for what is left, REVOKE ... GRANTED BY its grantor (accepted by 15 and 16;
+// 16 allows it only to a role with the grantor's privileges), each in a savepoint so a
+// refusal leaves the transaction usable; then pg_auth_members is read again, and anything
+// still there fails the run with the grantor and the refusal.
 func revokeMemberships(ctx context.Context, tx pgx.Tx) ([]string, error) {
-	rows, err := tx.Query(ctx, `SELECT quote_ident(g.rolname) FROM pg_auth_members m
-		JOIN pg_roles g ON g.oid = m.roleid JOIN pg_roles u ON u.oid = m.member WHERE u.rolname = $1 ORDER BY 1`, ProxyRole)
+	type membership struct{ group, grantor string } // quoted names; grantor "" if unknown
+	read := func() ([]membership, error) {
+		rows, err := tx.Query(ctx, `SELECT quote_ident(g.rolname), coalesce(quote_ident(gr.rolname), '')
+			FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid JOIN pg_roles u ON u.oid = m.member
+			LEFT JOIN pg_roles gr ON gr.oid = m.grantor
+			WHERE u.rolname = $1 ORDER BY 1, 2`, ProxyRole)
+		if err != nil {
+			return nil, fmt.Errorf("proxy login: read the memberships of %s: %w", ProxyRole, err)
+		}
+		return pgx.CollectRows(rows, func(r pgx.CollectableRow) (membership, error) {
+			var m membership
+			return m, r.Scan(&m.group, &m.grantor)
+		})
+	}
+	// try runs one REVOKE in a savepoint: a refusal is kept for the error, not returned.
+	refused := map[membership]error{}
+	try := func(m membership, stmt string) error {
+		sp, err := tx.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		if err := membershipRevoke(ctx, sp, stmt); err != nil {
+			refused[m] = err
+			return sp.Rollback(ctx)
+		}
+		return sp.Commit(ctx)
+	}
+	found, err := read()
 	if err != nil {
 		return nil, err
 	}
-	groups, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, err
-	}
-	for _, g := range groups {
-		if _, err := tx.Exec(ctx, `REVOKE `+g+` FROM `+ProxyRole); err != nil {
-			return nil, fmt.Errorf("proxy login: revoke %s from %s: %w", g, ProxyRole, err)
+	var groups []string
+	for _, m := range found {
+		if slices.Contains(groups, m.group) {
+			continue
+		}
+		groups = append(groups, m.group)
+		if err := try(m, `REVOKE `+m.group+` FROM `+ProxyRole); err != nil {
+			return nil, err
 		}
 	}
+	left, err := read()
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range left {
+		if m.grantor != "" {
+			if err := try(m, `REVOKE `+m.group+` FROM `+ProxyRole+` GRANTED BY `+m.grantor); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if left, err = read(); err != nil {
+		return nil, err
+	}
+	if len(left) > 0 {
+		var named []string
+		for _, m := range left {
+			s := m.group + " (granted by " + cmp.Or(m.grantor, "a role that no longer exists") + ")"
+			if err := refused[m]; err != nil {
+				s += ": " + err.Error()
+			}
+			named = append(named, s)
+		}
+		return nil, fmt.Errorf("proxy login: %s is still a member of %s after REVOKE; a role with the grantor's privileges must revoke it "+
+			"(REVOKE <role> FROM %s GRANTED BY <grantor>), then run migrate again", ProxyRole, strings.Join(named, "; "), ProxyRole)
+	}
 	return groups, nil
+}
+
+// membershipRevoke runs one REVOKE of a membership of ProxyRole. A variable so a test on
+// PostgreSQL 15 can stand in for the REVOKE of 16 and later, which leaves a membership
+// another role granted.
+var membershipRevoke = func(ctx context.Context, tx pgx.Tx, stmt string) error {
+	_, err := tx.Exec(ctx, stmt)
+	return err
 }
 
 // checkNothingElseNamesApp refuses what copying grants would miss: row-level security

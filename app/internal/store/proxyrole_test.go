@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -45,6 +46,24 @@ func privilegesOf(t *testing.T, pool *pgxpool.Pool, role string) []string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// waitNoSessions waits until the server has no session of role: a backend leaves
+// pg_stat_activity shortly after its client closed the connection, not at once.
+func waitNoSessions(t *testing.T, pool *pgxpool.Pool, role string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var n int
+		if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity WHERE usename = $1`, role).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d sessions of %s still open", n, role)
+		}
+	}
 }
 
 func asUser(t *testing.T, databaseURL, user string) string {
@@ -151,14 +170,27 @@ func TestEnsureProxyRole(t *testing.T) {
 			t.Errorf("miyabi_proxy: %s: %v, want permission denied", sql, err)
 		}
 	}
+
+	// A stack without the proxy, while a proxy still signs in as the role (the update that
+	// removes the proxy deletes it at its end, after the alias moved): the login stays,
+	// and new sessions still sign in.
+	if off, err := store.DisableProxyRole(ctx, owner); err != nil || off.SwitchedOff || off.Sessions < 1 {
+		t.Fatalf("disable with a session of miyabi_proxy open: %+v (%v), want the login kept and the sessions counted", off, err)
+	}
+	again := testdb.PoolAt(t, asUser(t, ownerURL, store.ProxyRole))
+	if err := again.Ping(ctx); err != nil {
+		t.Fatalf("a new session of miyabi_proxy after a disable that kept the login: %v", err)
+	}
+	again.Close()
 	proxy.Close()
+	waitNoSessions(t, owner, store.ProxyRole)
 
 	// The stack's proxy is gone: the login is switched off, once.
-	if off, err := store.DisableProxyRole(ctx, owner); err != nil || !off {
-		t.Fatalf("disable: %v %v", off, err)
+	if off, err := store.DisableProxyRole(ctx, owner); err != nil || !off.SwitchedOff || off.Sessions != 0 {
+		t.Fatalf("disable: %+v %v", off, err)
 	}
-	if off, err := store.DisableProxyRole(ctx, owner); err != nil || off {
-		t.Fatalf("disable again: %v %v, want nothing to do", off, err)
+	if off, err := store.DisableProxyRole(ctx, owner); err != nil || off.SwitchedOff {
+		t.Fatalf("disable again: %+v %v, want nothing to do", off, err)
 	}
 	conn, err := pgx.Connect(ctx, asUser(t, ownerURL, store.ProxyRole))
 	if err == nil {
@@ -174,4 +206,97 @@ func TestEnsureProxyRole(t *testing.T) {
 	}
 	// leave the shared cluster without a login nobody uses
 	t.Cleanup(func() { _, _ = store.DisableProxyRole(context.Background(), owner) })
+}
+
+// PostgreSQL 16 and later: REVOKE g FROM miyabi_proxy removes only the membership the
+// current role granted; one another role granted stays, with a WARNING and no error.
+// Production runs RDS PostgreSQL 16, these tests 15, whose REVOKE removes a membership
+// whoever granted it. So the test keeps a real membership granted by another role and
+// stands in 16's REVOKE for the statements EnsureProxyRole sends (a plain REVOKE does
+// nothing; REVOKE ... GRANTED BY that role either fails as 16 fails when the migrate
+// user may not act as it, or runs): the run must fail naming the membership and its
+// grantor, or remove it with GRANTED BY, never report it revoked while it stays.
+func TestEnsureProxyRoleMembershipAnotherRoleGranted(t *testing.T) {
+	ctx := context.Background()
+	ownerURL := testdb.OwnerURL(t)
+	owner := testdb.PoolAt(t, ownerURL)
+	exec := func(sql string) {
+		t.Helper()
+		if _, err := owner.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	if _, err := store.EnsureProxyRole(ctx, owner, store.ProxyRole, proxyPassword); err != nil {
+		t.Fatal(err)
+	}
+	const grantor = "miyabi_proxy_test_grantor"
+	exec(`CREATE ROLE ` + grantor + ` NOLOGIN`)
+	t.Cleanup(func() {
+		for _, sql := range []string{`REVOKE miyabi_app FROM miyabi_proxy`, `DROP ROLE ` + grantor} {
+			if _, err := owner.Exec(context.Background(), sql); err != nil {
+				t.Errorf("cleanup: %s: %v", sql, err)
+			}
+		}
+		_, _ = store.DisableProxyRole(context.Background(), owner)
+	})
+	exec(`GRANT miyabi_app TO ` + grantor + ` WITH ADMIN OPTION`)
+	exec(`GRANT ` + grantor + ` TO ` + testdb.OwnerRole)
+	memberships := func() []string {
+		t.Helper()
+		rows, err := owner.Query(ctx, `SELECT m.roleid::regrole::text || ' granted by ' || m.grantor::regrole::text
+			FROM pg_auth_members m WHERE m.member = 'miyabi_proxy'::regrole ORDER BY 1`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	// granted by the other role, as it would be by a role other than the migrate user
+	err := pgx.BeginFunc(ctx, owner, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `SET LOCAL ROLE `+grantor+`; GRANT miyabi_app TO miyabi_proxy`)
+		return err
+	})
+	if want := []string{"miyabi_app granted by " + grantor}; err != nil || !slices.Equal(memberships(), want) {
+		t.Fatalf("memberships %v (%v), want %v", memberships(), err, want)
+	}
+
+	var sent []string
+	refuse := true
+	store.SetMembershipRevoke(t, func(ctx context.Context, tx pgx.Tx, stmt string) error {
+		sent = append(sent, stmt)
+		if !strings.Contains(stmt, " GRANTED BY ") {
+			return nil // 16: another role's grant stays, with a WARNING
+		}
+		if refuse { // 16, when the migrate user lacks the grantor's privileges: a real error, which aborts what it is in
+			_, err := tx.Exec(ctx, `DO $$BEGIN RAISE EXCEPTION 'permission denied to revoke privileges granted by role "%"', '`+grantor+`'
+				USING ERRCODE = 'insufficient_privilege'; END$$`)
+			return err
+		}
+		_, err := tx.Exec(ctx, stmt)
+		return err
+	})
+
+	// The REVOKE leaves it and GRANTED BY is refused: the run fails, says what is left
+	// and why, and changes nothing (one transaction).
+	_, err = store.EnsureProxyRole(ctx, owner, store.ProxyRole, proxyPassword)
+	if err == nil || !strings.Contains(err.Error(), "miyabi_app (granted by "+grantor+")") || !strings.Contains(err.Error(), "permission denied to revoke privileges") {
+		t.Fatalf("a membership the REVOKE left: %v, want an error naming it, its grantor and the refusal", err)
+	}
+	if want := []string{"miyabi_app granted by " + grantor}; !slices.Equal(memberships(), want) {
+		t.Fatalf("memberships after the failed run %v, want %v", memberships(), want)
+	}
+	if want := "REVOKE miyabi_app FROM miyabi_proxy GRANTED BY " + grantor; !slices.Contains(sent, want) {
+		t.Errorf("sent %q, want %q among them", sent, want)
+	}
+
+	// GRANTED BY permitted (the migrate user has the grantor's privileges): it goes, and
+	// the run says so.
+	refuse = false
+	res, err := store.EnsureProxyRole(ctx, owner, store.ProxyRole, proxyPassword)
+	if err != nil || !slices.Equal(res.MembershipsRevoked, []string{"miyabi_app"}) || len(memberships()) != 0 {
+		t.Fatalf("with GRANTED BY permitted: %+v %v, memberships %v", res, err, memberships())
+	}
 }
