@@ -515,3 +515,18 @@ func mustJSON(v any) string {
 	}
 	return string(b)
 }
+
+// mustMigrate invokes the migrate action and fails the test unless it answers ok.
+func mustMigrate(t *testing.T, ctx context.Context, e *lambdatest.Emulator, step string) {
+	t.Helper()
+	inv, err := e.Invoke(ctx, map[string]string{"action": "migrate"})
+	if err != nil || inv.FunctionError != nil || !strings.Contains(string(inv.Body), `"status":"ok"`) {
+		t.Fatalf("%s: migrate: %v %s", step, err, inv.Body)
+	}
+}
+
+// healthStatus is the status of GET /api/v1/health through the function.
+func healthStatus(t *testing.T, e *lambdatest.Emulator) int {
+	t.Helper()
+	return call(t, e, event{method: "GET", path: "/api/v1/health"}).StatusCode
+}

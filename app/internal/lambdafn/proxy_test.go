@@ -111,17 +111,8 @@ func TestEmulatorRDSProxyLogin(t *testing.T) {
 		env[k] = v
 	}
 	e := startEmulator(t, env)
-	runMigrate := func(step string) {
-		t.Helper()
-		inv, err := e.Invoke(ctx, map[string]string{"action": "migrate"})
-		if err != nil || inv.FunctionError != nil || !strings.Contains(string(inv.Body), `"status":"ok"`) {
-			t.Fatalf("%s: migrate: %v %s", step, err, inv.Body)
-		}
-	}
-	health := func() int {
-		t.Helper()
-		return call(t, e, event{method: "GET", path: "/api/v1/health"}).StatusCode
-	}
+	runMigrate := func(step string) { mustMigrate(t, ctx, e, step) }
+	health := func() int { return healthStatus(t, e) }
 
 	runMigrate("first deploy with the proxy")
 	if n := secrets.Reads(proxyLoginARN); n != 1 {

@@ -65,17 +65,8 @@ func TestEmulatorDatabaseCredentialsRotate(t *testing.T) {
 	}
 	e := startEmulator(t, env)
 
-	migrate := func(step string) {
-		t.Helper()
-		inv, err := e.Invoke(ctx, map[string]string{"action": "migrate"})
-		if err != nil || inv.FunctionError != nil || !strings.Contains(string(inv.Body), `"status":"ok"`) {
-			t.Fatalf("%s: migrate: %v %s", step, err, inv.Body)
-		}
-	}
-	health := func() int {
-		t.Helper()
-		return call(t, e, event{method: "GET", path: "/api/v1/health"}).StatusCode
-	}
+	migrate := func(step string) { mustMigrate(t, ctx, e, step) }
+	health := func() int { return healthStatus(t, e) }
 	waitHealth := func(step string, want int) {
 		t.Helper()
 		deadline := time.Now().Add(15 * time.Second)
