@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -17,6 +18,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -78,7 +80,23 @@ type Emulator struct {
 
 // Start runs the emulator on free loopback ports with the bootstrap and exactly env
 // (plus PATH and HOME), and waits until it accepts invokes. Stop it when done.
+//
+// The ports are picked free and then handed to the emulator, so another process may take
+// one in between (tests of several packages run at once): an emulator that exits with
+// "address already in use" is started again on other ports, a few times.
 func Start(ctx context.Context, rie, bootstrap string, env map[string]string) (*Emulator, error) {
+	for attempt := 1; ; attempt++ {
+		e, err := start(ctx, rie, bootstrap, env)
+		if err == nil || attempt == 5 || !errors.Is(err, errPortTaken) {
+			return e, err
+		}
+	}
+}
+
+// errPortTaken marks a start that lost one of its ports to another process.
+var errPortTaken = errors.New("a port was taken before the emulator bound it")
+
+func start(ctx context.Context, rie, bootstrap string, env map[string]string) (*Emulator, error) {
 	rieAddr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -117,6 +135,9 @@ func Start(ctx context.Context, rie, bootstrap string, env map[string]string) (*
 		}
 		select {
 		case <-e.done:
+			if strings.Contains(e.out.String(), "address already in use") {
+				return nil, fmt.Errorf("%w:\n%s", errPortTaken, e.out.String())
+			}
 			return nil, fmt.Errorf("the emulator exited before it listened:\n%s", e.out.String())
 		case <-ctx.Done():
 			e.Stop()
@@ -192,7 +213,9 @@ func (e *Emulator) Stop() {
 	}
 }
 
-func freeAddr() (string, error) {
+// freeAddr picks a loopback port nobody listens on (a variable so a test can hand out a
+// taken one).
+var freeAddr = func() (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err
