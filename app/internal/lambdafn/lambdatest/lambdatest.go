@@ -128,10 +128,15 @@ func start(ctx context.Context, rie, bootstrap string, env map[string]string) (*
 
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		c, err := net.DialTimeout("tcp", rieAddr, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return e, nil
+		// Ready when both of its ports answer and it is still running a moment later: the
+		// Runtime API is bound by its own goroutine, which ends the process when its port
+		// was taken, sometimes after the invoke port already answered.
+		if listening(rieAddr) && listening(apiAddr) {
+			select {
+			case <-e.done:
+			case <-time.After(300 * time.Millisecond):
+				return e, nil
+			}
 		}
 		select {
 		case <-e.done:
@@ -211,6 +216,15 @@ func (e *Emulator) Stop() {
 	case <-e.done:
 	case <-time.After(5 * time.Second):
 	}
+}
+
+func listening(addr string) bool {
+	c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
 }
 
 // freeAddr picks a loopback port nobody listens on (a variable so a test can hand out a

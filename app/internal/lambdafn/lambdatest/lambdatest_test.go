@@ -56,4 +56,10 @@ func TestStartRetriesWhenAPortWasTaken(t *testing.T) {
 	if strings.Contains(e.URL, taken.Addr().String()) {
 		t.Fatalf("invoke URL %s uses the taken port", e.URL)
 	}
+	// and it serves: an invoke starts the bootstrap, whose init stops at the missing
+	// configuration (reported as the function's failure, a 502 from the emulator)
+	_, _ = e.Invoke(sctx, map[string]string{"action": "migrate"})
+	if out := e.Output(); !strings.Contains(out, "START RequestId") || !strings.Contains(out, "miyabi: configuration") {
+		t.Fatalf("the emulator did not run the bootstrap:\n%s", out)
+	}
 }
